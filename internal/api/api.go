@@ -1,0 +1,264 @@
+// Package api holds the wire types of the modelkeys REST API. The server encodes them and the client
+// decodes them, so this package is the single source of truth for field names and shapes.
+package api
+
+import "time"
+
+// Roles a token may carry.
+const (
+	RoleAdmin  = "admin"
+	RoleEditor = "editor"
+	RoleViewer = "viewer"
+)
+
+// Credential statuses.
+const (
+	StatusVerified   = "verified"
+	StatusUnverified = "unverified"
+	StatusInvalid    = "invalid"
+)
+
+// Connection statuses.
+const (
+	ConnectionReady   = "ready"
+	ConnectionBlocked = "blocked"
+	ConnectionInvalid = "invalid"
+)
+
+// Model policy modes.
+const (
+	PolicyAll       = "all"
+	PolicyAllowlist = "allowlist"
+	PolicyDenylist  = "denylist"
+)
+
+// Secret field names, as they appear in request bodies and in the catalog.
+const (
+	SecretAPIKey    = "api_key"
+	SecretAuthToken = "auth_token"
+)
+
+// Credential is a provider key as the API returns it. It never carries the secret itself.
+type Credential struct {
+	ID                string            `json:"id"`
+	Name              string            `json:"name"`
+	Description       string            `json:"description"`
+	Provider          string            `json:"provider"`
+	ProjectID         string            `json:"project_id,omitempty"`
+	Settings          map[string]string `json:"settings"`
+	Labels            map[string]string `json:"labels"`
+	HasAPIKey         bool              `json:"has_api_key"`
+	HasAuthToken      bool              `json:"has_auth_token"`
+	SecretHint        string            `json:"secret_hint"`
+	SecretFingerprint string            `json:"secret_fingerprint"`
+	SecretVersion     int64             `json:"secret_version"`
+	Status            string            `json:"status"`
+	StatusMessage     string            `json:"status_message"`
+	VerifiedAt        *time.Time        `json:"verified_at,omitempty"`
+	ConnectionIDs     []string          `json:"connection_ids"`
+	Version           int64             `json:"version"`
+	CreatedAt         time.Time         `json:"created_at"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+}
+
+// CredentialCreate is the body of POST /v1/credentials.
+type CredentialCreate struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	Provider    string            `json:"provider"`
+	ProjectID   string            `json:"project_id,omitempty"`
+	APIKey      *string           `json:"api_key,omitempty"`
+	AuthToken   *string           `json:"auth_token,omitempty"`
+	Settings    map[string]string `json:"settings,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	// Verify defaults to true when omitted.
+	Verify *bool `json:"verify,omitempty"`
+}
+
+// CredentialPatch is the body of PATCH /v1/credentials/{id}. A nil field is left as it is; an empty
+// string in APIKey or AuthToken removes that secret; a nil map is left alone and an empty map clears it.
+type CredentialPatch struct {
+	Name        *string            `json:"name,omitempty"`
+	Description *string            `json:"description,omitempty"`
+	Provider    *string            `json:"provider,omitempty"`
+	APIKey      *string            `json:"api_key,omitempty"`
+	AuthToken   *string            `json:"auth_token,omitempty"`
+	Settings    *map[string]string `json:"settings,omitempty"`
+	Labels      *map[string]string `json:"labels,omitempty"`
+	Verify      *bool              `json:"verify,omitempty"`
+}
+
+// CredentialSecret is the answer of POST /v1/credentials/{id}/reveal.
+type CredentialSecret struct {
+	ID        string `json:"id"`
+	APIKey    string `json:"api_key,omitempty"`
+	AuthToken string `json:"auth_token,omitempty"`
+}
+
+// Connection is a model reachable through a credential.
+type Connection struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	CredentialID  string    `json:"credential_id"`
+	Model         string    `json:"model"`
+	ProjectID     string    `json:"project_id,omitempty"`
+	Parameters    string    `json:"parameters,omitempty"`
+	Enabled       bool      `json:"enabled"`
+	Provider      string    `json:"provider"`
+	Status        string    `json:"status"`
+	StatusMessage string    `json:"status_message"`
+	Version       int64     `json:"version"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// ConnectionCreate is the body of POST /v1/connections. Parameters is a JSON object as a string.
+type ConnectionCreate struct {
+	Name         string `json:"name"`
+	CredentialID string `json:"credential_id"`
+	Model        string `json:"model"`
+	ProjectID    string `json:"project_id,omitempty"`
+	Parameters   string `json:"parameters,omitempty"`
+	Enabled      *bool  `json:"enabled,omitempty"`
+}
+
+// ConnectionPatch is the body of PATCH /v1/connections/{id}.
+type ConnectionPatch struct {
+	Name         *string `json:"name,omitempty"`
+	CredentialID *string `json:"credential_id,omitempty"`
+	Model        *string `json:"model,omitempty"`
+	Parameters   *string `json:"parameters,omitempty"`
+	Enabled      *bool   `json:"enabled,omitempty"`
+}
+
+// ModelPolicy decides which models a scope may use. ProjectID is empty for the organisation's policy.
+type ModelPolicy struct {
+	ProjectID  string    `json:"project_id,omitempty"`
+	Mode       string    `json:"mode"`
+	Models     []string  `json:"models"`
+	Publishers []string  `json:"publishers"`
+	Version    int64     `json:"version"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// ModelPolicyPut is the body of PUT /v1/model-policy.
+type ModelPolicyPut struct {
+	Mode       string   `json:"mode"`
+	Models     []string `json:"models,omitempty"`
+	Publishers []string `json:"publishers,omitempty"`
+}
+
+// Project is a scope for credentials, connections and a model policy.
+type Project struct {
+	ID                             string    `json:"id"`
+	Name                           string    `json:"name"`
+	Description                    string    `json:"description"`
+	InheritOrganizationCredentials bool      `json:"inherit_organization_credentials"`
+	Version                        int64     `json:"version"`
+	CreatedAt                      time.Time `json:"created_at"`
+	UpdatedAt                      time.Time `json:"updated_at"`
+}
+
+// ProjectCreate is the body of POST /v1/projects.
+type ProjectCreate struct {
+	Name                           string `json:"name"`
+	Description                    string `json:"description,omitempty"`
+	InheritOrganizationCredentials bool   `json:"inherit_organization_credentials,omitempty"`
+}
+
+// ProjectPatch is the body of PATCH /v1/projects/{id}.
+type ProjectPatch struct {
+	Name                           *string `json:"name,omitempty"`
+	Description                    *string `json:"description,omitempty"`
+	InheritOrganizationCredentials *bool   `json:"inherit_organization_credentials,omitempty"`
+}
+
+// Model is a catalog model as GET /v1/models returns it.
+type Model struct {
+	ID               string   `json:"id"`
+	Provider         string   `json:"provider"`
+	Publisher        string   `json:"publisher"`
+	DisplayName      string   `json:"display_name"`
+	Family           string   `json:"family,omitempty"`
+	ContextWindow    int64    `json:"context_window"`
+	MaxOutputTokens  int64    `json:"max_output_tokens"`
+	InputModalities  []string `json:"input_modalities"`
+	OutputModalities []string `json:"output_modalities"`
+	ToolCall         bool     `json:"tool_call"`
+	Reasoning        bool     `json:"reasoning"`
+	ReleaseDate      string   `json:"release_date,omitempty"`
+	Source           string   `json:"source,omitempty"`
+	// Allowed says whether the effective model policy of the request's scope lets this model be used.
+	Allowed bool `json:"allowed"`
+}
+
+// AuditEvent records one change. It names the fields changed, never their values.
+type AuditEvent struct {
+	ID         int64     `json:"id"`
+	Time       time.Time `json:"time"`
+	Actor      string    `json:"actor"`
+	Action     string    `json:"action"`
+	ObjectType string    `json:"object_type"`
+	ObjectID   string    `json:"object_id"`
+	Fields     []string  `json:"fields"`
+}
+
+// List is the envelope of every list answer.
+type List[T any] struct {
+	Items         []T    `json:"items"`
+	NextPageToken string `json:"next_page_token,omitempty"`
+}
+
+// Problem is an RFC 9457 problem document, the body of every error answer.
+type Problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail,omitempty"`
+	Errors []FieldError `json:"errors,omitempty"`
+	// Conflicts lists the ids of the objects that stand in the way of a 409.
+	Conflicts []string `json:"conflicts,omitempty"`
+}
+
+// FieldError names one invalid field of a request. Field uses the request's JSON names, with dots for
+// nesting (settings.endpoint).
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ProblemContentType is the media type of error answers.
+const ProblemContentType = "application/problem+json"
+
+// Provider is a catalog entry: a model provider that credentials can be made for.
+type Provider struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	// Settings are the non-secret, provider-specific fields a credential may carry.
+	Settings []ProviderSetting `json:"settings"`
+	// Secrets are the secret fields (api_key, auth_token) the provider takes.
+	Secrets []ProviderSecret `json:"secrets"`
+	// AuthMethods name how the key is presented to the provider (bearer, x-api-key, ...).
+	AuthMethods    []string `json:"auth_methods"`
+	DefaultBaseURL string   `json:"default_base_url,omitempty"`
+	DocsURL        string   `json:"docs_url"`
+	// AnyModel is true for providers whose models cannot be listed from the catalog (custom servers,
+	// gateways, Azure deployments): any model id is accepted, subject to policy.
+	AnyModel bool `json:"any_model"`
+}
+
+// ProviderSetting describes one non-secret setting of a provider.
+type ProviderSetting struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Required    bool   `json:"required"`
+	// Example is a sample value, shown in documentation and error messages.
+	Example string `json:"example,omitempty"`
+}
+
+// ProviderSecret describes one secret field of a provider.
+type ProviderSecret struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Required    bool   `json:"required"`
+}

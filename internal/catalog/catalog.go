@@ -1,0 +1,194 @@
+// Package catalog is the embedded catalog of model providers and models, and the validation rules
+// that follow from it.
+//
+// The catalog is one JSON file compiled into the binary, so the Terraform provider (at plan time) and
+// the server (at request time) agree on which providers exist, which settings and secrets each takes,
+// and which models are known, without either asking the other. Every accessor returns copies: callers
+// may change what they get without changing the catalog.
+package catalog
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+)
+
+//go:embed catalog.json
+var embedded []byte
+
+// file is the shape of catalog.json.
+type file struct {
+	Providers []api.Provider `json:"providers"`
+	Models    []api.Model    `json:"models"`
+}
+
+// modelKey identifies a model: the same model id may be served by several providers.
+type modelKey struct{ provider, id string }
+
+// catalog is the parsed, validated and indexed content of catalog.json.
+type catalog struct {
+	providers  []api.Provider // sorted by id
+	byID       map[string]int
+	models     []api.Model // sorted by provider, then id
+	modelIndex map[modelKey]int
+}
+
+var (
+	loadOnce sync.Once
+	loaded   *catalog
+)
+
+// get returns the embedded catalog, parsing it on first use. A corrupt embedded file is a build
+// mistake, not a runtime condition, so it panics; catalog_test.go proves the shipped file loads.
+func get() *catalog {
+	loadOnce.Do(func() {
+		c, err := parse(embedded)
+		if err != nil {
+			panic("catalog: the embedded catalog.json is invalid: " + err.Error())
+		}
+		loaded = c
+	})
+	return loaded
+}
+
+// parse decodes and validates a catalog file. Unknown fields are errors so that a typo in the data
+// file fails the tests instead of silently dropping a fact.
+func parse(data []byte) (*catalog, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var f file
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("decode: trailing data after the catalog object")
+	}
+	if err := validateFile(&f); err != nil {
+		return nil, err
+	}
+	return index(f), nil
+}
+
+// index sorts the file's entries and builds the lookup maps.
+func index(f file) *catalog {
+	sort.Slice(f.Providers, func(i, j int) bool { return f.Providers[i].ID < f.Providers[j].ID })
+	sort.Slice(f.Models, func(i, j int) bool {
+		a, b := f.Models[i], f.Models[j]
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		return a.ID < b.ID
+	})
+	c := &catalog{
+		providers:  f.Providers,
+		byID:       make(map[string]int, len(f.Providers)),
+		models:     f.Models,
+		modelIndex: make(map[modelKey]int, len(f.Models)),
+	}
+	for i, p := range c.providers {
+		c.byID[p.ID] = i
+	}
+	for i, m := range c.models {
+		c.modelIndex[modelKey{m.Provider, m.ID}] = i
+	}
+	return c
+}
+
+// Providers returns every provider of the catalog, sorted by id.
+func Providers() []api.Provider {
+	ps := get().providers
+	out := make([]api.Provider, len(ps))
+	for i, p := range ps {
+		out[i] = cloneProvider(p)
+	}
+	return out
+}
+
+// Provider returns the provider with the given id, and whether it exists.
+func Provider(id string) (api.Provider, bool) {
+	c := get()
+	i, ok := c.byID[id]
+	if !ok {
+		return api.Provider{}, false
+	}
+	return cloneProvider(c.providers[i]), true
+}
+
+// ProviderIDs returns the ids of every provider, sorted; handy for "one of" validators and messages.
+func ProviderIDs() []string {
+	ps := get().providers
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	return ids
+}
+
+// Models returns every model of the catalog, sorted by provider and then by id. Allowed is always
+// false: it depends on the caller's model policy, which the catalog does not know.
+func Models() []api.Model {
+	return cloneModels(get().models, func(api.Model) bool { return true })
+}
+
+// ModelsFor returns the models served by one provider, sorted by id; none for an unknown provider
+// or one whose models the catalog cannot list (see api.Provider.AnyModel).
+func ModelsFor(provider string) []api.Model {
+	return cloneModels(get().models, func(m api.Model) bool { return m.Provider == provider })
+}
+
+// Model returns one model of one provider, and whether the catalog knows it.
+func Model(provider, id string) (api.Model, bool) {
+	c := get()
+	i, ok := c.modelIndex[modelKey{provider, id}]
+	if !ok {
+		return api.Model{}, false
+	}
+	return cloneModel(c.models[i]), true
+}
+
+// Publishers returns the distinct publishers (model makers) of the catalog's models, sorted, for
+// validating and documenting the publishers of a model policy.
+func Publishers() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range get().models {
+		if !seen[m.Publisher] {
+			seen[m.Publisher] = true
+			out = append(out, m.Publisher)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func cloneModels(ms []api.Model, keep func(api.Model) bool) []api.Model {
+	out := []api.Model{}
+	for _, m := range ms {
+		if keep(m) {
+			out = append(out, cloneModel(m))
+		}
+	}
+	return out
+}
+
+func cloneModel(m api.Model) api.Model {
+	m.InputModalities = cloneStrings(m.InputModalities)
+	m.OutputModalities = cloneStrings(m.OutputModalities)
+	return m
+}
+
+func cloneProvider(p api.Provider) api.Provider {
+	p.Settings = append([]api.ProviderSetting{}, p.Settings...)
+	p.Secrets = append([]api.ProviderSecret{}, p.Secrets...)
+	p.AuthMethods = cloneStrings(p.AuthMethods)
+	return p
+}
+
+func cloneStrings(s []string) []string {
+	return append([]string{}, s...)
+}

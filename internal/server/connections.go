@@ -1,0 +1,317 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
+)
+
+// CreateConnection connects a model through a credential, refusing what scope or policy forbids.
+func (s *Service) CreateConnection(ctx context.Context, p Principal, in api.ConnectionCreate, idem *IdempotencyKey) (api.Connection, bool, error) {
+	if err := requireWrite(p); err != nil {
+		return api.Connection{}, false, err
+	}
+	fields := checkName(in.Name)
+	params, perr := normalizeParameters(in.Parameters)
+	if perr != nil {
+		fields = append(fields, *perr)
+	}
+	if strings.TrimSpace(in.Model) == "" {
+		fields = append(fields, api.FieldError{Field: "model", Message: "model is required: the provider's model id, such as gpt-4o."})
+	}
+	if in.CredentialID == "" {
+		fields = append(fields, api.FieldError{Field: "credential_id", Message: "credential_id is required."})
+	}
+	if len(fields) > 0 {
+		return api.Connection{}, false, invalid(fields...)
+	}
+	now := s.now()
+	c := api.Connection{
+		ID: newID("conn"), Name: in.Name, CredentialID: in.CredentialID, Model: in.Model, ProjectID: in.ProjectID,
+		Parameters: params, Enabled: in.Enabled == nil || *in.Enabled, Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	id, replayed, err := s.createOnce(ctx, p, idem, "connection", func(tx store.Tx) (string, error) {
+		if c.ProjectID != "" {
+			if _, err := tx.GetProject(ctx, p.OrgID, c.ProjectID); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return "", invalidField("project_id", "project %q does not exist in this organisation.", c.ProjectID)
+				}
+				return "", err
+			}
+		}
+		if _, err := s.admitConnection(ctx, tx, p, c); err != nil {
+			return "", err
+		}
+		if err := tx.InsertConnection(ctx, p.OrgID, c); err != nil {
+			if errors.Is(err, store.ErrDuplicate) {
+				return "", conflict(fmt.Sprintf("A connection named %q already exists in this scope; names are unique per scope.", c.Name))
+			}
+			return "", err
+		}
+		fields := []string{"name", "credential_id", "model", "enabled"}
+		if c.Parameters != "" {
+			fields = append(fields, "parameters")
+		}
+		return c.ID, s.audit(ctx, tx, p, "create", "connection", c.ID, fields)
+	})
+	if err != nil {
+		return api.Connection{}, false, err
+	}
+	out, err := s.GetConnection(ctx, p, id)
+	return out, replayed, err
+}
+
+// admitConnection checks that c may use its credential and model: the credential is in reach of the
+// connection's scope, the model exists for providers with a catalog, and the effective policy allows it.
+func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal, c api.Connection) (api.Credential, error) {
+	cred, err := tx.GetCredential(ctx, p.OrgID, c.CredentialID)
+	if errors.Is(err, store.ErrNotFound) {
+		return cred, invalidField("credential_id", "credential %q does not exist in this organisation.", c.CredentialID)
+	} else if err != nil {
+		return cred, err
+	}
+	switch {
+	case cred.ProjectID == c.ProjectID:
+	case cred.ProjectID == "":
+		proj, err := tx.GetProject(ctx, p.OrgID, c.ProjectID)
+		if err != nil {
+			return cred, storeErr(err, "project", c.ProjectID)
+		}
+		if !proj.InheritOrganizationCredentials {
+			return cred, invalidField("credential_id", "credential %q belongs to the organisation and project %q does not inherit organisation credentials; set inherit_organization_credentials = true on the project, or use a credential of the project.", cred.Name, proj.Name)
+		}
+	default:
+		return cred, invalidField("credential_id", "credential %q belongs to project %s; a connection may use only credentials of its own project, or organisation credentials when its project inherits them.", cred.Name, cred.ProjectID)
+	}
+	prov, _ := catalog.Provider(cred.Provider)
+	publisher := ""
+	if m, ok := catalog.Model(cred.Provider, c.Model); ok {
+		publisher = m.Publisher
+	} else if !prov.AnyModel {
+		return cred, invalidField("model", "%q is not a %s model this catalog knows (%s); use one of the ids that data source modelkeys_models lists for model_provider %q.",
+			c.Model, prov.DisplayName, knownModelsSample(cred.Provider), cred.Provider)
+	}
+	pol, err := s.effectivePolicy(ctx, tx, p.OrgID, c.ProjectID)
+	if err != nil {
+		return cred, err
+	}
+	if d := pol.decide(cred.Provider, c.Model, publisher); !d.Allowed {
+		return cred, invalidField("model", "model %s/%s is refused: %s. Change the model policy or pick an allowed model.", cred.Provider, c.Model, d.Reason)
+	}
+	return cred, nil
+}
+
+func knownModelsSample(provider string) string {
+	var ids []string
+	for _, m := range catalog.ModelsFor(provider) {
+		ids = append(ids, m.ID)
+		if len(ids) == 6 {
+			ids = append(ids, "...")
+			break
+		}
+	}
+	if len(ids) == 0 {
+		return "none listed"
+	}
+	return "for example " + strings.Join(ids, ", ")
+}
+
+// GetConnection reads one connection with its current status.
+func (s *Service) GetConnection(ctx context.Context, p Principal, id string) (api.Connection, error) {
+	var c api.Connection
+	err := s.tx(ctx, func(tx store.Tx) error {
+		var err error
+		if c, err = tx.GetConnection(ctx, p.OrgID, id); err != nil {
+			return storeErr(err, "connection", id)
+		}
+		return newStatusCache(s, tx, p.OrgID).fill(ctx, &c)
+	})
+	return c, err
+}
+
+// ListConnections pages connections with their statuses.
+func (s *Service) ListConnections(ctx context.Context, p Principal, f store.ConnectionFilter) (api.List[api.Connection], error) {
+	limit := clampLimit(f.Limit)
+	f.Limit = limit + 1
+	out := api.List[api.Connection]{Items: []api.Connection{}}
+	err := s.tx(ctx, func(tx store.Tx) error {
+		items, err := tx.ListConnections(ctx, p.OrgID, f)
+		if err != nil {
+			return err
+		}
+		if len(items) > limit {
+			items = items[:limit]
+			out.NextPageToken = items[limit-1].ID
+		}
+		cache := newStatusCache(s, tx, p.OrgID)
+		for i := range items {
+			if err := cache.fill(ctx, &items[i]); err != nil {
+				return err
+			}
+		}
+		out.Items = append(out.Items, items...)
+		return nil
+	})
+	return out, err
+}
+
+// UpdateConnection patches a connection; re-pointing it at another credential happens in place.
+func (s *Service) UpdateConnection(ctx context.Context, p Principal, id string, in api.ConnectionPatch, ifMatch int64) (api.Connection, error) {
+	if err := requireWrite(p); err != nil {
+		return api.Connection{}, err
+	}
+	err := s.tx(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetConnection(ctx, p.OrgID, id)
+		if err != nil {
+			return storeErr(err, "connection", id)
+		}
+		if ifMatch != 0 && ifMatch != cur.Version {
+			return preconditionFailed("connection", id, ifMatch, cur.Version)
+		}
+		next := cur
+		var changed []string
+		if in.Name != nil && *in.Name != cur.Name {
+			if f := checkName(*in.Name); len(f) > 0 {
+				return invalid(f...)
+			}
+			next.Name, changed = *in.Name, append(changed, "name")
+		}
+		if in.CredentialID != nil && *in.CredentialID != cur.CredentialID {
+			next.CredentialID, changed = *in.CredentialID, append(changed, "credential_id")
+		}
+		if in.Model != nil && *in.Model != cur.Model {
+			next.Model, changed = *in.Model, append(changed, "model")
+		}
+		if in.Parameters != nil {
+			params, perr := normalizeParameters(*in.Parameters)
+			if perr != nil {
+				return invalid(*perr)
+			}
+			if params != cur.Parameters {
+				next.Parameters, changed = params, append(changed, "parameters")
+			}
+		}
+		if in.Enabled != nil && *in.Enabled != cur.Enabled {
+			next.Enabled, changed = *in.Enabled, append(changed, "enabled")
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		if next.CredentialID != cur.CredentialID || next.Model != cur.Model {
+			if _, err := s.admitConnection(ctx, tx, p, next); err != nil {
+				return err
+			}
+		}
+		next.Version, next.UpdatedAt = cur.Version+1, s.now()
+		if err := tx.UpdateConnection(ctx, p.OrgID, next, cur.Version); err != nil {
+			if errors.Is(err, store.ErrDuplicate) {
+				return conflict(fmt.Sprintf("A connection named %q already exists in this scope.", next.Name))
+			}
+			return storeErr(err, "connection", id)
+		}
+		return s.audit(ctx, tx, p, "update", "connection", id, changed)
+	})
+	if errors.Is(err, store.ErrVersionMismatch) {
+		return api.Connection{}, preconditionFailed("connection", id, ifMatch, 0)
+	}
+	if err != nil {
+		return api.Connection{}, err
+	}
+	return s.GetConnection(ctx, p, id)
+}
+
+// DeleteConnection removes a connection.
+func (s *Service) DeleteConnection(ctx context.Context, p Principal, id string, ifMatch int64) error {
+	if err := requireWrite(p); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetConnection(ctx, p.OrgID, id)
+		if err != nil {
+			return storeErr(err, "connection", id)
+		}
+		if ifMatch != 0 && ifMatch != cur.Version {
+			return preconditionFailed("connection", id, ifMatch, cur.Version)
+		}
+		if err := tx.DeleteConnection(ctx, p.OrgID, id); err != nil {
+			return storeErr(err, "connection", id)
+		}
+		return s.audit(ctx, tx, p, "delete", "connection", id, nil)
+	})
+}
+
+// statusCache computes connection statuses, reading each credential and policy once per request.
+type statusCache struct {
+	s        *Service
+	tx       store.Tx
+	orgID    string
+	creds    map[string]api.Credential
+	policies map[string]effectivePolicy
+}
+
+func newStatusCache(s *Service, tx store.Tx, orgID string) *statusCache {
+	return &statusCache{s: s, tx: tx, orgID: orgID, creds: map[string]api.Credential{}, policies: map[string]effectivePolicy{}}
+}
+
+// fill sets Provider, Status and StatusMessage: blocked when the effective policy refuses the model
+// now, invalid when the credential's key was refused, ready otherwise.
+func (c *statusCache) fill(ctx context.Context, conn *api.Connection) error {
+	cred, ok := c.creds[conn.CredentialID]
+	if !ok {
+		var err error
+		if cred, err = c.tx.GetCredential(ctx, c.orgID, conn.CredentialID); err != nil {
+			return err
+		}
+		c.creds[conn.CredentialID] = cred
+	}
+	pol, ok := c.policies[conn.ProjectID]
+	if !ok {
+		var err error
+		if pol, err = c.s.effectivePolicy(ctx, c.tx, c.orgID, conn.ProjectID); err != nil {
+			return err
+		}
+		c.policies[conn.ProjectID] = pol
+	}
+	conn.Provider = cred.Provider
+	publisher := ""
+	if m, ok := catalog.Model(cred.Provider, conn.Model); ok {
+		publisher = m.Publisher
+	}
+	switch d := pol.decide(cred.Provider, conn.Model, publisher); {
+	case !d.Allowed:
+		conn.Status, conn.StatusMessage = api.ConnectionBlocked, "Blocked: "+d.Reason+"."
+	case cred.Status == api.StatusInvalid:
+		conn.Status, conn.StatusMessage = api.ConnectionInvalid, fmt.Sprintf("Credential %q is invalid: %s", cred.Name, cred.StatusMessage)
+	default:
+		conn.Status, conn.StatusMessage = api.ConnectionReady, ""
+	}
+	return nil
+}
+
+// normalizeParameters checks that text is a JSON object and returns it compact with sorted keys, so
+// that equal parameters are stored, and compared, as equal strings.
+func normalizeParameters(text string) (string, *api.FieldError) {
+	if strings.TrimSpace(text) == "" {
+		return "", nil
+	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var v map[string]any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return "", &api.FieldError{Field: "parameters", Message: "parameters must be a JSON object, such as jsonencode({ temperature = 0.2 })."}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", &api.FieldError{Field: "parameters", Message: err.Error()}
+	}
+	return strings.TrimSpace(buf.String()), nil
+}

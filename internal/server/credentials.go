@@ -1,0 +1,592 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
+)
+
+const maxDescription = 1024
+
+// secretFields are the secret inputs of a credential, in a fixed order.
+var secretFields = []string{api.SecretAPIKey, api.SecretAuthToken}
+
+// CreateCredential validates, optionally verifies, encrypts and stores a new credential.
+func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.CredentialCreate, idem *IdempotencyKey) (api.Credential, bool, error) {
+	if err := requireWrite(p); err != nil {
+		return api.Credential{}, false, err
+	}
+	plain := map[string]string{}
+	if in.APIKey != nil && *in.APIKey != "" {
+		plain[api.SecretAPIKey] = *in.APIKey
+	}
+	if in.AuthToken != nil && *in.AuthToken != "" {
+		plain[api.SecretAuthToken] = *in.AuthToken
+	}
+	var fields []api.FieldError
+	fields = append(fields, checkName(in.Name)...)
+	fields = append(fields, checkDescription(in.Description)...)
+	fields = append(fields, checkLabels(in.Labels)...)
+	fields = append(fields, checkSecretsAreNotMasks(plain, "")...)
+	fields = append(fields, catalog.ValidateCredential(in.Provider, in.Settings, plain[api.SecretAPIKey] != "", plain[api.SecretAuthToken] != "")...)
+	if len(fields) > 0 {
+		return api.Credential{}, false, invalid(fields...)
+	}
+	if in.ProjectID != "" {
+		if err := s.checkProjectExists(ctx, p, in.ProjectID); err != nil {
+			return api.Credential{}, false, err
+		}
+	}
+
+	// A retried create must not probe the provider again: answer it before verifying.
+	if idem != nil {
+		if id, ok, err := s.lookupIdempotency(ctx, p, idem, "credential"); err != nil {
+			return api.Credential{}, false, err
+		} else if ok {
+			c, err := s.GetCredential(ctx, p, id)
+			return c, true, err
+		}
+	}
+
+	prov, _ := catalog.Provider(in.Provider)
+	status, message, verifiedAt := s.verify(ctx, prov, in.Settings, plain, in.Verify == nil || *in.Verify)
+	if status == api.StatusInvalid {
+		return api.Credential{}, false, invalidField(api.SecretAPIKey, "%s", message)
+	}
+
+	now := s.now()
+	c := api.Credential{
+		ID:                newID("cred"),
+		Name:              in.Name,
+		Description:       in.Description,
+		Provider:          in.Provider,
+		ProjectID:         in.ProjectID,
+		Settings:          nonNilMap(in.Settings),
+		Labels:            nonNilMap(in.Labels),
+		HasAPIKey:         plain[api.SecretAPIKey] != "",
+		HasAuthToken:      plain[api.SecretAuthToken] != "",
+		SecretHint:        hintOf(plain),
+		SecretFingerprint: s.fp.Fingerprint(plain),
+		Status:            status,
+		StatusMessage:     message,
+		VerifiedAt:        verifiedAt,
+		ConnectionIDs:     []string{},
+		Version:           1,
+		CreatedAt:         now,
+		UpdatedAt:         now,
+	}
+	if len(plain) > 0 {
+		c.SecretVersion = 1
+	}
+	id, replayed, err := s.createOnce(ctx, p, idem, "credential", func(tx store.Tx) (string, error) {
+		if err := s.checkCredentialLimits(ctx, tx, p, c.Provider); err != nil {
+			return "", err
+		}
+		if err := tx.InsertCredential(ctx, p.OrgID, c); err != nil {
+			if errors.Is(err, store.ErrDuplicate) {
+				return "", s.nameTaken(ctx, tx, p, c.ProjectID, c.Name)
+			}
+			return "", err
+		}
+		if err := s.putSecrets(ctx, tx, p.OrgID, c.ID, plain); err != nil {
+			return "", err
+		}
+		return c.ID, s.audit(ctx, tx, p, "create", "credential", c.ID, createdFields(c, plain))
+	})
+	if err != nil {
+		return api.Credential{}, false, err
+	}
+	if replayed {
+		c, err = s.GetCredential(ctx, p, id)
+	}
+	return c, replayed, err
+}
+
+func (s *Service) checkCredentialLimits(ctx context.Context, tx store.Tx, p Principal, provider string) error {
+	if max := s.cfg.Limits.MaxCredentialsPerOrg; max > 0 {
+		n, err := tx.CountCredentials(ctx, p.OrgID)
+		if err != nil {
+			return err
+		}
+		if n >= max {
+			return &Error{Status: http.StatusUnprocessableEntity, Title: "Limit reached",
+				Detail: fmt.Sprintf("This organisation already has %d credentials, the most this server allows; delete unused ones or raise the server's limit.", n)}
+		}
+	}
+	if slices.Contains(s.cfg.Limits.OnePerProvider, provider) {
+		existing, err := tx.ListCredentials(ctx, p.OrgID, store.CredentialFilter{Provider: provider, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(existing) > 0 {
+			return conflict(fmt.Sprintf("This server allows one %s credential per organisation, and %q exists; update it instead.", provider, existing[0].Name), existing[0].ID)
+		}
+	}
+	return nil
+}
+
+func (s *Service) nameTaken(ctx context.Context, tx store.Tx, p Principal, projectID, name string) error {
+	scope := "the organisation"
+	if projectID != "" {
+		scope = "project " + projectID
+	}
+	var ids []string
+	if found, err := tx.ListCredentials(ctx, p.OrgID, store.CredentialFilter{ProjectID: scopeFilter(projectID), Name: name, Limit: 1}); err == nil {
+		for _, c := range found {
+			ids = append(ids, c.ID)
+		}
+	}
+	return conflict(fmt.Sprintf("A credential named %q already exists in %s; names are unique per scope. Pick another name or import the existing one.", name, scope), ids...)
+}
+
+// scopeFilter turns a project id into a list filter that selects exactly that scope.
+func scopeFilter(projectID string) string {
+	if projectID == "" {
+		return "-"
+	}
+	return projectID
+}
+
+// GetCredential reads one credential.
+func (s *Service) GetCredential(ctx context.Context, p Principal, id string) (api.Credential, error) {
+	var c api.Credential
+	err := s.tx(ctx, func(tx store.Tx) error {
+		var err error
+		c, err = tx.GetCredential(ctx, p.OrgID, id)
+		return storeErr(err, "credential", id)
+	})
+	return c, err
+}
+
+// ListCredentials pages credentials.
+func (s *Service) ListCredentials(ctx context.Context, p Principal, f store.CredentialFilter) (api.List[api.Credential], error) {
+	f.Limit = clampLimit(f.Limit)
+	limit := f.Limit
+	f.Limit++
+	var out api.List[api.Credential]
+	err := s.tx(ctx, func(tx store.Tx) error {
+		items, err := tx.ListCredentials(ctx, p.OrgID, f)
+		if err != nil {
+			return err
+		}
+		if len(items) > limit {
+			items = items[:limit]
+			out.NextPageToken = items[limit-1].ID
+		}
+		out.Items = items
+		return nil
+	})
+	if out.Items == nil {
+		out.Items = []api.Credential{}
+	}
+	return out, err
+}
+
+// UpdateCredential applies a patch. ifMatch, when not zero, is the version the caller last read.
+func (s *Service) UpdateCredential(ctx context.Context, p Principal, id string, in api.CredentialPatch, ifMatch int64) (api.Credential, error) {
+	if err := requireWrite(p); err != nil {
+		return api.Credential{}, err
+	}
+	// Optimistic concurrency: read, decide, write if nothing changed since the read. Without If-Match a
+	// lost race is retried with fresh data; with it, the caller hears of it (412).
+	for attempt := 0; ; attempt++ {
+		c, err := s.updateCredentialOnce(ctx, p, id, in, ifMatch)
+		if errors.Is(err, store.ErrVersionMismatch) && ifMatch == 0 && attempt < 5 {
+			continue
+		}
+		if errors.Is(err, store.ErrVersionMismatch) {
+			cur, gerr := s.GetCredential(ctx, p, id)
+			if gerr != nil {
+				return api.Credential{}, gerr
+			}
+			return api.Credential{}, preconditionFailed("credential", id, ifMatch, cur.Version)
+		}
+		return c, err
+	}
+}
+
+func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id string, in api.CredentialPatch, ifMatch int64) (api.Credential, error) {
+	cur, plain, err := s.readCredentialWithSecrets(ctx, p, id)
+	if err != nil {
+		return api.Credential{}, err
+	}
+	if ifMatch != 0 && ifMatch != cur.Version {
+		return api.Credential{}, preconditionFailed("credential", id, ifMatch, cur.Version)
+	}
+	next := cur
+	next.Settings = maps.Clone(cur.Settings)
+	next.Labels = maps.Clone(cur.Labels)
+	var changed []string
+	var fields []api.FieldError
+
+	if in.Provider != nil && *in.Provider != cur.Provider {
+		fields = append(fields, api.FieldError{Field: "provider", Message: fmt.Sprintf("provider cannot change after create (it is %q); create a new credential instead (Terraform replaces it).", cur.Provider)})
+	}
+	if in.Name != nil && *in.Name != cur.Name {
+		fields = append(fields, checkName(*in.Name)...)
+		next.Name = *in.Name
+		changed = append(changed, "name")
+	}
+	if in.Description != nil && *in.Description != cur.Description {
+		fields = append(fields, checkDescription(*in.Description)...)
+		next.Description = *in.Description
+		changed = append(changed, "description")
+	}
+	if in.Settings != nil && !maps.Equal(*in.Settings, cur.Settings) {
+		next.Settings = nonNilMap(*in.Settings)
+		changed = append(changed, diffKeys("settings", cur.Settings, next.Settings)...)
+	}
+	if in.Labels != nil && !maps.Equal(*in.Labels, cur.Labels) {
+		fields = append(fields, checkLabels(*in.Labels)...)
+		next.Labels = nonNilMap(*in.Labels)
+		changed = append(changed, diffKeys("labels", cur.Labels, next.Labels)...)
+	}
+	newPlain := maps.Clone(plain)
+	for field, v := range map[string]*string{api.SecretAPIKey: in.APIKey, api.SecretAuthToken: in.AuthToken} {
+		if v == nil {
+			continue
+		}
+		if *v == "" {
+			delete(newPlain, field)
+		} else {
+			newPlain[field] = *v
+		}
+	}
+	fields = append(fields, checkSecretsAreNotMasks(map[string]string{
+		api.SecretAPIKey: deref(in.APIKey), api.SecretAuthToken: deref(in.AuthToken),
+	}, cur.SecretHint)...)
+	fields = append(fields, catalog.ValidateCredential(cur.Provider, next.Settings, newPlain[api.SecretAPIKey] != "", newPlain[api.SecretAuthToken] != "")...)
+	if len(fields) > 0 {
+		return api.Credential{}, invalid(fields...)
+	}
+
+	secretChanged := !maps.Equal(plain, newPlain)
+	if secretChanged {
+		for _, f := range secretFields {
+			if plain[f] != newPlain[f] {
+				changed = append(changed, f)
+			}
+		}
+		next.HasAPIKey = newPlain[api.SecretAPIKey] != ""
+		next.HasAuthToken = newPlain[api.SecretAuthToken] != ""
+		next.SecretHint = hintOf(newPlain)
+		next.SecretFingerprint = s.fp.Fingerprint(newPlain)
+		next.SecretVersion = cur.SecretVersion + 1
+	}
+	settingsChanged := slices.ContainsFunc(changed, func(f string) bool { return strings.HasPrefix(f, "settings") })
+	verify := in.Verify == nil || *in.Verify
+	if secretChanged || settingsChanged || (in.Verify != nil && *in.Verify && cur.Status != api.StatusVerified) {
+		prov, _ := catalog.Provider(cur.Provider)
+		status, message, at := s.verify(ctx, prov, next.Settings, newPlain, verify)
+		if status == api.StatusInvalid {
+			return api.Credential{}, invalidField(api.SecretAPIKey, "%s", message)
+		}
+		next.Status, next.StatusMessage, next.VerifiedAt = status, message, at
+	}
+	if len(changed) == 0 {
+		if next.Status == cur.Status && next.StatusMessage == cur.StatusMessage {
+			return cur, nil // nothing to write: a no-change apply writes nothing
+		}
+		return cur, s.tx(ctx, func(tx store.Tx) error {
+			return tx.UpdateCredential(ctx, p.OrgID, next, cur.Version)
+		})
+	}
+	next.Version = cur.Version + 1
+	next.UpdatedAt = s.now()
+	err = s.tx(ctx, func(tx store.Tx) error {
+		if err := tx.UpdateCredential(ctx, p.OrgID, next, cur.Version); err != nil {
+			if errors.Is(err, store.ErrDuplicate) {
+				return s.nameTaken(ctx, tx, p, next.ProjectID, next.Name)
+			}
+			return storeErr(err, "credential", id)
+		}
+		if secretChanged {
+			for _, f := range secretFields {
+				if newPlain[f] == "" && plain[f] != "" {
+					if err := tx.DeleteSecret(ctx, p.OrgID, id, f); err != nil {
+						return err
+					}
+				}
+			}
+			changedSecrets := map[string]string{}
+			for f, v := range newPlain {
+				if plain[f] != v {
+					changedSecrets[f] = v
+				}
+			}
+			if err := s.putSecrets(ctx, tx, p.OrgID, id, changedSecrets); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, p, "update", "credential", id, changed)
+	})
+	if err != nil {
+		return api.Credential{}, err
+	}
+	return next, nil
+}
+
+// DeleteCredential removes a credential and its secrets; one that connections use is refused.
+func (s *Service) DeleteCredential(ctx context.Context, p Principal, id string, ifMatch int64) error {
+	if err := requireWrite(p); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx store.Tx) error {
+		c, err := tx.GetCredential(ctx, p.OrgID, id)
+		if err != nil {
+			return storeErr(err, "credential", id)
+		}
+		if ifMatch != 0 && ifMatch != c.Version {
+			return preconditionFailed("credential", id, ifMatch, c.Version)
+		}
+		if len(c.ConnectionIDs) > 0 {
+			return conflict(fmt.Sprintf("Credential %q is used by %d connection(s): %s. Delete those connections or point them at another credential first.",
+				c.Name, len(c.ConnectionIDs), strings.Join(c.ConnectionIDs, ", ")), c.ConnectionIDs...)
+		}
+		if err := tx.DeleteCredential(ctx, p.OrgID, id); err != nil {
+			return storeErr(err, "credential", id)
+		}
+		return s.audit(ctx, tx, p, "delete", "credential", id, nil)
+	})
+}
+
+// RevealCredential returns the decrypted secrets to an admin on a server that allows it; every reveal
+// is audited.
+func (s *Service) RevealCredential(ctx context.Context, p Principal, id string) (api.CredentialSecret, error) {
+	if !s.cfg.AllowReveal && !s.cfg.Embedded {
+		return api.CredentialSecret{}, forbidden("This server does not reveal secrets; start it with --allow-reveal to allow admin tokens to read them.")
+	}
+	if err := requireAdmin(p); err != nil {
+		return api.CredentialSecret{}, err
+	}
+	_, plain, err := s.readCredentialWithSecrets(ctx, p, id)
+	if err != nil {
+		return api.CredentialSecret{}, err
+	}
+	revealed := slices.Sorted(maps.Keys(plain))
+	if err := s.tx(ctx, func(tx store.Tx) error {
+		return s.audit(ctx, tx, p, "reveal", "credential", id, revealed)
+	}); err != nil {
+		return api.CredentialSecret{}, err
+	}
+	return api.CredentialSecret{ID: id, APIKey: plain[api.SecretAPIKey], AuthToken: plain[api.SecretAuthToken]}, nil
+}
+
+// VerifyCredential probes the provider again and records the result.
+func (s *Service) VerifyCredential(ctx context.Context, p Principal, id string) (api.Credential, error) {
+	if err := requireWrite(p); err != nil {
+		return api.Credential{}, err
+	}
+	return s.reverify(ctx, p.OrgID, id)
+}
+
+// reverify probes a stored credential and records the status without changing its version: a status is
+// an observation, not a change of configuration, so it must not break a client's If-Match.
+func (s *Service) reverify(ctx context.Context, orgID, id string) (api.Credential, error) {
+	cur, plain, err := s.readCredentialWithSecrets(ctx, Principal{OrgID: orgID}, id)
+	if err != nil {
+		return api.Credential{}, err
+	}
+	prov, _ := catalog.Provider(cur.Provider)
+	status, message, at := s.verify(ctx, prov, cur.Settings, plain, true)
+	next := cur
+	next.Status, next.StatusMessage = status, message
+	if at != nil {
+		next.VerifiedAt = at
+	}
+	err = s.tx(ctx, func(tx store.Tx) error {
+		return storeErr(tx.UpdateCredential(ctx, orgID, next, cur.Version), "credential", id)
+	})
+	return next, err
+}
+
+// verify runs the configured probe. An outage keeps status unverified with the error recorded; a
+// refusal is invalid. Messages come from the verifier, which never includes the key.
+func (s *Service) verify(ctx context.Context, prov api.Provider, settings, plain map[string]string, wanted bool) (string, string, *time.Time) {
+	switch {
+	case !wanted:
+		return api.StatusUnverified, "Verification was skipped (verify = false).", nil
+	case s.cfg.Verifier == nil:
+		return api.StatusUnverified, "This server has no verifier configured; the key was not checked.", nil
+	}
+	r := s.cfg.Verifier.Verify(ctx, prov, settings, plain)
+	now := s.now()
+	switch {
+	case r.OK:
+		return api.StatusVerified, r.Message, &now
+	case r.Refused:
+		return api.StatusInvalid, fmt.Sprintf("%s refused the key: %s", prov.DisplayName, r.Message), &now
+	}
+	return api.StatusUnverified, "Could not reach the provider to check the key: " + r.Message, nil
+}
+
+func (s *Service) readCredentialWithSecrets(ctx context.Context, p Principal, id string) (api.Credential, map[string]string, error) {
+	var c api.Credential
+	var sealed []store.SealedSecret
+	err := s.tx(ctx, func(tx store.Tx) error {
+		var err error
+		if c, err = tx.GetCredential(ctx, p.OrgID, id); err != nil {
+			return storeErr(err, "credential", id)
+		}
+		sealed, err = tx.GetSecrets(ctx, p.OrgID, id)
+		return err
+	})
+	if err != nil {
+		return api.Credential{}, nil, err
+	}
+	plain := map[string]string{}
+	for _, ss := range sealed {
+		pt, err := s.keys.Open(secrets.Sealed{KeyID: ss.KeyID, WrappedKey: ss.WrappedKey, Ciphertext: ss.Ciphertext},
+			secrets.Binding{OrgID: ss.OrgID, CredentialID: ss.CredentialID, Field: ss.Field})
+		if err != nil {
+			return api.Credential{}, nil, fmt.Errorf("credential %s field %s: %w", id, ss.Field, err)
+		}
+		plain[ss.Field] = string(pt)
+	}
+	return c, plain, nil
+}
+
+func (s *Service) putSecrets(ctx context.Context, tx store.Tx, orgID, credentialID string, plain map[string]string) error {
+	for _, field := range secretFields {
+		v, ok := plain[field]
+		if !ok || v == "" {
+			continue
+		}
+		b := secrets.Binding{OrgID: orgID, CredentialID: credentialID, Field: field}
+		sealed, err := s.keys.Seal([]byte(v), b)
+		if err != nil {
+			return err
+		}
+		if err := tx.PutSecret(ctx, store.SealedSecret{OrgID: orgID, CredentialID: credentialID, Field: field,
+			KeyID: sealed.KeyID, WrappedKey: sealed.WrappedKey, Ciphertext: sealed.Ciphertext}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) checkProjectExists(ctx context.Context, p Principal, projectID string) error {
+	return s.tx(ctx, func(tx store.Tx) error {
+		_, err := tx.GetProject(ctx, p.OrgID, projectID)
+		if errors.Is(err, store.ErrNotFound) {
+			return invalidField("project_id", "project %q does not exist in this organisation; create it first or omit project_id for an organisation-wide object.", projectID)
+		}
+		return err
+	})
+}
+
+// hintOf shows the api_key's hint, or the auth_token's when there is no api_key.
+func hintOf(plain map[string]string) string {
+	if v := plain[api.SecretAPIKey]; v != "" {
+		return secrets.Hint(v)
+	}
+	return secrets.Hint(plain[api.SecretAuthToken])
+}
+
+// checkSecretsAreNotMasks refuses a client echoing a mask back as if it were the key, which would
+// silently replace a working key with its own hint.
+func checkSecretsAreNotMasks(plain map[string]string, storedHint string) []api.FieldError {
+	var out []api.FieldError
+	for _, f := range secretFields {
+		v := plain[f]
+		if v == "" {
+			continue
+		}
+		if v == storedHint || v == "****" || v == "{json}" || (strings.Contains(v, "...") && utf8.RuneCountInString(v) <= 16) {
+			out = append(out, api.FieldError{Field: f, Message: "this is the masked hint of a key, not a key; send the full secret, or leave the field out to keep the current one."})
+		}
+	}
+	return out
+}
+
+func checkName(name string) []api.FieldError {
+	if err := catalog.ValidateName(name); err != nil {
+		return []api.FieldError{{Field: "name", Message: err.Error()}}
+	}
+	return nil
+}
+
+func checkDescription(d string) []api.FieldError {
+	if utf8.RuneCountInString(d) > maxDescription {
+		return []api.FieldError{{Field: "description", Message: fmt.Sprintf("description is longer than %d characters; shorten it.", maxDescription)}}
+	}
+	return nil
+}
+
+func checkLabels(labels map[string]string) []api.FieldError {
+	var out []api.FieldError
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if k == "" || utf8.RuneCountInString(k) > 63 {
+			out = append(out, api.FieldError{Field: "labels." + k, Message: "label keys must be 1 to 63 characters."})
+		}
+		if utf8.RuneCountInString(labels[k]) > 256 {
+			out = append(out, api.FieldError{Field: "labels." + k, Message: "label values must be at most 256 characters."})
+		}
+	}
+	return out
+}
+
+func createdFields(c api.Credential, plain map[string]string) []string {
+	out := []string{"name", "provider"}
+	if c.Description != "" {
+		out = append(out, "description")
+	}
+	if c.ProjectID != "" {
+		out = append(out, "project_id")
+	}
+	for _, f := range secretFields {
+		if plain[f] != "" {
+			out = append(out, f)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Settings)) {
+		out = append(out, "settings."+k)
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
+		out = append(out, "labels."+k)
+	}
+	return out
+}
+
+// diffKeys names the keys of a map attribute that were added, removed or changed.
+func diffKeys(prefix string, a, b map[string]string) []string {
+	var out []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			out = append(out, prefix+"."+k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, prefix+"."+k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

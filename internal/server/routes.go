@@ -1,0 +1,404 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
+)
+
+// route is one entry of the API. The router and /openapi.json are both built from this table.
+type route struct {
+	Method, Path, Summary string
+	Query                 []string
+	Request, Response     any // zero values of the body types; nil when there is none
+	Status                int
+	Public                bool // answered without a token
+	handle                func(s *Server, w http.ResponseWriter, r *http.Request, p Principal) error
+}
+
+func routes() []route {
+	return []route{
+		{Method: "GET", Path: "/v1/providers", Summary: "List the provider catalog", Response: api.List[api.Provider]{}, Status: 200, handle: (*Server).listProviders},
+		{Method: "GET", Path: "/v1/models", Summary: "List catalog models with whether the scope's policy allows them", Query: []string{"provider", "publisher", "capability", "project_id"}, Response: api.List[api.Model]{}, Status: 200, handle: (*Server).listModels},
+
+		{Method: "POST", Path: "/v1/credentials", Summary: "Create a credential", Request: api.CredentialCreate{}, Response: api.Credential{}, Status: 201, handle: (*Server).createCredential},
+		{Method: "GET", Path: "/v1/credentials", Summary: "List credentials", Query: []string{"project_id", "provider", "name", "page_token", "limit"}, Response: api.List[api.Credential]{}, Status: 200, handle: (*Server).listCredentials},
+		{Method: "GET", Path: "/v1/credentials/{id}", Summary: "Read a credential", Response: api.Credential{}, Status: 200, handle: (*Server).getCredential},
+		{Method: "PATCH", Path: "/v1/credentials/{id}", Summary: "Update a credential", Request: api.CredentialPatch{}, Response: api.Credential{}, Status: 200, handle: (*Server).updateCredential},
+		{Method: "DELETE", Path: "/v1/credentials/{id}", Summary: "Delete a credential", Status: 204, handle: (*Server).deleteCredential},
+		{Method: "POST", Path: "/v1/credentials/{id}/verify", Summary: "Check a credential against its provider again", Response: api.Credential{}, Status: 200, handle: (*Server).verifyCredential},
+		{Method: "GET", Path: "/v1/credentials/{id}/models", Summary: "List the models the credential's key reaches", Response: api.List[api.Model]{}, Status: 200, handle: (*Server).credentialModels},
+		{Method: "POST", Path: "/v1/credentials/{id}/reveal", Summary: "Read a credential's secrets (admin, --allow-reveal, audited)", Response: api.CredentialSecret{}, Status: 200, handle: (*Server).revealCredential},
+
+		{Method: "POST", Path: "/v1/connections", Summary: "Create a connection", Request: api.ConnectionCreate{}, Response: api.Connection{}, Status: 201, handle: (*Server).createConnection},
+		{Method: "GET", Path: "/v1/connections", Summary: "List connections", Query: []string{"project_id", "credential_id", "name", "page_token", "limit"}, Response: api.List[api.Connection]{}, Status: 200, handle: (*Server).listConnections},
+		{Method: "GET", Path: "/v1/connections/{id}", Summary: "Read a connection", Response: api.Connection{}, Status: 200, handle: (*Server).getConnection},
+		{Method: "PATCH", Path: "/v1/connections/{id}", Summary: "Update a connection", Request: api.ConnectionPatch{}, Response: api.Connection{}, Status: 200, handle: (*Server).updateConnection},
+		{Method: "DELETE", Path: "/v1/connections/{id}", Summary: "Delete a connection", Status: 204, handle: (*Server).deleteConnection},
+
+		{Method: "GET", Path: "/v1/model-policy", Summary: "Read a scope's model policy", Query: []string{"project_id"}, Response: api.ModelPolicy{}, Status: 200, handle: (*Server).getModelPolicy},
+		{Method: "PUT", Path: "/v1/model-policy", Summary: "Write a scope's model policy", Query: []string{"project_id"}, Request: api.ModelPolicyPut{}, Response: api.ModelPolicy{}, Status: 200, handle: (*Server).putModelPolicy},
+		{Method: "DELETE", Path: "/v1/model-policy", Summary: "Reset a scope's model policy to mode all", Query: []string{"project_id"}, Status: 204, handle: (*Server).deleteModelPolicy},
+
+		{Method: "POST", Path: "/v1/projects", Summary: "Create a project", Request: api.ProjectCreate{}, Response: api.Project{}, Status: 201, handle: (*Server).createProject},
+		{Method: "GET", Path: "/v1/projects", Summary: "List projects", Query: []string{"name", "page_token", "limit"}, Response: api.List[api.Project]{}, Status: 200, handle: (*Server).listProjects},
+		{Method: "GET", Path: "/v1/projects/{id}", Summary: "Read a project", Response: api.Project{}, Status: 200, handle: (*Server).getProject},
+		{Method: "PATCH", Path: "/v1/projects/{id}", Summary: "Update a project", Request: api.ProjectPatch{}, Response: api.Project{}, Status: 200, handle: (*Server).updateProject},
+		{Method: "DELETE", Path: "/v1/projects/{id}", Summary: "Delete an empty project", Status: 204, handle: (*Server).deleteProject},
+
+		{Method: "GET", Path: "/v1/audit-events", Summary: "Page the organisation's audit events", Query: []string{"after", "limit"}, Response: api.List[api.AuditEvent]{}, Status: 200, handle: (*Server).listAudit},
+
+		{Method: "GET", Path: "/healthz", Summary: "Liveness", Public: true, Status: 200, handle: (*Server).healthz},
+		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Public: true, Status: 200, handle: (*Server).readyz},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Public: true, Status: 200, handle: (*Server).metrics},
+		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3.1 document", Public: true, Status: 200, handle: (*Server).openAPI},
+	}
+}
+
+// createRequest reads a POST body, decodes it into v and derives the idempotency key, if any.
+func (s *Server) createRequest(r *http.Request, v any) (*IdempotencyKey, error) {
+	body, err := readBody(r, s.svc.cfg.Limits.MaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeStrict(body, v); err != nil {
+		return nil, err
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		return nil, nil
+	}
+	if len(key) > 255 {
+		return nil, badRequest("Idempotency-Key must be at most 255 characters.")
+	}
+	return &IdempotencyKey{Key: key, Hash: s.svc.fp.Keyed("idempotency", append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))}, nil
+}
+
+func (s *Server) decode(r *http.Request, v any) error {
+	body, err := readBody(r, s.svc.cfg.Limits.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(body, v)
+}
+
+func (s *Server) listProviders(w http.ResponseWriter, _ *http.Request, _ Principal) error {
+	writeJSON(w, 200, api.List[api.Provider]{Items: catalog.Providers()})
+	return nil
+}
+
+func (s *Server) listModels(w http.ResponseWriter, r *http.Request, p Principal) error {
+	q := r.URL.Query()
+	out, err := s.svc.ListModels(r.Context(), p, ModelFilter{Provider: q.Get("provider"), Publisher: q.Get("publisher"), Capability: q.Get("capability"), ProjectID: q.Get("project_id")})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, out)
+	return nil
+}
+
+func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var in api.CredentialCreate
+	idem, err := s.createRequest(r, &in)
+	if err != nil {
+		return err
+	}
+	c, _, err := s.svc.CreateCredential(r.Context(), p, in, idem)
+	if err != nil {
+		return err
+	}
+	writeObject(w, http.StatusCreated, c.Version, c)
+	return nil
+}
+
+func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, p Principal) error {
+	q := r.URL.Query()
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	out, err := s.svc.ListCredentials(r.Context(), p, store.CredentialFilter{ProjectID: q.Get("project_id"), Provider: q.Get("provider"), Name: q.Get("name"), AfterID: q.Get("page_token"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, out)
+	return nil
+}
+
+func (s *Server) getCredential(w http.ResponseWriter, r *http.Request, p Principal) error {
+	c, err := s.svc.GetCredential(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeObject(w, 200, c.Version, c)
+	return nil
+}
+
+func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p Principal) error {
+	match, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	var in api.CredentialPatch
+	if err := s.decode(r, &in); err != nil {
+		return err
+	}
+	c, err := s.svc.UpdateCredential(r.Context(), p, r.PathValue("id"), in, match)
+	if err != nil {
+		return err
+	}
+	writeObject(w, 200, c.Version, c)
+	return nil
+}
+
+func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, p Principal) error {
+	match, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.DeleteCredential(r.Context(), p, r.PathValue("id"), match); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) verifyCredential(w http.ResponseWriter, r *http.Request, p Principal) error {
+	c, err := s.svc.VerifyCredential(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeObject(w, 200, c.Version, c)
+	return nil
+}
+
+func (s *Server) credentialModels(w http.ResponseWriter, r *http.Request, p Principal) error {
+	out, err := s.svc.CredentialModels(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, out)
+	return nil
+}
+
+func (s *Server) revealCredential(w http.ResponseWriter, r *http.Request, p Principal) error {
+	out, err := s.svc.RevealCredential(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, 200, out)
+	return nil
+}
+
+func (s *Server) createConnection(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var in api.ConnectionCreate
+	idem, err := s.createRequest(r, &in)
+	if err != nil {
+		return err
+	}
+	c, _, err := s.svc.CreateConnection(r.Context(), p, in, idem)
+	if err != nil {
+		return err
+	}
+	writeObject(w, http.StatusCreated, c.Version, c)
+	return nil
+}
+
+func (s *Server) listConnections(w http.ResponseWriter, r *http.Request, p Principal) error {
+	q := r.URL.Query()
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	out, err := s.svc.ListConnections(r.Context(), p, store.ConnectionFilter{ProjectID: q.Get("project_id"), CredentialID: q.Get("credential_id"), Name: q.Get("name"), AfterID: q.Get("page_token"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, out)
+	return nil
+}
+
+func (s *Server) getConnection(w http.ResponseWriter, r *http.Request, p Principal) error {
+	c, err := s.svc.GetConnection(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeObject(w, 200, c.Version, c)
+	return nil
+}
+
+func (s *Server) updateConnection(w http.ResponseWriter, r *http.Request, p Principal) error {
+	match, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	var in api.ConnectionPatch
+	if err := s.decode(r, &in); err != nil {
+		return err
+	}
+	c, err := s.svc.UpdateConnection(r.Context(), p, r.PathValue("id"), in, match)
+	if err != nil {
+		return err
+	}
+	writeObject(w, 200, c.Version, c)
+	return nil
+}
+
+func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request, p Principal) error {
+	match, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.DeleteConnection(r.Context(), p, r.PathValue("id"), match); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) getModelPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {
+	pol, err := s.svc.GetModelPolicy(r.Context(), p, r.URL.Query().Get("project_id"))
+	if err != nil {
+		return err
+	}
+	writeObject(w, 200, pol.Version, pol)
+	return nil
+}
+
+func (s *Server) putModelPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {
+	match, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	var in api.ModelPolicyPut
+	if err := s.decode(r, &in); err != nil {
+		return err
+	}
+	pol, err := s.svc.PutModelPolicy(r.Context(), p, r.URL.Query().Get("project_id"), in, match)
+	if err != nil {
+		return err
+	}
+	writeObject(w, 200, pol.Version, pol)
+	return nil
+}
+
+func (s *Server) deleteModelPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := s.svc.DeleteModelPolicy(r.Context(), p, r.URL.Query().Get("project_id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var in api.ProjectCreate
+	idem, err := s.createRequest(r, &in)
+	if err != nil {
+		return err
+	}
+	pr, _, err := s.svc.CreateProject(r.Context(), p, in, idem)
+	if err != nil {
+		return err
+	}
+	writeObject(w, http.StatusCreated, pr.Version, pr)
+	return nil
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p Principal) error {
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	out, err := s.svc.ListProjects(r.Context(), p, q.Get("name"), q.Get("page_token"), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, out)
+	return nil
+}
+
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request, p Principal) error {
+	pr, err := s.svc.GetProject(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeObject(w, 200, pr.Version, pr)
+	return nil
+}
+
+func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, p Principal) error {
+	match, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	var in api.ProjectPatch
+	if err := s.decode(r, &in); err != nil {
+		return err
+	}
+	pr, err := s.svc.UpdateProject(r.Context(), p, r.PathValue("id"), in, match)
+	if err != nil {
+		return err
+	}
+	writeObject(w, 200, pr.Version, pr)
+	return nil
+}
+
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, p Principal) error {
+	match, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.DeleteProject(r.Context(), p, r.PathValue("id"), match); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p Principal) error {
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	var after int64
+	if v := r.URL.Query().Get("after"); v != "" {
+		if after, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return badRequest("query parameter after must be an audit event id.")
+		}
+	}
+	out, err := s.svc.ListAudit(r.Context(), p, after, limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, out)
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ Principal) error {
+	writeJSON(w, 200, map[string]string{"status": "ok", "version": s.svc.cfg.Version})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	if err := s.svc.Ping(r.Context()); err != nil {
+		s.svc.log.Warn("readiness check failed", "error", err)
+		return &Error{Status: http.StatusServiceUnavailable, Title: "Not ready", Detail: "The database does not answer."}
+	}
+	writeJSON(w, 200, map[string]string{"status": "ready", "database": s.svc.store.Dialect()})
+	return nil
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	s.metricsHandler.ServeHTTP(w, r)
+	return nil
+}
+
+func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request, _ Principal) error {
+	writeJSON(w, 200, s.openAPIDoc)
+	return nil
+}

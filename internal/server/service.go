@@ -1,0 +1,231 @@
+// Package server is the modelkeys API: a service layer holding the rules and thin HTTP handlers over it.
+// The same handler serves modelkeys-server and the Terraform provider's embedded mode.
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
+)
+
+// Limits bound what one organisation and one request may do.
+type Limits struct {
+	// MaxCredentialsPerOrg caps the credentials of an organisation (DESIGN: 200).
+	MaxCredentialsPerOrg int
+	// MaxBodyBytes caps request bodies (DESIGN: 1 MiB).
+	MaxBodyBytes int64
+	// OnePerProvider lists providers that an organisation may hold only one credential of
+	// (Label Studio's rule). Empty: no such limit.
+	OnePerProvider []string
+	// RequestsPerSecond and Burst rate-limit each token; zero turns the limit off.
+	RequestsPerSecond float64
+	Burst             int
+}
+
+// DefaultLimits are the limits of DESIGN.md.
+func DefaultLimits() Limits {
+	return Limits{MaxCredentialsPerOrg: 200, MaxBodyBytes: 1 << 20}
+}
+
+// Verifier probes a provider with a credential's secrets. It is called outside any transaction.
+type Verifier interface {
+	Verify(ctx context.Context, p api.Provider, settings map[string]string, secrets map[string]string) VerifyResult
+}
+
+// VerifyResult is what a probe found. Refused means the provider rejected the key (invalid); an outage
+// or timeout is Err with Refused false, which keeps the credential's last status.
+type VerifyResult struct {
+	OK      bool
+	Refused bool
+	Message string
+}
+
+// Config configures a Server.
+type Config struct {
+	Store   store.Store
+	Keyring *secrets.Keyring
+	Logger  *slog.Logger
+	Limits  Limits
+	// Verifier probes keys on create and update; nil leaves credentials "unverified".
+	Verifier Verifier
+	// AllowReveal lets admin tokens read decrypted secrets through /v1/credentials/{id}/reveal.
+	AllowReveal bool
+	// Embedded serves every request as an admin of organisation "default" without a token: the
+	// Terraform provider's in-process mode, where the caller already holds the database file.
+	Embedded bool
+	// Version is reported by /healthz and in the OpenAPI document.
+	Version string
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// Service holds the rules of the API over the store.
+type Service struct {
+	cfg   Config
+	store store.Store
+	keys  *secrets.Keyring
+	fp    *secrets.Fingerprinter
+	log   *slog.Logger
+	now   func() time.Time
+
+	embeddedOnce sync.Once
+	embeddedOrg  string
+	embeddedErr  error
+}
+
+const metaFingerprintKey = "fingerprint_key"
+
+// NewService opens the service: it loads, or on first start creates, the wrapped fingerprint key.
+func NewService(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Keyring == nil {
+		return nil, errors.New("server: a store and a keyring are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Limits.MaxBodyBytes == 0 {
+		cfg.Limits.MaxBodyBytes = DefaultLimits().MaxBodyBytes
+	}
+	s := &Service{cfg: cfg, store: cfg.Store, keys: cfg.Keyring, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() }}
+	err := s.store.Tx(ctx, func(tx store.Tx) error {
+		raw, ok, err := tx.GetMeta(ctx, metaFingerprintKey)
+		if err != nil {
+			return err
+		}
+		var sealed secrets.Sealed
+		if ok {
+			if sealed, err = decodeSealed(raw); err != nil {
+				return fmt.Errorf("stored fingerprint key: %w", err)
+			}
+		} else {
+			if sealed, err = s.keys.NewFingerprintKey(); err != nil {
+				return err
+			}
+			if err := tx.PutMeta(ctx, metaFingerprintKey, encodeSealed(sealed)); err != nil {
+				return err
+			}
+		}
+		s.fp, err = s.keys.OpenFingerprintKey(sealed)
+		if err != nil {
+			return fmt.Errorf("this database was encrypted with another master key (%s): start with that key, or rotate to this one with rotate-master-key: %w", sealed.KeyID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// encodeSealed writes a sealed value as text for the meta table: keyid.wrapped.ciphertext.
+func encodeSealed(s secrets.Sealed) string {
+	return s.KeyID + "." + base64.RawStdEncoding.EncodeToString(s.WrappedKey) + "." + base64.RawStdEncoding.EncodeToString(s.Ciphertext)
+}
+
+func decodeSealed(text string) (secrets.Sealed, error) {
+	parts := strings.Split(text, ".")
+	if len(parts) != 3 {
+		return secrets.Sealed{}, errors.New("malformed sealed value")
+	}
+	wk, err1 := base64.RawStdEncoding.DecodeString(parts[1])
+	ct, err2 := base64.RawStdEncoding.DecodeString(parts[2])
+	if err := errors.Join(err1, err2); err != nil {
+		return secrets.Sealed{}, err
+	}
+	return secrets.Sealed{KeyID: parts[0], WrappedKey: wk, Ciphertext: ct}, nil
+}
+
+// Principal is who makes a request: a token's organisation, name and role.
+type Principal struct {
+	OrgID string
+	Actor string
+	Role  string
+	// TokenID keys the per-token rate limit.
+	TokenID string
+}
+
+func (p Principal) canWrite() bool { return p.Role == api.RoleAdmin || p.Role == api.RoleEditor }
+
+func requireWrite(p Principal) error {
+	if !p.canWrite() {
+		return forbidden(fmt.Sprintf("token %q has role %s, which may only read; use an editor or admin token to change things.", p.Actor, p.Role))
+	}
+	return nil
+}
+
+func requireAdmin(p Principal) error {
+	if p.Role != api.RoleAdmin {
+		return forbidden(fmt.Sprintf("token %q has role %s; this needs an admin token.", p.Actor, p.Role))
+	}
+	return nil
+}
+
+// tx runs fn in a store transaction.
+func (s *Service) tx(ctx context.Context, fn func(store.Tx) error) error {
+	return s.store.Tx(ctx, fn)
+}
+
+// audit records a change. fields are names only, never values.
+func (s *Service) audit(ctx context.Context, tx store.Tx, p Principal, action, objectType, objectID string, fields []string) error {
+	if fields == nil {
+		fields = []string{}
+	}
+	return tx.InsertAudit(ctx, p.OrgID, api.AuditEvent{
+		Time: s.now(), Actor: p.Actor, Action: action, ObjectType: objectType, ObjectID: objectID, Fields: fields,
+	})
+}
+
+// ListAudit pages the organisation's audit events.
+func (s *Service) ListAudit(ctx context.Context, p Principal, after int64, limit int) (api.List[api.AuditEvent], error) {
+	limit = clampLimit(limit)
+	var out api.List[api.AuditEvent]
+	err := s.tx(ctx, func(tx store.Tx) error {
+		items, err := tx.ListAudit(ctx, p.OrgID, after, limit+1)
+		if err != nil {
+			return err
+		}
+		if len(items) > limit {
+			items = items[:limit]
+			out.NextPageToken = fmt.Sprint(items[limit-1].ID)
+		}
+		out.Items = items
+		return nil
+	})
+	return out, err
+}
+
+// Ping reports whether the database answers.
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 100
+	case n > 500:
+		return 500
+	}
+	return n
+}
+
+// storeErr maps store sentinel errors on a named object to API errors.
+func storeErr(err error, kind, id string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return notFound(kind, id)
+	}
+	return err
+}

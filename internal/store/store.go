@@ -1,0 +1,153 @@
+// Package store defines the storage behind the modelkeys server. The service layer talks only to the
+// interfaces here; sqlstore implements them over database/sql for SQLite and PostgreSQL.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+)
+
+// Errors every implementation returns, wrapped or bare, so callers test them with errors.Is.
+var (
+	// ErrNotFound: no such row in this organisation.
+	ErrNotFound = errors.New("not found")
+	// ErrDuplicate: a unique constraint refused the write (a name taken, an idempotency key used).
+	ErrDuplicate = errors.New("duplicate")
+	// ErrVersionMismatch: an update's expected version is not the stored one (a lost race).
+	ErrVersionMismatch = errors.New("version mismatch")
+	// ErrSchemaTooNew: the database was written by a newer modelkeys.
+	ErrSchemaTooNew = errors.New("database schema is newer than this binary")
+)
+
+// Store is an open database.
+type Store interface {
+	// Tx runs fn in one transaction, committing when fn returns nil and rolling back otherwise.
+	Tx(ctx context.Context, fn func(Tx) error) error
+	// Ping checks that the database answers (readiness).
+	Ping(ctx context.Context) error
+	// Dialect names the backend ("sqlite" or "postgres").
+	Dialect() string
+	Close() error
+}
+
+// Organization owns tokens and every object.
+type Organization struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Token is an API token; only the SHA-256 of its value is stored.
+type Token struct {
+	ID        string
+	OrgID     string
+	Name      string
+	Role      string
+	Hash      string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// SealedSecret is one encrypted secret field of a credential.
+type SealedSecret struct {
+	OrgID        string
+	CredentialID string
+	Field        string // api.SecretAPIKey or api.SecretAuthToken
+	KeyID        string // the master key that wrapped DataKey
+	WrappedKey   []byte
+	Ciphertext   []byte
+}
+
+// CredentialFilter narrows ListCredentials. Empty fields do not filter. ProjectID "-" selects the
+// organisation scope only.
+type CredentialFilter struct {
+	ProjectID string
+	Provider  string
+	Name      string
+	AfterID   string // page after this id (ids sort in creation order)
+	Limit     int
+}
+
+// ConnectionFilter narrows ListConnections.
+type ConnectionFilter struct {
+	ProjectID    string
+	CredentialID string
+	Name         string
+	AfterID      string
+	Limit        int
+}
+
+// Idempotency remembers the first answer to a POST with an Idempotency-Key.
+type Idempotency struct {
+	OrgID       string
+	Key         string
+	RequestHash string
+	ObjectType  string
+	ObjectID    string
+	CreatedAt   time.Time
+}
+
+// Tx is one transaction. Every method that takes orgID answers only for that organisation: another
+// organisation's object is ErrNotFound.
+type Tx interface {
+	// Meta holds server-wide values such as the wrapped fingerprint key.
+	GetMeta(ctx context.Context, key string) (string, bool, error)
+	PutMeta(ctx context.Context, key, value string) error
+
+	EnsureOrganization(ctx context.Context, name string) (Organization, error)
+	GetOrganization(ctx context.Context, id string) (Organization, error)
+	InsertToken(ctx context.Context, t Token) error
+	TokenByHash(ctx context.Context, hash string) (Token, error)
+	ListTokens(ctx context.Context) ([]Token, error)
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+
+	// Credentials. ConnectionIDs and the secret fields are filled by the implementation on read.
+	InsertCredential(ctx context.Context, orgID string, c api.Credential) error
+	GetCredential(ctx context.Context, orgID, id string) (api.Credential, error)
+	ListCredentials(ctx context.Context, orgID string, f CredentialFilter) ([]api.Credential, error)
+	// UpdateCredential writes c when the stored version is expectVersion; c.Version is the new one.
+	UpdateCredential(ctx context.Context, orgID string, c api.Credential, expectVersion int64) error
+	DeleteCredential(ctx context.Context, orgID, id string) error
+	CountCredentials(ctx context.Context, orgID string) (int, error)
+	// ListAllCredentials walks every organisation's credentials (re-verification, key rotation).
+	ListAllCredentialRefs(ctx context.Context) ([]CredentialRef, error)
+
+	PutSecret(ctx context.Context, s SealedSecret) error
+	GetSecrets(ctx context.Context, orgID, credentialID string) ([]SealedSecret, error)
+	DeleteSecret(ctx context.Context, orgID, credentialID, field string) error
+	ListAllSecrets(ctx context.Context) ([]SealedSecret, error)
+
+	InsertConnection(ctx context.Context, orgID string, c api.Connection) error
+	GetConnection(ctx context.Context, orgID, id string) (api.Connection, error)
+	ListConnections(ctx context.Context, orgID string, f ConnectionFilter) ([]api.Connection, error)
+	UpdateConnection(ctx context.Context, orgID string, c api.Connection, expectVersion int64) error
+	DeleteConnection(ctx context.Context, orgID, id string) error
+
+	// GetModelPolicy returns ErrNotFound when the scope has never had a policy (meaning mode all).
+	GetModelPolicy(ctx context.Context, orgID, projectID string) (api.ModelPolicy, error)
+	// PutModelPolicy inserts or replaces; expectVersion 0 skips the version check.
+	PutModelPolicy(ctx context.Context, orgID string, p api.ModelPolicy, expectVersion int64) error
+	DeleteModelPolicy(ctx context.Context, orgID, projectID string) error
+
+	InsertProject(ctx context.Context, orgID string, p api.Project) error
+	GetProject(ctx context.Context, orgID, id string) (api.Project, error)
+	ListProjects(ctx context.Context, orgID string, name, afterID string, limit int) ([]api.Project, error)
+	UpdateProject(ctx context.Context, orgID string, p api.Project, expectVersion int64) error
+	DeleteProject(ctx context.Context, orgID, id string) error
+
+	GetIdempotency(ctx context.Context, orgID, key string) (Idempotency, error)
+	// InsertIdempotency returns ErrDuplicate when the key is taken.
+	InsertIdempotency(ctx context.Context, i Idempotency) error
+
+	InsertAudit(ctx context.Context, orgID string, e api.AuditEvent) error
+	ListAudit(ctx context.Context, orgID string, afterID int64, limit int) ([]api.AuditEvent, error)
+}
+
+// CredentialRef identifies a credential across organisations.
+type CredentialRef struct {
+	OrgID string
+	ID    string
+}
