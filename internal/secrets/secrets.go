@@ -319,3 +319,12 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
+
+// KeyFileFor is where the master key of a SQLite database lives when nobody configured one: beside the
+// database, named after it (modelkeys.db → modelkeys.master.key). The server's --dev mode and the
+// Terraform provider's embedded mode both use it, so either can open what the other wrote.
+func KeyFileFor(dbPath string) string {
+	base := filepath.Base(dbPath)
+	base = strings.TrimSuffix(base, filepath.Ext(base))
+	return filepath.Join(filepath.Dir(dbPath), base+".master.key")
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
+)
+
+// envOr returns the environment variable's value, or def: every flag can also come from the
+// environment, and a flag given on the command line wins.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	if v, ok := os.LookupEnv(name); ok {
+		b, err := strconv.ParseBool(v)
+		if err == nil {
+			return b
+		}
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, ok := os.LookupEnv(name); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// newFlagSet makes a flag set whose errors come back instead of exiting.
+func newFlagSet(name string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	return fs
+}
+
+// dbFlag registers --db, shared by every command that opens the database.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", envOr("MODELKEYS_DB", "./modelkeys.db"), "SQLite file path, or postgres://... URL (env MODELKEYS_DB)")
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// sqlitePath strips the optional file:// scheme.
+func sqlitePath(dsn string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "file://")
+}
+
+func openStore(ctx context.Context, dsn string) (store.Store, error) {
+	if isPostgres(dsn) {
+		return sqlstore.OpenPostgres(ctx, dsn)
+	}
+	return sqlstore.OpenSQLite(ctx, sqlitePath(dsn))
+}
+
+// masterKeyOptions locate the master key.
+type masterKeyOptions struct {
+	file string
+	dev  bool
+}
+
+func (o *masterKeyOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.file, "master-key-file", envOr("MODELKEYS_MASTER_KEY_FILE", ""), "file holding the base64 master key (env MODELKEYS_MASTER_KEY_FILE; or set MODELKEYS_MASTER_KEY)")
+}
+
+// load finds the master key: MODELKEYS_MASTER_KEY, --master-key-file, or the key file beside a SQLite
+// database (created there with --dev, and by the Terraform provider's embedded mode).
+func (o *masterKeyOptions) load(dsn string) (key []byte, source string, created bool, err error) {
+	if v := os.Getenv("MODELKEYS_MASTER_KEY"); v != "" {
+		key, err := secrets.ParseMasterKey(v)
+		if err != nil {
+			return nil, "", false, fmt.Errorf("MODELKEYS_MASTER_KEY: %w", err)
+		}
+		return key, "MODELKEYS_MASTER_KEY", false, nil
+	}
+	if o.file != "" {
+		key, err := secrets.ReadMasterKeyFile(o.file)
+		return key, o.file, false, err
+	}
+	if isPostgres(dsn) {
+		return nil, "", false, errors.New("no master key: set MODELKEYS_MASTER_KEY (base64 of 32 random bytes: `head -c 32 /dev/urandom | base64`) or pass --master-key-file")
+	}
+	beside := secrets.KeyFileFor(sqlitePath(dsn))
+	if o.dev {
+		key, created, err := secrets.EnsureMasterKeyFile(beside)
+		return key, beside, created, err
+	}
+	if _, statErr := os.Stat(beside); statErr == nil {
+		key, err := secrets.ReadMasterKeyFile(beside)
+		return key, beside, false, err
+	}
+	return nil, "", false, fmt.Errorf("no master key: set MODELKEYS_MASTER_KEY (base64 of 32 random bytes: `head -c 32 /dev/urandom | base64`), pass --master-key-file, or use --dev to create %s for local use", beside)
+}

@@ -1,0 +1,83 @@
+// Command modelkeys-server is the bundled modelkeys backend: an HTTP JSON API over SQLite or
+// PostgreSQL with secrets encrypted at rest.
+//
+//	modelkeys-server serve --listen 127.0.0.1:8080 --db ./modelkeys.db [--dev] [--master-key-file F]
+//	modelkeys-server token create --org acme --role admin --name ci
+//	modelkeys-server token list | token revoke ID
+//	modelkeys-server rotate-master-key --new-key-file F
+//	modelkeys-server version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "modelkeys-server:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const usage = `usage: modelkeys-server COMMAND [flags]
+
+commands:
+  serve               run the API server
+  token create        make an API token (printed once)
+  token list          list tokens
+  token revoke ID     revoke a token
+  rotate-master-key   re-wrap every data key with a new master key
+  version             print the version
+
+Run "modelkeys-server COMMAND -h" for a command's flags.`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{usage}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "token":
+		if len(args) < 2 {
+			return usageError{"usage: modelkeys-server token create|list|revoke"}
+		}
+		switch args[1] {
+		case "create":
+			return tokenCreate(ctx, args[2:], stdout)
+		case "list":
+			return tokenList(ctx, args[2:], stdout)
+		case "revoke":
+			return tokenRevoke(ctx, args[2:], stdout)
+		}
+		return usageError{fmt.Sprintf("unknown token command %q; use create, list or revoke", args[1])}
+	case "rotate-master-key":
+		return rotateMasterKey(ctx, args[1:], stdout)
+	case "version", "--version", "-version":
+		_, err := fmt.Fprintln(stdout, "modelkeys-server", version)
+		return err
+	case "help", "-h", "--help":
+		_, err := fmt.Fprintln(stdout, usage)
+		return err
+	}
+	return usageError{fmt.Sprintf("unknown command %q\n\n%s", args[0], usage)}
+}

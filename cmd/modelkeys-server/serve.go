@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
+)
+
+// repeated collects a repeatable flag.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	listen := fs.String("listen", envOr("MODELKEYS_LISTEN", "127.0.0.1:8080"), "address to listen on (env MODELKEYS_LISTEN)")
+	dsn := dbFlag(fs)
+	var mk masterKeyOptions
+	mk.register(fs)
+	fs.BoolVar(&mk.dev, "dev", envBool("MODELKEYS_DEV", false), "create a master key file beside the SQLite database if there is none (local use only; env MODELKEYS_DEV)")
+	tlsCert := fs.String("tls-cert", envOr("MODELKEYS_TLS_CERT", ""), "TLS certificate file (env MODELKEYS_TLS_CERT)")
+	tlsKey := fs.String("tls-key", envOr("MODELKEYS_TLS_KEY", ""), "TLS private key file (env MODELKEYS_TLS_KEY)")
+	allowReveal := fs.Bool("allow-reveal", envBool("MODELKEYS_ALLOW_REVEAL", false), "let admin tokens read decrypted secrets through /v1/credentials/{id}/reveal (env MODELKEYS_ALLOW_REVEAL)")
+	maxCreds := fs.Int("max-credentials", envInt("MODELKEYS_MAX_CREDENTIALS", server.DefaultLimits().MaxCredentialsPerOrg), "credentials allowed per organisation (env MODELKEYS_MAX_CREDENTIALS)")
+	onePer := fs.String("one-credential-per-provider", envOr("MODELKEYS_ONE_CREDENTIAL_PER_PROVIDER", ""), "comma-separated providers an organisation may hold only one credential of (env MODELKEYS_ONE_CREDENTIAL_PER_PROVIDER)")
+	rps := fs.Float64("rate-limit", float64(envInt("MODELKEYS_RATE_LIMIT", 0)), "requests per second allowed per token, 0 for no limit (env MODELKEYS_RATE_LIMIT)")
+	logLevel := fs.String("log-level", envOr("MODELKEYS_LOG_LEVEL", "info"), "debug, info, warn or error (env MODELKEYS_LOG_LEVEL)")
+	shutdownGrace := fs.Duration("shutdown-timeout", envDuration("MODELKEYS_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to let requests finish on SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError{"--tls-cert and --tls-key go together"}
+	}
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageError{fmt.Sprintf("--log-level: %v", err)}
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	key, keySource, created, err := mk.load(*dsn)
+	if err != nil {
+		return err
+	}
+	if created {
+		logger.Warn("created a new master key file for development; back it up, since secrets cannot be decrypted without it, and use MODELKEYS_MASTER_KEY or --master-key-file in production", "path", keySource)
+	}
+	ring, err := secrets.NewKeyring(key)
+	if err != nil {
+		return err
+	}
+	st, err := openStoreWithRetry(ctx, *dsn, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	limits := server.DefaultLimits()
+	limits.MaxCredentialsPerOrg = *maxCreds
+	limits.RequestsPerSecond = *rps
+	if *onePer != "" {
+		limits.OnePerProvider = strings.Split(*onePer, ",")
+	}
+	srv, err := server.New(ctx, server.Config{
+		Store: st, Keyring: ring, Logger: logger, Limits: limits, AllowReveal: *allowReveal, Version: version,
+	})
+	if err != nil {
+		return err
+	}
+	if boot := os.Getenv("MODELKEYS_BOOTSTRAP_TOKEN"); boot != "" {
+		if err := server.EnsureToken(ctx, st, "default", "admin", "bootstrap", boot, time.Now()); err != nil {
+			return fmt.Errorf("MODELKEYS_BOOTSTRAP_TOKEN: %w", err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	logger.Info("modelkeys-server listening", "url", scheme+"://"+ln.Addr().String(), "database", st.Dialect(), "master_key", secrets.KeyID(key), "master_key_source", keySource, "version", version)
+
+	errc := make(chan error, 1)
+	go func() {
+		if *tlsCert != "" {
+			errc <- hs.ServeTLS(ln, *tlsCert, *tlsKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: letting requests in flight finish", "timeout", shutdownGrace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+
+// openStoreWithRetry waits a bounded time for the database: a server and its database often start
+// together, and the database may need a few seconds before it accepts connections.
+func openStoreWithRetry(ctx context.Context, dsn string, logger *slog.Logger) (store.Store, error) {
+	deadline := time.Now().Add(envDuration("MODELKEYS_DB_WAIT", 30*time.Second))
+	for attempt := 1; ; attempt++ {
+		st, err := openStore(ctx, dsn)
+		if err == nil || !isPostgres(dsn) || time.Now().After(deadline) || errors.Is(err, store.ErrSchemaTooNew) {
+			return st, err
+		}
+		logger.Warn("database not reachable yet; retrying", "attempt", attempt, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(min(attempt, 5)) * time.Second):
+		}
+	}
+}
