@@ -131,7 +131,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-
 // openStoreWithRetry waits a bounded time for the database: a server and its database often start
 // together, and the database may need a few seconds before it accepts connections.
 func openStoreWithRetry(ctx context.Context, dsn string, logger *slog.Logger) (store.Store, error) {

@@ -71,7 +71,6 @@ func operationID(rt route) string {
 	return strings.ToLower(rt.Method) + "_" + strings.Trim(name, "_")
 }
 
-
 var timeType = reflect.TypeOf(time.Time{})
 
 // schemaRef returns a JSON schema for t, registering named struct types under components.
