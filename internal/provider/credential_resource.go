@@ -1,0 +1,479 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
+)
+
+var (
+	_ resource.ResourceWithConfigure        = (*credentialResource)(nil)
+	_ resource.ResourceWithImportState      = (*credentialResource)(nil)
+	_ resource.ResourceWithModifyPlan       = (*credentialResource)(nil)
+	_ resource.ResourceWithValidateConfig   = (*credentialResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*credentialResource)(nil)
+)
+
+// NewCredentialResource is the modelkeys_credential resource.
+func NewCredentialResource() resource.Resource { return &credentialResource{} }
+
+type credentialResource struct{ data *providerData }
+
+type credentialModel struct {
+	ID                types.String `tfsdk:"id"`
+	Name              types.String `tfsdk:"name"`
+	Description       types.String `tfsdk:"description"`
+	ModelProvider     types.String `tfsdk:"model_provider"`
+	ProjectID         types.String `tfsdk:"project_id"`
+	APIKey            types.String `tfsdk:"api_key"`
+	APIKeyWO          types.String `tfsdk:"api_key_wo"`
+	APIKeyWOVersion   types.Int64  `tfsdk:"api_key_wo_version"`
+	AuthToken         types.String `tfsdk:"auth_token"`
+	Settings          types.Map    `tfsdk:"settings"`
+	Labels            types.Map    `tfsdk:"labels"`
+	Verify            types.Bool   `tfsdk:"verify"`
+	SecretHint        types.String `tfsdk:"secret_hint"`
+	SecretFingerprint types.String `tfsdk:"secret_fingerprint"`
+	SecretVersion     types.Int64  `tfsdk:"secret_version"`
+	Status            types.String `tfsdk:"status"`
+	StatusMessage     types.String `tfsdk:"status_message"`
+	VerifiedAt        types.String `tfsdk:"verified_at"`
+	ConnectionIDs     types.Set    `tfsdk:"connection_ids"`
+	CreatedAt         types.String `tfsdk:"created_at"`
+	UpdatedAt         types.String `tfsdk:"updated_at"`
+}
+
+func (r *credentialResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_credential"
+}
+
+func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A model-provider API key (OpenAI, Anthropic, Azure OpenAI, Bedrock, a self-hosted server, ...) with its provider-specific settings. " +
+			"The key is encrypted at rest and never returned by the API; `secret_fingerprint` lets `terraform plan` show when someone rotated it outside Terraform. " +
+			"Set the key with `api_key` (kept in state, marked sensitive) or with the write-only `api_key_wo` and `api_key_wo_version` (Terraform 1.11+, never stored in state).",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "Credential id, `cred_...`.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Name, unique in its scope (the organisation, or `project_id`): 1 to 64 of `a-z`, `0-9`, `-`, `_` and `.`.",
+				Required:            true,
+				Validators:          []validator.String{stringCheck{description: "a valid object name", check: catalog.ValidateName}},
+			},
+			"description": schema.StringAttribute{
+				MarkdownDescription: "Free text for people.",
+				Optional:            true,
+			},
+			"model_provider": schema.StringAttribute{
+				MarkdownDescription: "Catalog id of the model provider: " + quotedList(catalog.ProviderIDs()) + ". Changing it replaces the credential. " +
+					"The `modelkeys_providers` data source lists each provider's settings.",
+				Required:      true,
+				Validators:    []validator.String{stringvalidator.OneOf(catalog.ProviderIDs()...)},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"project_id": schema.StringAttribute{
+				MarkdownDescription: "Project the credential belongs to. Omitted: the provider's `project`, or organisation-wide when that is unset too. Changing it replaces the credential.",
+				Optional:            true,
+				Computed:            true,
+			},
+			"api_key": schema.StringAttribute{
+				MarkdownDescription: "The provider's API key (for Vertex AI, the service-account JSON). Stored in Terraform state, marked sensitive. " +
+					"Set exactly one of `api_key` and `api_key_wo` for providers that need a key.",
+				Optional:  true,
+				Sensitive: true,
+			},
+			"api_key_wo": schema.StringAttribute{
+				MarkdownDescription: "Write-only form of `api_key`: sent to the API, never stored in plan or state (Terraform 1.11+). " +
+					"Terraform cannot see it change, so set `api_key_wo_version` and bump it to rotate the key.",
+				Optional:  true,
+				Sensitive: true,
+				WriteOnly: true,
+			},
+			"api_key_wo_version": schema.Int64Attribute{
+				MarkdownDescription: "Version of `api_key_wo`. Changing it sends `api_key_wo` again, rotating the key in place. Required with `api_key_wo`.",
+				Optional:            true,
+				Validators:          []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("api_key_wo"))},
+			},
+			"auth_token": schema.StringAttribute{
+				MarkdownDescription: "A second secret, for providers that take one (a `custom` server behind an authenticating proxy). Stored in state, marked sensitive.",
+				Optional:            true,
+				Sensitive:           true,
+			},
+			"settings": schema.MapAttribute{
+				MarkdownDescription: "Provider-specific, non-secret settings, such as `endpoint`, `deployment` and `api_version` for Azure OpenAI or `region` for Bedrock. " +
+					"Keys, and which are required, come from the catalog; they are checked at plan time.",
+				ElementType: types.StringType,
+				Optional:    true,
+			},
+			"labels": schema.MapAttribute{
+				MarkdownDescription: "Free-form labels.",
+				ElementType:         types.StringType,
+				Optional:            true,
+			},
+			"verify": schema.BoolAttribute{
+				MarkdownDescription: "Ask the server to check the key with the provider on create and on every change of key or settings; a refused key fails the apply. " +
+					"Defaults to `true`. Set `false` where the server cannot reach the provider.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(true),
+			},
+			"secret_hint": schema.StringAttribute{
+				MarkdownDescription: "What the key looks like, such as `sk-...wxyz`: never more than its last 4 characters.",
+				Computed:            true,
+			},
+			"secret_fingerprint": schema.StringAttribute{
+				MarkdownDescription: "Keyed HMAC of the secrets. It changes when the key changes, including outside Terraform, which is how drift is detected.",
+				Computed:            true,
+			},
+			"secret_version": schema.Int64Attribute{
+				MarkdownDescription: "Goes up by one every time the secret changes.",
+				Computed:            true,
+			},
+			"status": schema.StringAttribute{
+				MarkdownDescription: "`verified`, `unverified` or `invalid` (the provider refused the key).",
+				Computed:            true,
+			},
+			"status_message": schema.StringAttribute{
+				MarkdownDescription: "Why the status is what it is.",
+				Computed:            true,
+			},
+			"verified_at": schema.StringAttribute{
+				MarkdownDescription: "When the provider last accepted or refused the key (RFC 3339).",
+				Computed:            true,
+			},
+			"connection_ids": schema.SetAttribute{
+				MarkdownDescription: "Ids of the connections that use this credential.",
+				ElementType:         types.StringType,
+				Computed:            true,
+			},
+			"created_at": schema.StringAttribute{
+				MarkdownDescription: "Creation time (RFC 3339).",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"updated_at": schema.StringAttribute{
+				MarkdownDescription: "Time of the last change (RFC 3339).",
+				Computed:            true,
+			},
+		},
+	}
+}
+
+func (r *credentialResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *credentialResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{
+		resourcevalidator.Conflicting(path.MatchRoot("api_key"), path.MatchRoot("api_key_wo")),
+		resourcevalidator.RequiredTogether(path.MatchRoot("api_key_wo"), path.MatchRoot("api_key_wo_version")),
+	}
+}
+
+// ValidateConfig checks settings and secrets against the catalog, the same check the server makes, so
+// mistakes show at plan time.
+func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var cfg credentialModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() || cfg.ModelProvider.IsUnknown() || cfg.ModelProvider.IsNull() || cfg.Settings.IsUnknown() {
+		return
+	}
+	settings, known := knownStringMap(cfg.Settings)
+	if !known {
+		return
+	}
+	hasKey := !cfg.APIKey.IsNull() || !cfg.APIKeyWO.IsNull()
+	hasToken := !cfg.AuthToken.IsNull()
+	fields := catalog.ValidateCredential(cfg.ModelProvider.ValueString(), settings, hasKey, hasToken)
+	for _, f := range fields {
+		if f.Field == "provider" {
+			continue // the OneOf validator on model_provider says it already
+		}
+		if f.Field == api.SecretAPIKey && !hasKey {
+			resp.Diagnostics.AddAttributeError(path.Root("api_key"), "Missing API key", f.Message+" Set api_key, or api_key_wo with api_key_wo_version.")
+			continue
+		}
+		resp.Diagnostics.AddAttributeError(wireToPath(f.Field), "Invalid credential configuration", f.Message)
+	}
+}
+
+// ModifyPlan resolves project_id from the provider's default project and keeps computed values stable
+// when nothing that affects them changes, so plans stay quiet.
+func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	var plan, cfg credentialModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if cfg.ProjectID.IsNull() {
+		plan.ProjectID = types.StringNull()
+		if r.data != nil && r.data.defaultProject != "" {
+			plan.ProjectID = types.StringValue(r.data.defaultProject)
+		}
+	}
+	if req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		return
+	}
+	var state credentialModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !plan.ProjectID.IsUnknown() && !plan.ProjectID.Equal(state.ProjectID) {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("project_id"))
+	}
+	secretChanged := !plan.APIKey.Equal(state.APIKey) || !plan.AuthToken.Equal(state.AuthToken) || !plan.APIKeyWOVersion.Equal(state.APIKeyWOVersion)
+	settingsChanged := !plan.Settings.Equal(state.Settings)
+	anyChange := secretChanged || settingsChanged || !plan.Name.Equal(state.Name) || !plan.Description.Equal(state.Description) ||
+		!plan.Labels.Equal(state.Labels) || !plan.Verify.Equal(state.Verify) || !plan.ProjectID.Equal(state.ProjectID)
+
+	plan.ConnectionIDs = state.ConnectionIDs
+	if !secretChanged {
+		plan.SecretHint, plan.SecretFingerprint, plan.SecretVersion = state.SecretHint, state.SecretFingerprint, state.SecretVersion
+	}
+	if !secretChanged && !settingsChanged && plan.Verify.Equal(state.Verify) {
+		plan.Status, plan.StatusMessage, plan.VerifiedAt = state.Status, state.StatusMessage, state.VerifiedAt
+	}
+	if !anyChange {
+		plan.UpdatedAt = state.UpdatedAt
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan, cfg credentialModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	key := plan.APIKey.ValueString()
+	if !cfg.APIKeyWO.IsNull() {
+		key = cfg.APIKeyWO.ValueString() // write-only values live only in the configuration
+	}
+	ctx = r.data.requestContext(ctx, key, plan.AuthToken.ValueString())
+	in := api.CredentialCreate{
+		Name:        plan.Name.ValueString(),
+		Description: plan.Description.ValueString(),
+		Provider:    plan.ModelProvider.ValueString(),
+		ProjectID:   plan.ProjectID.ValueString(),
+		APIKey:      optionalString(key),
+		AuthToken:   optionalString(plan.AuthToken.ValueString()),
+		Verify:      plan.Verify.ValueBoolPointer(),
+	}
+	var d diag.Diagnostics
+	in.Settings, d = stringMap(ctx, plan.Settings)
+	resp.Diagnostics.Append(d...)
+	in.Labels, d = stringMap(ctx, plan.Labels)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	tflog.Debug(ctx, "creating credential", map[string]any{"name": in.Name, "provider": in.Provider, "project_id": in.ProjectID, "write_only": !cfg.APIKeyWO.IsNull()})
+	c, err := r.data.client.CreateCredential(ctx, in)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Cannot create credential "+strconv.Quote(in.Name), err)
+		return
+	}
+	tflog.Info(ctx, "created credential", map[string]any{"id": c.ID, "status": c.Status, "secret_version": c.SecretVersion})
+	resp.Diagnostics.Append(credentialToModel(ctx, c, &plan)...)
+	plan.APIKeyWO = types.StringNull()
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
+}
+
+func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state credentialModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx = r.data.requestContext(ctx, state.APIKey.ValueString(), state.AuthToken.ValueString())
+	c, err := r.data.client.GetCredential(ctx, state.ID.ValueString())
+	if client.IsNotFound(err) {
+		tflog.Info(ctx, "credential no longer exists; removing it from state", map[string]any{"id": state.ID.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Cannot read credential "+state.ID.ValueString(), err)
+		return
+	}
+	// Drift: the secret behind the fingerprint is not the one Terraform last wrote. Forget the declared
+	// key in state so that the plan shows an update that puts it back.
+	if known(state.SecretFingerprint) && state.SecretFingerprint.ValueString() != c.SecretFingerprint {
+		resp.Diagnostics.AddWarning("Credential secret changed outside Terraform",
+			fmt.Sprintf("The secret of credential %q (%s) no longer matches the one Terraform set: its fingerprint went from %s to %s (secret_version %d). "+
+				"The next apply puts the configured key back; to keep the new key, put it in the configuration.",
+				c.Name, c.ID, state.SecretFingerprint.ValueString(), fingerprintOrNone(c.SecretFingerprint), c.SecretVersion))
+		tflog.Warn(ctx, "secret fingerprint drift", map[string]any{"id": c.ID, "secret_version": c.SecretVersion})
+		if !state.APIKey.IsNull() {
+			state.APIKey = types.StringNull()
+		}
+		if !state.AuthToken.IsNull() {
+			state.AuthToken = types.StringNull()
+		}
+		if !state.APIKeyWOVersion.IsNull() {
+			state.APIKeyWOVersion = types.Int64Null()
+		}
+	}
+	resp.Diagnostics.Append(credentialToModel(ctx, c, &state)...)
+	if state.Verify.IsNull() {
+		state.Verify = types.BoolValue(true) // import: the default
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
+}
+
+func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state, cfg credentialModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx = r.data.requestContext(ctx, plan.APIKey.ValueString(), cfg.APIKeyWO.ValueString(), plan.AuthToken.ValueString())
+	patch := api.CredentialPatch{
+		Name:        plan.Name.ValueStringPointer(),
+		Description: stringPointerOrEmpty(plan.Description),
+		Verify:      plan.Verify.ValueBoolPointer(),
+	}
+	settings, d := stringMap(ctx, plan.Settings)
+	resp.Diagnostics.Append(d...)
+	labels, d := stringMap(ctx, plan.Labels)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	patch.Settings, patch.Labels = &settings, &labels
+
+	// Secrets are sent only when they change: a resent key is harmless, but a request without one
+	// cannot leak it.
+	switch {
+	case !cfg.APIKeyWO.IsNull() && !plan.APIKeyWOVersion.Equal(state.APIKeyWOVersion):
+		patch.APIKey = cfg.APIKeyWO.ValueStringPointer()
+	case cfg.APIKeyWO.IsNull() && !plan.APIKey.Equal(state.APIKey):
+		v := plan.APIKey.ValueString() // "" removes the key, for providers where it is optional
+		patch.APIKey = &v
+	}
+	if !plan.AuthToken.Equal(state.AuthToken) {
+		v := plan.AuthToken.ValueString()
+		patch.AuthToken = &v
+	}
+	version, d := getVersion(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
+	tflog.Debug(ctx, "updating credential", map[string]any{"id": state.ID.ValueString(), "rotates_secret": patch.APIKey != nil || patch.AuthToken != nil, "if_match": version})
+	c, err := r.data.client.UpdateCredential(ctx, state.ID.ValueString(), patch, version)
+	if err != nil {
+		if client.IsPreconditionFailed(err) {
+			resp.Diagnostics.AddError("Credential changed since Terraform read it",
+				fmt.Sprintf("Credential %s was changed by someone else (another workspace, or the API) after this plan read it, so the update was not applied. "+
+					"Run terraform plan again to see the current state, then apply.\n\n%s", state.ID.ValueString(), err))
+			return
+		}
+		addAPIError(&resp.Diagnostics, "Cannot update credential "+state.ID.ValueString(), err)
+		return
+	}
+	resp.Diagnostics.Append(credentialToModel(ctx, c, &plan)...)
+	plan.APIKeyWO = types.StringNull()
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
+}
+
+func (r *credentialResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state credentialModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx = r.data.requestContext(ctx, state.APIKey.ValueString(), state.AuthToken.ValueString())
+	err := r.data.client.DeleteCredential(ctx, state.ID.ValueString(), 0)
+	switch {
+	case err == nil || client.IsNotFound(err):
+		tflog.Info(ctx, "deleted credential", map[string]any{"id": state.ID.ValueString()})
+	case client.IsConflict(err):
+		ae, _ := client.AsAPIError(err)
+		resp.Diagnostics.AddError("Credential is in use",
+			fmt.Sprintf("Credential %q (%s) cannot be deleted while connections use it: %s. "+
+				"Delete those connections (or point them at another credential) first; when they are in the same configuration, "+
+				"reference this credential from them (credential_id = modelkeys_credential.NAME.id) so Terraform deletes them first.",
+				state.Name.ValueString(), state.ID.ValueString(), strings.Join(ae.Problem.Conflicts, ", ")))
+	default:
+		addAPIError(&resp.Diagnostics, "Cannot delete credential "+state.ID.ValueString(), err)
+	}
+}
+
+func (r *credentialResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+}
+
+// credentialToModel copies what the API returned into m. Inputs the API never returns (secrets) are
+// left alone; empty maps and strings map to null when the configuration left them out.
+func credentialToModel(ctx context.Context, c *api.Credential, m *credentialModel) diag.Diagnostics {
+	var diags diag.Diagnostics
+	m.ID = types.StringValue(c.ID)
+	m.Name = types.StringValue(c.Name)
+	m.Description = nullIfEmpty(c.Description, m.Description)
+	m.ModelProvider = types.StringValue(c.Provider)
+	m.ProjectID = types.StringNull()
+	if c.ProjectID != "" {
+		m.ProjectID = types.StringValue(c.ProjectID)
+	}
+	var d diag.Diagnostics
+	m.Settings, d = mapValue(ctx, c.Settings, m.Settings)
+	diags.Append(d...)
+	m.Labels, d = mapValue(ctx, c.Labels, m.Labels)
+	diags.Append(d...)
+	m.SecretHint = types.StringValue(c.SecretHint)
+	m.SecretFingerprint = types.StringValue(c.SecretFingerprint)
+	m.SecretVersion = types.Int64Value(c.SecretVersion)
+	m.Status = types.StringValue(c.Status)
+	m.StatusMessage = types.StringValue(c.StatusMessage)
+	m.VerifiedAt = timeValue(c.VerifiedAt)
+	ids := make([]attr.Value, 0, len(c.ConnectionIDs))
+	for _, id := range c.ConnectionIDs {
+		ids = append(ids, types.StringValue(id))
+	}
+	m.ConnectionIDs, d = types.SetValue(types.StringType, ids)
+	diags.Append(d...)
+	m.CreatedAt = types.StringValue(c.CreatedAt.UTC().Format(time.RFC3339))
+	m.UpdatedAt = types.StringValue(c.UpdatedAt.UTC().Format(time.RFC3339))
+	return diags
+}
+
+func fingerprintOrNone(fp string) string {
+	if fp == "" {
+		return "(no secret)"
+	}
+	return fp
+}

@@ -1,0 +1,85 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+)
+
+// endpoint is a parsed provider endpoint: a server URL, or the path of an embedded store.
+type endpoint struct {
+	url          string // base URL the client talks to
+	embeddedPath string // set for file:// endpoints
+}
+
+// embeddedBaseURL is the client's base URL in embedded mode; requests never leave the process.
+const embeddedBaseURL = "http://modelkeys.embedded"
+
+func parseEndpoint(raw string) (endpoint, error) {
+	if rest, ok := strings.CutPrefix(raw, "file://"); ok {
+		if rest == "" {
+			return endpoint{}, fmt.Errorf("endpoint %q names no file: use file://PATH, such as %s", raw, DefaultEndpoint)
+		}
+		p, err := filepath.Abs(filepath.FromSlash(rest))
+		if err != nil {
+			return endpoint{}, fmt.Errorf("endpoint %q: %w", raw, err)
+		}
+		return endpoint{url: embeddedBaseURL, embeddedPath: p}, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return endpoint{}, fmt.Errorf("endpoint %q is not a URL: %v. Use https://host:port, http://127.0.0.1:port or file://PATH", raw, err)
+	}
+	switch u.Scheme {
+	case "https", "http":
+	default:
+		return endpoint{}, fmt.Errorf("endpoint %q has scheme %q; use https://host:port, http://127.0.0.1:port, or file://PATH for the embedded store", raw, u.Scheme)
+	}
+	if u.Host == "" {
+		return endpoint{}, fmt.Errorf("endpoint %q has no host; use https://host:port", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return endpoint{}, fmt.Errorf("endpoint %q must not have a query or fragment", raw)
+	}
+	return endpoint{url: strings.TrimSuffix(u.String(), "/")}, nil
+}
+
+// endpointValidator checks the endpoint at plan time, naming the attribute.
+type endpointValidator struct{}
+
+func (endpointValidator) Description(context.Context) string {
+	return "must be https://host:port, http://host:port or file://PATH"
+}
+func (v endpointValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (endpointValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := parseEndpoint(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid endpoint", err.Error())
+	}
+}
+
+// durationValidator checks Go durations at plan time.
+type durationValidator struct{}
+
+func (durationValidator) Description(context.Context) string {
+	return "must be a positive Go duration such as 30s or 2m"
+}
+func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if d, err := time.ParseDuration(req.ConfigValue.ValueString()); err != nil || d <= 0 {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
+			fmt.Sprintf("%q is not a positive Go duration; use a value such as 30s or 2m.", req.ConfigValue.ValueString()))
+	}
+}
