@@ -55,10 +55,12 @@ type Credential struct {
 	Status            string            `json:"status"`
 	StatusMessage     string            `json:"status_message"`
 	VerifiedAt        *time.Time        `json:"verified_at,omitempty"`
-	ConnectionIDs     []string          `json:"connection_ids"`
-	Version           int64             `json:"version"`
-	CreatedAt         time.Time         `json:"created_at"`
-	UpdatedAt         time.Time         `json:"updated_at"`
+	// Verify says whether the server checks the key with the provider when it or the settings change.
+	Verify        bool      `json:"verify"`
+	ConnectionIDs []string  `json:"connection_ids"`
+	Version       int64     `json:"version"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // CredentialCreate is the body of POST /v1/credentials.

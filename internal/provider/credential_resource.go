@@ -347,9 +347,6 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 		}
 	}
 	resp.Diagnostics.Append(credentialToModel(ctx, c, &state)...)
-	if state.Verify.IsNull() {
-		state.Verify = types.BoolValue(true) // import: the default
-	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
@@ -460,6 +457,7 @@ func credentialToModel(ctx context.Context, c *api.Credential, m *credentialMode
 	m.Status = types.StringValue(c.Status)
 	m.StatusMessage = types.StringValue(c.StatusMessage)
 	m.VerifiedAt = timeValue(c.VerifiedAt)
+	m.Verify = types.BoolValue(c.Verify)
 	ids := make([]attr.Value, 0, len(c.ConnectionIDs))
 	for _, id := range c.ConnectionIDs {
 		ids = append(ids, types.StringValue(id))

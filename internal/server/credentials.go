@@ -82,6 +82,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 		Status:            status,
 		StatusMessage:     message,
 		VerifiedAt:        verifiedAt,
+		Verify:            in.Verify == nil || *in.Verify,
 		ConnectionIDs:     []string{},
 		Version:           1,
 		CreatedAt:         now,
@@ -272,6 +273,10 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 		return api.Credential{}, invalid(fields...)
 	}
 
+	if in.Verify != nil && *in.Verify != cur.Verify {
+		next.Verify = *in.Verify
+		changed = append(changed, "verify")
+	}
 	secretChanged := !maps.Equal(plain, newPlain)
 	if secretChanged {
 		for _, f := range secretFields {
@@ -286,8 +291,8 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 		next.SecretVersion = cur.SecretVersion + 1
 	}
 	settingsChanged := slices.ContainsFunc(changed, func(f string) bool { return strings.HasPrefix(f, "settings") })
-	verify := in.Verify == nil || *in.Verify
-	if secretChanged || settingsChanged || (in.Verify != nil && *in.Verify && cur.Status != api.StatusVerified) {
+	verify := next.Verify
+	if secretChanged || settingsChanged || (next.Verify && !cur.Verify) {
 		prov, _ := catalog.Provider(cur.Provider)
 		status, message, at := s.verify(ctx, prov, next.Settings, newPlain, verify)
 		if status == api.StatusInvalid {

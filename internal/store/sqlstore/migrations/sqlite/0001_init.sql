@@ -54,6 +54,7 @@ CREATE TABLE credentials (
     status             TEXT    NOT NULL,
     status_message     TEXT    NOT NULL DEFAULT '',
     verified_at        TEXT,
+    verify             BOOLEAN NOT NULL DEFAULT 1,
     version            INTEGER NOT NULL,
     created_at         TEXT    NOT NULL,
     updated_at         TEXT    NOT NULL,

@@ -1,0 +1,406 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+)
+
+const credAddr = "modelkeys_credential.test"
+
+// The keys used in these tests. Each must never show up in state (write-only path), logs or errors.
+const (
+	keyOne   = "sk-proj-first-key-0000000000000000001"
+	keyTwo   = "sk-proj-second-key-000000000000000002"
+	keyOther = "sk-proj-rotated-by-hand-00000000000003"
+)
+
+func credentialConfig(s *testServer, body string) string {
+	return s.providerConfig() + `
+resource "modelkeys_credential" "test" {
+` + body + `
+}
+`
+}
+
+// captureAttr copies an attribute of the state into *dst, for use by later steps' PreConfig.
+func captureAttr(addr, attr string, dst *string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		rs, ok := s.RootModule().Resources[addr]
+		if !ok {
+			return fmt.Errorf("%s not in state", addr)
+		}
+		*dst = rs.Primary.Attributes[attr]
+		return nil
+	}
+}
+
+func TestAccCredential_lifecycle(t *testing.T) {
+	s := newTestServer(t)
+	fingerprint := statecheck.CompareValue(compare.ValuesDiffer())
+	id := statecheck.CompareValue(compare.ValuesSame())
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		Steps: []resource.TestStep{
+			{
+				Config: credentialConfig(s, fmt.Sprintf(`
+  name           = "openai-prod"
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+  settings       = { organization_id = "org-123" }
+  labels         = { team = "ml" }
+`, keyOne)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("id"), knownvalue.StringRegexp(regexp.MustCompile(`^cred_[0-9a-v]+$`))),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_hint"), knownvalue.StringExact("sk-proj-...0001")),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_version"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("status"), knownvalue.StringExact(api.StatusUnverified)),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("project_id"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("description"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("connection_ids"), knownvalue.SetExact([]knownvalue.Check{})),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("settings"), knownvalue.MapExact(map[string]knownvalue.Check{"organization_id": knownvalue.StringExact("org-123")})),
+					fingerprint.AddStateValue(credAddr, tfjsonpath.New("secret_fingerprint")),
+					id.AddStateValue(credAddr, tfjsonpath.New("id")),
+				},
+			},
+			{
+				// Non-secret changes update in place and leave the secret alone.
+				Config: credentialConfig(s, fmt.Sprintf(`
+  name           = "openai-prod"
+  description    = "production key"
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+`, keyOne)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_version"), knownvalue.Int64Exact(1)),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("description"), knownvalue.StringExact("production key")),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("settings"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_version"), knownvalue.Int64Exact(1)),
+					id.AddStateValue(credAddr, tfjsonpath.New("id")),
+				},
+			},
+			{
+				// A new api_key rotates in place.
+				Config: credentialConfig(s, fmt.Sprintf(`
+  name           = "openai-prod"
+  description    = "production key"
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+`, keyTwo)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_version"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_hint"), knownvalue.StringExact("sk-proj-...0002")),
+					fingerprint.AddStateValue(credAddr, tfjsonpath.New("secret_fingerprint")),
+					id.AddStateValue(credAddr, tfjsonpath.New("id")),
+				},
+			},
+			{
+				ResourceName:            credAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"api_key"},
+			},
+			{
+				// Another provider is another credential: replace.
+				Config: credentialConfig(s, fmt.Sprintf(`
+  name           = "openai-prod"
+  model_provider = "mistral"
+  api_key        = %q
+  verify         = false
+`, keyTwo)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("model_provider"), knownvalue.StringExact("mistral")),
+				},
+			},
+		},
+	})
+}
+
+func TestAccCredential_writeOnly(t *testing.T) {
+	s := newTestServer(t)
+	config := func(key string, version int) string {
+		return credentialConfig(s, fmt.Sprintf(`
+  name               = "anthropic-wo"
+  model_provider     = "anthropic"
+  api_key_wo         = %q
+  api_key_wo_version = %d
+  verify             = false
+`, key, version))
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		Steps: []resource.TestStep{
+			{
+				Config: config(keyOne, 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("api_key_wo"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("api_key"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_version"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_hint"), knownvalue.StringExact("sk-proj-...0001")),
+				},
+			},
+			{
+				// A new value with the same version is invisible to Terraform, by design of write-only.
+				Config: config(keyTwo, 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+			{
+				// Bumping the version sends the key again.
+				Config: config(keyTwo, 2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_version"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_hint"), knownvalue.StringExact("sk-proj-...0002")),
+				},
+			},
+			{
+				ResourceName:            credAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"api_key_wo_version"},
+			},
+		},
+	})
+}
+
+// TestAccCredential_drift rotates the key behind Terraform's back, for the classic and the write-only
+// path: the refresh shows the new fingerprint, the plan an update that puts the declared key back, and
+// after that apply the plan is empty again.
+func TestAccCredential_drift(t *testing.T) {
+	for name, keyAttrs := range map[string]string{
+		"classic":    fmt.Sprintf("api_key = %q", keyOne),
+		"write_only": fmt.Sprintf("api_key_wo = %q\n  api_key_wo_version = 1", keyOne),
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newTestServer(t)
+			config := credentialConfig(s, `
+  name           = "drifting"
+  model_provider = "openai"
+  verify         = false
+  `+keyAttrs)
+			var id, original string
+			sameFingerprint := statecheck.CompareValue(compare.ValuesSame())
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { testAccPreCheck(t) },
+				ProtoV6ProviderFactories: protoV6Providers,
+				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+				Steps: []resource.TestStep{
+					{
+						Config: config,
+						Check: resource.ComposeTestCheckFunc(
+							captureAttr(credAddr, "id", &id),
+							captureAttr(credAddr, "secret_fingerprint", &original),
+						),
+						ConfigStateChecks: []statecheck.StateCheck{sameFingerprint.AddStateValue(credAddr, tfjsonpath.New("secret_fingerprint"))},
+					},
+					{
+						// terraform plan -refresh-only: the fingerprint moved.
+						PreConfig: func() {
+							other := keyOther
+							if _, err := s.Client.UpdateCredential(context.Background(), id, api.CredentialPatch{APIKey: &other}, 0); err != nil {
+								t.Fatal(err)
+							}
+						},
+						RefreshState:       true,
+						ExpectNonEmptyPlan: true,
+						RefreshPlanChecks: resource.RefreshPlanChecks{
+							PostRefresh: []plancheck.PlanCheck{plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionUpdate)},
+						},
+						Check: func(st *terraform.State) error {
+							got := st.RootModule().Resources[credAddr].Primary.Attributes["secret_fingerprint"]
+							if got == original || got == "" {
+								return fmt.Errorf("refresh kept fingerprint %q, want the rotated key's", got)
+							}
+							return nil
+						},
+					},
+					{
+						// terraform apply puts the declared key back.
+						Config: config,
+						ConfigPlanChecks: resource.ConfigPlanChecks{
+							PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionUpdate)},
+							PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+						},
+						ConfigStateChecks: []statecheck.StateCheck{
+							sameFingerprint.AddStateValue(credAddr, tfjsonpath.New("secret_fingerprint")),
+							statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_version"), knownvalue.Int64Exact(3)),
+						},
+					},
+				},
+			})
+		})
+	}
+}
+
+func TestAccCredential_deletedOutsideTerraform(t *testing.T) {
+	s := newTestServer(t)
+	config := credentialConfig(s, fmt.Sprintf(`
+  name           = "gone"
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+`, keyOne))
+	var id string
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		Steps: []resource.TestStep{
+			{Config: config, Check: captureAttr(credAddr, "id", &id)},
+			{
+				PreConfig: func() {
+					if err := s.Client.DeleteCredential(context.Background(), id, 0); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
+
+func TestAccCredential_planTimeValidation(t *testing.T) {
+	s := newTestServer(t)
+	cases := map[string]struct {
+		body string
+		want string
+	}{
+		"missing key": {`
+  name           = "k"
+  model_provider = "openai"
+`, `Missing API key`},
+		"unknown setting": {fmt.Sprintf(`
+  name           = "k"
+  model_provider = "openai"
+  api_key        = %q
+  settings       = { organisation = "x" }
+`, keyOne), `(?s)"organisation" is not a setting.*organization_id`},
+		"missing required setting": {fmt.Sprintf(`
+  name           = "k"
+  model_provider = "azure_openai"
+  api_key        = %q
+  settings       = { endpoint = "https://acme.openai.azure.com", deployment = "gpt4o" }
+`, keyOne), `(?s)api_version`},
+		"both key forms": {fmt.Sprintf(`
+  name               = "k"
+  model_provider     = "openai"
+  api_key            = %q
+  api_key_wo         = %q
+  api_key_wo_version = 1
+`, keyOne, keyOne), `(?s)api_key.*api_key_wo|api_key_wo.*api_key`},
+		"write-only without version": {fmt.Sprintf(`
+  name           = "k"
+  model_provider = "openai"
+  api_key_wo     = %q
+`, keyOne), `api_key_wo_version`},
+		"bad name": {fmt.Sprintf(`
+  name           = "Has Spaces"
+  model_provider = "openai"
+  api_key        = %q
+`, keyOne), `(?s)name`},
+		"unknown provider": {fmt.Sprintf(`
+  name           = "k"
+  model_provider = "opena1"
+  api_key        = %q
+`, keyOne), `(?s)model_provider.*openai`},
+		"plain http to a remote custom server": {`
+  name           = "k"
+  model_provider = "custom"
+  settings       = { base_url = "http://llm.example.com/v1" }
+`, `(?s)https`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { testAccPreCheck(t) },
+				ProtoV6ProviderFactories: protoV6Providers,
+				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+				Steps: []resource.TestStep{{
+					Config:      credentialConfig(s, tc.body),
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(tc.want),
+				}},
+			})
+		})
+	}
+	// Nothing reached the server.
+	list, err := s.Client.ListCredentials(context.Background(), clientListAll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 0 {
+		t.Fatalf("plan-time validation let %d credentials through", len(list.Items))
+	}
+}
+
+func TestAccProvider_badEndpoint(t *testing.T) {
+	for name, ep := range map[string]string{
+		"unknown scheme": "ftp://example.com",
+		"not a URL":      "http://[::1",
+		"no host":        "https://",
+	} {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { testAccPreCheck(t) },
+				ProtoV6ProviderFactories: protoV6Providers,
+				Steps: []resource.TestStep{{
+					Config: fmt.Sprintf(`
+provider "modelkeys" {
+  endpoint = %q
+}
+data "modelkeys_providers" "all" {}
+`, ep),
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(`(?s)Invalid endpoint.*endpoint`),
+				}},
+			})
+		})
+	}
+}
