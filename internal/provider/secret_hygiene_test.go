@@ -1,0 +1,89 @@
+package provider
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tfconfig "github.com/hashicorp/terraform-plugin-testing/config"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+)
+
+// TestAccSecretHygiene_writeOnly applies and rotates a write-only key at TRACE level and finds the key
+// in none of: the provider's and Terraform's logs, the state, the server's logs, the database files.
+func TestAccSecretHygiene_writeOnly(t *testing.T) {
+	const first = "sk-proj-hygiene-first-4f1c9a7b2e8d6c5a3f1e"
+	const second = "sk-proj-hygiene-second-9b8a7c6d5e4f3a2b1c0d"
+	logPath := filepath.Join(t.TempDir(), "tf.log")
+	t.Setenv("TF_LOG", "TRACE")
+	t.Setenv("TF_ACC_LOG_PATH", logPath)
+
+	s := newTestServer(t)
+	// The key comes in through a variable, as it would in real use: a literal in the configuration
+	// is logged by the test harness itself.
+	config := func(version int) string {
+		return `
+variable "key" {
+  type      = string
+  sensitive = true
+}
+` + credentialConfig(s, fmt.Sprintf(`
+  name               = "hygiene"
+  model_provider     = "openai"
+  api_key_wo         = var.key
+  api_key_wo_version = %d
+  verify             = false
+`, version))
+	}
+	stateHasNoSecret := func(st *terraform.State) error {
+		raw, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		for _, k := range []string{first, second} {
+			if bytes.Contains(raw, []byte(k)) {
+				return fmt.Errorf("state holds a write-only key")
+			}
+		}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		Steps: []resource.TestStep{
+			{Config: config(1), ConfigVariables: tfconfig.Variables{"key": tfconfig.StringVariable(first)}, Check: stateHasNoSecret},
+			{Config: config(2), ConfigVariables: tfconfig.Variables{"key": tfconfig.StringVariable(second)}, Check: stateHasNoSecret},
+		},
+	})
+
+	logs, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The scan must be able to fail: the provider's own log lines have to be there.
+	for _, want := range []string{"creating credential", "updating credential", "rotates_secret"} {
+		if !bytes.Contains(logs, []byte(want)) {
+			t.Fatalf("TRACE log lacks %q: the provider's logs were not captured, so the scan proves nothing", want)
+		}
+	}
+	places := map[string][]byte{"terraform and provider logs": logs, "server logs": s.Logs.Bytes()}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if b, err := os.ReadFile(s.DBPath + suffix); err == nil {
+			places["database file modelkeys.db"+suffix] = b
+		}
+	}
+	for where, b := range places {
+		for _, k := range []string{first, second, strings.TrimPrefix(first, "sk-proj-"), strings.TrimPrefix(second, "sk-proj-")} {
+			if i := bytes.Index(b, []byte(k)); i >= 0 {
+				t.Errorf("%s contain a plaintext key, after: %q", where, b[max(0, i-160):i])
+			}
+		}
+	}
+}
