@@ -207,15 +207,27 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 func (p *modelkeysProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewCredentialResource,
+		NewConnectionResource,
+		NewModelPolicyResource,
+		NewProjectResource,
 	}
 }
 
 func (p *modelkeysProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{
+		NewProvidersDataSource,
+		NewModelsDataSource,
+		NewCredentialDataSource,
+		NewCredentialsDataSource,
+		NewConnectionDataSource,
+		NewProjectDataSource,
+	}
 }
 
 func (p *modelkeysProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
-	return []func() ephemeral.EphemeralResource{}
+	return []func() ephemeral.EphemeralResource{
+		NewCredentialSecretEphemeralResource,
+	}
 }
 
 // stringOrEnv picks the configured value, then the environment variable, then def.
