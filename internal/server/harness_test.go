@@ -13,11 +13,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,8 +27,6 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
-
-	"log/slog"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
@@ -58,6 +56,13 @@ type harnessOptions struct {
 	wrap      func(http.Handler) http.Handler
 	masterKey []byte
 	dbPath    string
+	verifier  Verifier
+}
+
+func withLimits(l Limits) func(*harnessOptions) { return func(o *harnessOptions) { o.limits = &l } }
+
+func withVerifier(v Verifier) func(*harnessOptions) {
+	return func(o *harnessOptions) { o.verifier = v }
 }
 
 func withReveal() func(*harnessOptions) { return func(o *harnessOptions) { o.allowReveal = true } }
@@ -127,6 +132,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		Logger:      slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Limits:      limits,
 		AllowReveal: o.allowReveal,
+		Verifier:    o.verifier,
 		Version:     "test",
 	})
 	if err != nil {
@@ -294,6 +300,10 @@ func (h *harness) scanForSecrets() {
 	if len(used) == 0 {
 		h.t.Fatal("no secrets were used; the scan would prove nothing")
 	}
+	// API tokens are stored hashed and never logged either.
+	for _, tok := range h.tokens {
+		used = append(used, tok)
+	}
 	scanned := 0
 	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
 		b, err := os.ReadFile(h.dbPath + suffix)
@@ -399,5 +409,3 @@ func containsAny(haystack []byte, needles []string) (string, bool) {
 	}
 	return "", false
 }
-
-var _ = strings.Contains

@@ -91,14 +91,24 @@ func (s *Service) PutModelPolicy(ctx context.Context, p Principal, projectID str
 	return next, err
 }
 
-// DeleteModelPolicy resets a scope to mode all.
-func (s *Service) DeleteModelPolicy(ctx context.Context, p Principal, projectID string) error {
+// DeleteModelPolicy resets a scope to mode all. ifMatch, when not zero, is the version the caller last
+// read (412 when the policy changed since).
+func (s *Service) DeleteModelPolicy(ctx context.Context, p Principal, projectID string, ifMatch int64) error {
 	if err := requireWrite(p); err != nil {
 		return err
 	}
 	return s.tx(ctx, func(tx store.Tx) error {
 		if err := projectMustExist(ctx, tx, p, projectID); err != nil {
 			return err
+		}
+		if ifMatch != 0 {
+			cur, err := s.policyOf(ctx, tx, p.OrgID, projectID)
+			if err != nil {
+				return err
+			}
+			if ifMatch != cur.Version {
+				return preconditionFailed("model policy", policyObjectID(projectID), ifMatch, cur.Version)
+			}
 		}
 		err := tx.DeleteModelPolicy(ctx, p.OrgID, projectID)
 		if errors.Is(err, store.ErrNotFound) {

@@ -287,7 +287,11 @@ func (s *Server) putModelPolicy(w http.ResponseWriter, r *http.Request, p Princi
 }
 
 func (s *Server) deleteModelPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := s.svc.DeleteModelPolicy(r.Context(), p, r.URL.Query().Get("project_id")); err != nil {
+	match, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.DeleteModelPolicy(r.Context(), p, r.URL.Query().Get("project_id"), match); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
