@@ -75,8 +75,13 @@ func sqlitePath(dsn string) string {
 }
 
 func openStore(ctx context.Context, dsn string) (store.Store, error) {
+	return openStoreWith(ctx, dsn, sqlstore.PostgresOptions{})
+}
+
+// openStoreWith is openStore with a PostgreSQL pool sized by pool (SQLite ignores it).
+func openStoreWith(ctx context.Context, dsn string, pool sqlstore.PostgresOptions) (store.Store, error) {
 	if isPostgres(dsn) {
-		return sqlstore.OpenPostgres(ctx, dsn)
+		return sqlstore.OpenPostgresWithOptions(ctx, dsn, pool)
 	}
 	return sqlstore.OpenSQLite(ctx, sqlitePath(dsn))
 }

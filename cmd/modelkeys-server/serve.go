@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
 )
 
 // repeated collects a repeatable flag.
@@ -38,12 +41,35 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	onePer := fs.String("one-credential-per-provider", envOr("MODELKEYS_ONE_CREDENTIAL_PER_PROVIDER", ""), "comma-separated providers an organisation may hold only one credential of (env MODELKEYS_ONE_CREDENTIAL_PER_PROVIDER)")
 	rps := fs.Float64("rate-limit", float64(envInt("MODELKEYS_RATE_LIMIT", 0)), "requests per second allowed per token, 0 for no limit (env MODELKEYS_RATE_LIMIT)")
 	logLevel := fs.String("log-level", envOr("MODELKEYS_LOG_LEVEL", "info"), "debug, info, warn or error (env MODELKEYS_LOG_LEVEL)")
+	var baseURLs repeated
+	fs.Var(&baseURLs, "provider-base-url", "PROVIDER=URL overriding a provider's base URL for verification and model lists, repeatable (env MODELKEYS_PROVIDER_BASE_URLS=openai=URL,anthropic=URL; the flag wins)")
+	verifyTimeout := fs.Duration("verify-timeout", envDuration("MODELKEYS_VERIFY_TIMEOUT", verify.DefaultTimeout), "how long one provider probe may take (env MODELKEYS_VERIFY_TIMEOUT)")
+	reverifyInterval := fs.Duration("reverify-interval", envDuration("MODELKEYS_REVERIFY_INTERVAL", 24*time.Hour), "how often every credential is checked again at its provider, 0 to turn it off (env MODELKEYS_REVERIFY_INTERVAL)")
+	var pool sqlstore.PostgresOptions
+	fs.IntVar(&pool.MaxOpenConns, "db-max-open-conns", envInt("MODELKEYS_DB_MAX_OPEN_CONNS", 0), "PostgreSQL: most connections this replica opens, 0 for the default of 20 (env MODELKEYS_DB_MAX_OPEN_CONNS)")
+	fs.IntVar(&pool.MaxIdleConns, "db-max-idle-conns", envInt("MODELKEYS_DB_MAX_IDLE_CONNS", 0), "PostgreSQL: most idle connections kept, 0 for the default of 10 (env MODELKEYS_DB_MAX_IDLE_CONNS)")
+	fs.DurationVar(&pool.ConnMaxLifetime, "db-conn-max-lifetime", envDuration("MODELKEYS_DB_CONN_MAX_LIFETIME", 0), "PostgreSQL: replace a connection after this long, 0 for the default of 30m (env MODELKEYS_DB_CONN_MAX_LIFETIME)")
 	shutdownGrace := fs.Duration("shutdown-timeout", envDuration("MODELKEYS_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to let requests finish on SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
+	if pool.MaxOpenConns < 0 || pool.MaxIdleConns < 0 || pool.ConnMaxLifetime < 0 {
+		return usageError{"--db-max-open-conns, --db-max-idle-conns and --db-conn-max-lifetime cannot be negative"}
+	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError{"--tls-cert and --tls-key go together"}
+	}
+
+	providerURLs, err := verify.ParseBaseURLs(os.Getenv("MODELKEYS_PROVIDER_BASE_URLS"))
+	if err != nil {
+		return usageError{"MODELKEYS_PROVIDER_BASE_URLS: " + err.Error()}
+	}
+	for _, entry := range baseURLs {
+		one, err := verify.ParseBaseURLs(entry)
+		if err != nil {
+			return usageError{"--provider-base-url: " + err.Error()}
+		}
+		maps.Copy(providerURLs, one)
 	}
 
 	var level slog.Level
@@ -63,7 +89,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStoreWithRetry(ctx, *dsn, logger)
+	st, err := openStoreWithRetry(ctx, *dsn, pool, logger)
 	if err != nil {
 		return err
 	}
@@ -77,10 +103,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv, err := server.New(ctx, server.Config{
 		Store: st, Keyring: ring, Logger: logger, Limits: limits, AllowReveal: *allowReveal, Version: version,
+		Verifier: verify.New(verify.Options{BaseURLs: providerURLs, Timeout: *verifyTimeout}),
 	})
 	if err != nil {
 		return err
 	}
+	// One re-verifier per process; with several replicas on one PostgreSQL database an advisory lock
+	// lets one of them run each pass (on SQLite the lock is always granted).
+	var reverifyLock server.ReverifyLock
+	if ll, ok := st.(store.LeaderLocker); ok {
+		reverifyLock = func(ctx context.Context) (func(), bool, error) { return ll.TryLeaderLock(ctx, "reverify") }
+	}
+	go srv.Service().RunReverifier(ctx, *reverifyInterval, reverifyLock)
 	if boot := os.Getenv("MODELKEYS_BOOTSTRAP_TOKEN"); boot != "" {
 		if err := server.EnsureToken(ctx, st, "default", "admin", "bootstrap", boot, time.Now()); err != nil {
 			return fmt.Errorf("MODELKEYS_BOOTSTRAP_TOKEN: %w", err)
@@ -133,18 +167,24 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 // openStoreWithRetry waits a bounded time for the database: a server and its database often start
 // together, and the database may need a few seconds before it accepts connections.
-func openStoreWithRetry(ctx context.Context, dsn string, logger *slog.Logger) (store.Store, error) {
-	deadline := time.Now().Add(envDuration("MODELKEYS_DB_WAIT", 30*time.Second))
+// MODELKEYS_DB_WAIT bounds the wait (default 30s).
+func openStoreWithRetry(ctx context.Context, dsn string, pool sqlstore.PostgresOptions, logger *slog.Logger) (store.Store, error) {
+	wait := envDuration("MODELKEYS_DB_WAIT", 30*time.Second)
+	deadline := time.Now().Add(wait)
 	for attempt := 1; ; attempt++ {
-		st, err := openStore(ctx, dsn)
-		if err == nil || !isPostgres(dsn) || time.Now().After(deadline) || errors.Is(err, store.ErrSchemaTooNew) {
+		st, err := openStoreWith(ctx, dsn, pool)
+		if err == nil || !isPostgres(dsn) || errors.Is(err, store.ErrSchemaTooNew) {
 			return st, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, fmt.Errorf("the database did not answer within %s (%d attempts; raise MODELKEYS_DB_WAIT to wait longer): %w", wait, attempt, err)
 		}
 		logger.Warn("database not reachable yet; retrying", "attempt", attempt, "error", err)
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(time.Duration(min(attempt, 5)) * time.Second):
+		case <-time.After(min(time.Duration(min(attempt, 5))*time.Second, left)):
 		}
 	}
 }

@@ -256,7 +256,12 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	anyChange := secretChanged || settingsChanged || !plan.Name.Equal(state.Name) || !plan.Description.Equal(state.Description) ||
 		!plan.Labels.Equal(state.Labels) || !plan.Verify.Equal(state.Verify) || !plan.ProjectID.Equal(state.ProjectID)
 
+	// connection_ids is the server's view at the time of the write: connections re-pointed or deleted
+	// in the same run may land before or after this update, so it is known only after apply then.
 	plan.ConnectionIDs = state.ConnectionIDs
+	if anyChange {
+		plan.ConnectionIDs = types.SetUnknown(types.StringType)
+	}
 	if !secretChanged {
 		plan.SecretHint, plan.SecretFingerprint, plan.SecretVersion = state.SecretHint, state.SecretFingerprint, state.SecretVersion
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
 )
 
 // embeddedStores keeps one open store per database file for the life of the process: Terraform
@@ -41,7 +42,15 @@ func openEmbedded(ctx context.Context, path, version string) (http.RoundTripper,
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Embedded: true, Version: version})
+	// Embedded mode checks keys like the server does; MODELKEYS_PROVIDER_BASE_URLS points probes at
+	// proxies or local fakes. There is no re-verification loop: the process lives for one run.
+	baseURLs, err := verify.ParseBaseURLs(os.Getenv("MODELKEYS_PROVIDER_BASE_URLS"))
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("MODELKEYS_PROVIDER_BASE_URLS: %w", err)
+	}
+	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Embedded: true, Version: version,
+		Verifier: verify.New(verify.Options{BaseURLs: baseURLs})})
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

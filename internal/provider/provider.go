@@ -207,11 +207,21 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 func (p *modelkeysProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewCredentialResource,
+		NewConnectionResource,
+		NewModelPolicyResource,
+		NewProjectResource,
 	}
 }
 
 func (p *modelkeysProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{
+		NewProvidersDataSource,
+		NewModelsDataSource,
+		NewCredentialDataSource,
+		NewCredentialsDataSource,
+		NewConnectionDataSource,
+		NewProjectDataSource,
+	}
 }
 
 func (p *modelkeysProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {

@@ -3,13 +3,17 @@ package provider
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +23,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/pgtest"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
 
@@ -35,7 +40,9 @@ func TestMain(m *testing.M) {
 		_ = os.Setenv("TF_CLI_CONFIG_FILE", f.Name())
 		defer os.Remove(f.Name())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	pgtest.Stop() // the cluster of MODELKEYS_TEST_BACKEND=postgres-replicas, if one was started
+	os.Exit(code)
 }
 
 // testAccPreCheck fails clearly when no terraform binary can be found: these tests never download one.
@@ -52,15 +59,20 @@ func testAccPreCheck(t *testing.T) {
 	}
 }
 
-// testServer is the real modelkeys API handler on a temp SQLite file, over loopback HTTP.
+// testServer is the real modelkeys API handler on a temp SQLite file, over loopback HTTP; or, with
+// MODELKEYS_TEST_BACKEND=postgres-replicas, two replicas on one fresh PostgreSQL database behind a
+// round-robin proxy, so the whole suite runs unchanged against a highly available deployment.
 type testServer struct {
 	URL    string
 	Token  string
 	Client *client.Client
-	DBPath string
+	DBPath string // the SQLite file; "" on PostgreSQL
 	Logs   *syncBuffer
-	srv    *server.Server
+	srv    *server.Server // the (first) replica
 }
+
+// envTestBackend picks the server behind newTestServer: unset for SQLite, "postgres-replicas".
+const envTestBackend = "MODELKEYS_TEST_BACKEND"
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -83,6 +95,13 @@ type serverOption func(*server.Config)
 
 func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
+	switch b := os.Getenv(envTestBackend); b {
+	case "", "sqlite":
+	case "postgres-replicas":
+		return newReplicatedTestServer(t, opts...)
+	default:
+		t.Fatalf("%s=%s: want sqlite or postgres-replicas", envTestBackend, b)
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "modelkeys.db")
@@ -134,3 +153,69 @@ provider "modelkeys" {
 }
 
 func clientListAll() client.CredentialListOptions { return client.CredentialListOptions{} }
+
+// newReplicatedTestServer starts two server replicas, each with its own pool, on a fresh PostgreSQL
+// database, behind a reverse proxy that alternates between them request by request.
+func newReplicatedTestServer(t *testing.T, opts ...serverOption) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	dsn := pgtest.Start(t) // skips without PostgreSQL
+	key := make([]byte, secrets.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	ring, err := secrets.NewKeyring(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	var (
+		first   *server.Server
+		stores  []*sqlstore.Store
+		targets []*url.URL
+		closers []func()
+	)
+	t.Cleanup(func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	})
+	for range 2 {
+		st, err := sqlstore.OpenPostgres(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closers = append(closers, func() { _ = st.Close() })
+		stores = append(stores, st)
+		cfg := server.Config{Store: st, Keyring: ring, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Version: "test"}
+		for _, o := range opts {
+			o(&cfg)
+		}
+		srv, err := server.New(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = srv
+		}
+		hs := httptest.NewServer(srv.Handler())
+		closers = append(closers, hs.Close)
+		u, _ := url.Parse(hs.URL)
+		targets = append(targets, u)
+	}
+	var next atomic.Uint64
+	front := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(targets[(next.Add(1)-1)%uint64(len(targets))])
+		r.Out.Host = r.In.Host
+	}})
+	closers = append(closers, front.Close)
+	token, _, err := server.CreateToken(ctx, stores[0], "acme", "admin", "acceptance", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{BaseURL: front.URL, Token: token, RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testServer{URL: front.URL, Token: token, Client: c, Logs: logs, srv: first}
+}

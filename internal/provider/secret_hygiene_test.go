@@ -74,7 +74,12 @@ variable "key" {
 		}
 	}
 	places := map[string][]byte{"terraform and provider logs": logs, "server logs": s.Logs.Bytes()}
+	// The raw-file scan is SQLite's (DBPath is "" on PostgreSQL, whose files the whole test cluster
+	// shares; the server suite scans PostgreSQL's rows instead).
 	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if s.DBPath == "" {
+			break
+		}
 		if b, err := os.ReadFile(s.DBPath + suffix); err == nil {
 			places["database file modelkeys.db"+suffix] = b
 		}

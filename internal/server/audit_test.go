@@ -33,7 +33,9 @@ func allAudit(t testing.TB, c *client.Client) []api.AuditEvent {
 	return nil
 }
 
-func TestAuditTrail(t *testing.T) {
+func TestAuditTrail(t *testing.T) { forEachBackend(t, testAuditTrail) }
+
+func testAuditTrail(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -116,6 +118,10 @@ func TestAuditTrail(t *testing.T) {
 }
 
 func TestAuditOfProjectsConnectionsPolicies(t *testing.T) {
+	forEachBackend(t, testAuditOfProjectsConnectionsPolicies)
+}
+
+func testAuditOfProjectsConnectionsPolicies(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()

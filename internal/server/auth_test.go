@@ -12,7 +12,9 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
-func TestAuthentication(t *testing.T) {
+func TestAuthentication(t *testing.T) { forEachBackend(t, testAuthentication) }
+
+func testAuthentication(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -72,7 +74,9 @@ func TestAuthentication(t *testing.T) {
 	}
 }
 
-func TestAuthorization(t *testing.T) {
+func TestAuthorization(t *testing.T) { forEachBackend(t, testAuthorization) }
+
+func testAuthorization(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -117,7 +121,9 @@ func TestAuthorization(t *testing.T) {
 	}
 }
 
-func TestBootstrapToken(t *testing.T) {
+func TestBootstrapToken(t *testing.T) { forEachBackend(t, testBootstrapToken) }
+
+func testBootstrapToken(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()

@@ -11,7 +11,9 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 )
 
-func TestConnectionsAndPolicies(t *testing.T) {
+func TestConnectionsAndPolicies(t *testing.T) { forEachBackend(t, testConnectionsAndPolicies) }
+
+func testConnectionsAndPolicies(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -154,7 +156,9 @@ func TestConnectionsAndPolicies(t *testing.T) {
 	}
 }
 
-func TestProjectsAndInheritance(t *testing.T) {
+func TestProjectsAndInheritance(t *testing.T) { forEachBackend(t, testProjectsAndInheritance) }
+
+func testProjectsAndInheritance(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()

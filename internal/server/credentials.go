@@ -116,6 +116,13 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 }
 
 func (s *Service) checkCredentialLimits(ctx context.Context, tx store.Tx, p Principal, provider string) error {
+	if s.cfg.Limits.MaxCredentialsPerOrg > 0 || len(s.cfg.Limits.OnePerProvider) > 0 {
+		// Count-then-insert holds across replicas only when the creates of one organisation take turns
+		// (under READ COMMITTED two of them would both count one short of the limit and both insert).
+		if err := tx.LockOrganization(ctx, p.OrgID); err != nil {
+			return err
+		}
+	}
 	if max := s.cfg.Limits.MaxCredentialsPerOrg; max > 0 {
 		n, err := tx.CountCredentials(ctx, p.OrgID)
 		if err != nil {
@@ -410,6 +417,9 @@ func (s *Service) reverify(ctx context.Context, orgID, id string) (api.Credentia
 	next.Status, next.StatusMessage = status, message
 	if at != nil {
 		next.VerifiedAt = at
+	} else {
+		// No verdict (an outage, a timeout, no verifier): keep the last status, record why.
+		next.Status = cur.Status
 	}
 	err = s.tx(ctx, func(tx store.Tx) error {
 		return storeErr(tx.UpdateCredential(ctx, orgID, next, cur.Version), "credential", id)

@@ -15,7 +15,9 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 )
 
-func TestCredentialLifecycle(t *testing.T) {
+func TestCredentialLifecycle(t *testing.T) { forEachBackend(t, testCredentialLifecycle) }
+
+func testCredentialLifecycle(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -105,7 +107,9 @@ func TestCredentialLifecycle(t *testing.T) {
 	}
 }
 
-func TestCredentialStaleIfMatch(t *testing.T) {
+func TestCredentialStaleIfMatch(t *testing.T) { forEachBackend(t, testCredentialStaleIfMatch) }
+
+func testCredentialStaleIfMatch(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -131,6 +135,10 @@ func TestCredentialStaleIfMatch(t *testing.T) {
 }
 
 func TestConcurrentPatchesWithSameIfMatch(t *testing.T) {
+	forEachBackend(t, testConcurrentPatchesWithSameIfMatch)
+}
+
+func testConcurrentPatchesWithSameIfMatch(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -176,6 +184,10 @@ func TestConcurrentPatchesWithSameIfMatch(t *testing.T) {
 }
 
 func TestCredentialListPaginationAndFilters(t *testing.T) {
+	forEachBackend(t, testCredentialListPaginationAndFilters)
+}
+
+func testCredentialListPaginationAndFilters(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -270,7 +282,9 @@ func ids(cs []api.Credential) []string {
 	return out
 }
 
-func TestCatalogValidation(t *testing.T) {
+func TestCatalogValidation(t *testing.T) { forEachBackend(t, testCatalogValidation) }
+
+func testCatalogValidation(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -319,7 +333,9 @@ func TestCatalogValidation(t *testing.T) {
 	h.mustCreate(h.admin, api.CredentialCreate{Name: "ollama", Provider: "custom", Settings: map[string]string{"base_url": "http://127.0.0.1:11434/v1"}})
 }
 
-func TestCredentialRules(t *testing.T) {
+func TestCredentialRules(t *testing.T) { forEachBackend(t, testCredentialRules) }
+
+func testCredentialRules(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -404,7 +420,9 @@ func TestCredentialRules(t *testing.T) {
 	})
 }
 
-func TestRequestDecoding(t *testing.T) {
+func TestRequestDecoding(t *testing.T) { forEachBackend(t, testRequestDecoding) }
+
+func testRequestDecoding(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	admin := h.tokens["admin"]
@@ -456,7 +474,9 @@ func TestRequestDecoding(t *testing.T) {
 	}
 }
 
-func TestBodyLimit(t *testing.T) {
+func TestBodyLimit(t *testing.T) { forEachBackend(t, testBodyLimit) }
+
+func testBodyLimit(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	huge := `{"name":"big","provider":"openai","api_key":"sk-x","description":"` + strings.Repeat("a", 1<<20) + `"}`

@@ -1,6 +1,7 @@
 package server
 
-// The harness runs the real API handler behind an httptest server on a real SQLite file, with a fresh
+// The harness runs the real API handler behind an httptest server on a real database (a SQLite file,
+// or a fresh PostgreSQL database from pgtest for the "postgres" leg of forEachBackend), with a fresh
 // master key, a JSON slog logger the test can read, and tokens for organisations "acme" (admin, editor,
 // viewer) and "other" (admin). Tests drive it with internal/client and, where the client cannot express
 // a case, with raw net/http.
@@ -9,16 +10,22 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,8 +33,33 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/pgtest"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// backends are the stores every server test runs against (see forEachBackend).
+var backends = []string{sqlstore.DialectSQLite, sqlstore.DialectPostgres}
+
+// forEachBackend runs test once per backend, as parallel subtests named after the backend; newHarness
+// reads the backend from the subtest's name, so a test body needs no change to run on both. The
+// PostgreSQL leg skips (through pgtest) where PostgreSQL is not installed.
+func forEachBackend(t *testing.T, test func(t *testing.T)) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b, test)
+	}
+}
+
+// backendOf is the backend of the forEachBackend leg t runs in (its own or an ancestor's name says
+// which); SQLite outside forEachBackend.
+func backendOf(t testing.TB) string {
+	if parts := strings.Split(t.Name(), "/"); len(parts) > 1 && parts[1] == sqlstore.DialectPostgres {
+		return sqlstore.DialectPostgres
+	}
+	return sqlstore.DialectSQLite
+}
 
 // syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
 type syncBuffer struct {
@@ -57,6 +89,14 @@ type harnessOptions struct {
 	masterKey []byte
 	dbPath    string
 	verifier  Verifier
+	backend   string // "" for backendOf(t)
+	replicas  int    // > 1: that many servers on one PostgreSQL database behind a round-robin proxy
+}
+
+// withReplicas runs n servers (n > 1), each with its own store, on one PostgreSQL database behind a
+// round-robin reverse proxy: h.ts is the proxy, h.srv and h.store the first replica.
+func withReplicas(n int) func(*harnessOptions) {
+	return func(o *harnessOptions) { o.replicas, o.backend = n, sqlstore.DialectPostgres }
 }
 
 func withLimits(l Limits) func(*harnessOptions) { return func(o *harnessOptions) { o.limits = &l } }
@@ -74,13 +114,20 @@ func withWrap(w func(http.Handler) http.Handler) func(*harnessOptions) {
 type harness struct {
 	t       testing.TB
 	dir     string
-	dbPath  string
+	backend string // sqlstore.DialectSQLite or sqlstore.DialectPostgres
+	dbPath  string // the SQLite file; "" on PostgreSQL
+	dsn     string // the PostgreSQL URL; "" on SQLite
 	key     []byte
 	store   *sqlstore.Store
 	keyring *secrets.Keyring
 	srv     *Server
 	ts      *httptest.Server
 	logs    *syncBuffer
+
+	// With withReplicas: every replica (the first is srv/store) and the servers behind the proxy.
+	replicaStores  []*sqlstore.Store
+	replicaServers []*Server
+	replicaTS      []*httptest.Server
 
 	// tokens by role: "admin", "editor", "viewer" of acme; "other" is the admin of organisation other.
 	tokens   map[string]string
@@ -104,9 +151,17 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 	}
 	ctx := context.Background()
 	h := &harness{t: t, dir: t.TempDir(), logs: &syncBuffer{}, tokens: map[string]string{}, tokenIDs: map[string]string{}}
-	h.dbPath = filepath.Join(h.dir, "modelkeys.db")
-	if o.dbPath != "" {
-		h.dbPath = o.dbPath
+	h.backend = o.backend
+	if h.backend == "" {
+		h.backend = backendOf(t)
+	}
+	if h.backend == sqlstore.DialectPostgres {
+		h.dsn = pgtest.Start(t) // skips t without PostgreSQL
+	} else {
+		h.dbPath = filepath.Join(h.dir, "modelkeys.db")
+		if o.dbPath != "" {
+			h.dbPath = o.dbPath
+		}
 	}
 	h.key = o.masterKey
 	if h.key == nil {
@@ -119,8 +174,13 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 	if h.keyring, err = secrets.NewKeyring(h.key); err != nil {
 		t.Fatal(err)
 	}
-	if h.store, err = sqlstore.OpenSQLite(ctx, h.dbPath); err != nil {
-		t.Fatalf("open sqlite: %v", err)
+	if h.dsn != "" {
+		h.store, err = sqlstore.OpenPostgres(ctx, h.dsn)
+	} else {
+		h.store, err = sqlstore.OpenSQLite(ctx, h.dbPath)
+	}
+	if err != nil {
+		t.Fatalf("open %s: %v", h.backend, err)
 	}
 	limits := DefaultLimits()
 	if o.limits != nil {
@@ -140,6 +200,32 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		t.Fatalf("server.New: %v", err)
 	}
 	var handler http.Handler = h.srv.Handler()
+	if o.replicas > 1 {
+		h.replicaStores, h.replicaServers = []*sqlstore.Store{h.store}, []*Server{h.srv}
+		for range o.replicas - 1 {
+			st, err := sqlstore.OpenPostgres(ctx, h.dsn)
+			if err != nil {
+				t.Fatalf("open replica store: %v", err)
+			}
+			srv, err := New(ctx, Config{
+				Store: st, Keyring: h.keyring, Limits: limits, AllowReveal: o.allowReveal, Verifier: o.verifier, Version: "test",
+				Logger: slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			})
+			if err != nil {
+				_ = st.Close()
+				t.Fatalf("server.New (replica): %v", err)
+			}
+			h.replicaStores, h.replicaServers = append(h.replicaStores, st), append(h.replicaServers, srv)
+		}
+		var urls []*url.URL
+		for _, srv := range h.replicaServers {
+			ts := httptest.NewServer(srv.Handler())
+			h.replicaTS = append(h.replicaTS, ts)
+			u, _ := url.Parse(ts.URL)
+			urls = append(urls, u)
+		}
+		handler = roundRobin(urls)
+	}
 	if o.wrap != nil {
 		handler = o.wrap(handler)
 	}
@@ -187,10 +273,30 @@ func (h *harness) client(token string) *client.Client {
 func (h *harness) Close() {
 	h.closeOnce.Do(func() {
 		h.ts.Close()
+		for _, ts := range h.replicaTS {
+			ts.Close()
+		}
 		if err := h.store.Close(); err != nil {
 			h.t.Errorf("closing the store: %v", err)
 		}
+		for _, st := range h.replicaStores[min(1, len(h.replicaStores)):] {
+			if err := st.Close(); err != nil {
+				h.t.Errorf("closing a replica's store: %v", err)
+			}
+		}
 	})
+}
+
+// roundRobin is a reverse proxy that sends each request to the next of targets in turn, as a load
+// balancer in front of several replicas would.
+func roundRobin(targets []*url.URL) http.Handler {
+	var next atomic.Uint64
+	return &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(targets[(next.Add(1)-1)%uint64(len(targets))])
+			r.Out.Host = r.In.Host
+		},
+	}
 }
 
 // secret makes a fresh, unmistakable plaintext key and remembers it for the leak scans.
@@ -304,6 +410,25 @@ func (h *harness) scanForSecrets() {
 	for _, tok := range h.tokens {
 		used = append(used, tok)
 	}
+	if h.backend == sqlstore.DialectPostgres {
+		h.scanPostgresForSecrets(used)
+	} else {
+		h.scanSQLiteFilesForSecrets(used)
+	}
+	logs := h.logs.Bytes()
+	if len(logs) == 0 {
+		h.t.Fatal("the server logged nothing; the log scan would prove nothing")
+	}
+	for _, s := range used {
+		if bytes.Contains(logs, []byte(s)) {
+			h.t.Errorf("server logs hold a plaintext secret (%s...)", s[:12])
+		}
+	}
+}
+
+// scanSQLiteFilesForSecrets reads the raw bytes of the database and its journal files.
+func (h *harness) scanSQLiteFilesForSecrets(used []string) {
+	h.t.Helper()
 	scanned := 0
 	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
 		b, err := os.ReadFile(h.dbPath + suffix)
@@ -323,15 +448,90 @@ func (h *harness) scanForSecrets() {
 	if scanned == 0 {
 		h.t.Fatal("no database file to scan")
 	}
-	logs := h.logs.Bytes()
-	if len(logs) == 0 {
-		h.t.Fatal("the server logged nothing; the log scan would prove nothing")
+}
+
+// scanPostgresForSecrets reads every row of every table of the test's PostgreSQL database as text
+// (bytea shows as hex there, so it looks for the hex form too). PostgreSQL's files are shared by the
+// whole test cluster and owned by its system user, so the rows are the honest equivalent of the
+// SQLite file scan.
+func (h *harness) scanPostgresForSecrets(used []string) {
+	h.t.Helper()
+	db, rebind := h.rawDB()
+	defer db.Close()
+	ctx := context.Background()
+	rows, err := db.QueryContext(ctx, rebind(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`))
+	if err != nil {
+		h.t.Fatal(err)
 	}
-	for _, s := range used {
-		if bytes.Contains(logs, []byte(s)) {
-			h.t.Errorf("server logs hold a plaintext secret (%s...)", s[:12])
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			h.t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Close(); err != nil {
+		h.t.Fatal(err)
+	}
+	if len(tables) == 0 {
+		h.t.Fatal("no table to scan")
+	}
+	var dump bytes.Buffer
+	for _, table := range tables {
+		rows, err := db.QueryContext(ctx, `SELECT CAST(t AS text) FROM "`+table+`" t`)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for rows.Next() {
+			var row string
+			if err := rows.Scan(&row); err != nil {
+				h.t.Fatal(err)
+			}
+			dump.WriteString(table + ": " + row + "\n")
+		}
+		if err := rows.Close(); err != nil {
+			h.t.Fatal(err)
 		}
 	}
+	if !bytes.Contains(dump.Bytes(), []byte("credential_secrets: ")) {
+		h.t.Fatal("no sealed secret rows; the scan would prove nothing")
+	}
+	for _, s := range used {
+		if bytes.Contains(dump.Bytes(), []byte(s)) || bytes.Contains(dump.Bytes(), []byte(hex.EncodeToString([]byte(s)))) {
+			h.t.Errorf("PostgreSQL rows hold a plaintext secret (%s...)", s[:12])
+		}
+	}
+}
+
+// rawDB opens the harness's database beside the store, for tests that reach past the API with plain
+// SQL; rebind turns the query's '?' placeholders into the backend's.
+func (h *harness) rawDB() (db *sql.DB, rebind func(string) string) {
+	h.t.Helper()
+	var err error
+	rebind = func(q string) string { return q }
+	if h.backend == sqlstore.DialectPostgres {
+		db, err = sql.Open("pgx", h.dsn)
+		rebind = func(q string) string {
+			var b strings.Builder
+			n := 0
+			for _, r := range q {
+				if r == '?' {
+					n++
+					fmt.Fprintf(&b, "$%d", n)
+					continue
+				}
+				b.WriteRune(r)
+			}
+			return b.String()
+		}
+	} else {
+		db, err = sql.Open("sqlite", sqlstore.SQLiteDSN(h.dbPath))
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return db, rebind
 }
 
 // ---- small helpers -------------------------------------------------------------------------------

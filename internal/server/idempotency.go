@@ -41,8 +41,13 @@ func (s *Service) createOnce(ctx context.Context, p Principal, idem *Idempotency
 	if idem != nil && err != nil {
 		// Lost the race for the key (or the create failed because the winner made the same name):
 		// answer as the winner did when the key is recorded now.
-		if id, ok, lerr := s.lookupIdempotency(ctx, p, idem, objectType); lerr == nil && ok {
+		id, ok, lerr := s.lookupIdempotency(ctx, p, idem, objectType)
+		if lerr == nil && ok {
 			return id, true, nil
+		}
+		// The winner used the key for another request: answer as a later retry would (422).
+		if _, isAPI := asError(lerr); isAPI {
+			return "", false, lerr
 		}
 	}
 	return id, false, err

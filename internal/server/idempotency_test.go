@@ -13,7 +13,9 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 )
 
-func TestIdempotencyKey(t *testing.T) {
+func TestIdempotencyKey(t *testing.T) { forEachBackend(t, testIdempotencyKey) }
+
+func testIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	admin := h.tokens["admin"]
@@ -69,6 +71,10 @@ func TestIdempotencyKey(t *testing.T) {
 }
 
 func TestIdempotencyConcurrentSameKey(t *testing.T) {
+	forEachBackend(t, testIdempotencyConcurrentSameKey)
+}
+
+func testIdempotencyConcurrentSameKey(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	body := mustJSON(t, openAICred("racing", h.secret("sk-")))
@@ -101,6 +107,10 @@ func TestIdempotencyConcurrentSameKey(t *testing.T) {
 // create reach the API and commit, then kills the connection before the answer. The client retries
 // with the same Idempotency-Key and must get the first credential, not a second one.
 func TestCreateRetriedAfterDroppedConnection(t *testing.T) {
+	forEachBackend(t, testCreateRetriedAfterDroppedConnection)
+}
+
+func testCreateRetriedAfterDroppedConnection(t *testing.T) {
 	t.Parallel()
 	var dropped atomic.Bool
 	var attempts atomic.Int32

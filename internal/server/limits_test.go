@@ -47,7 +47,9 @@ func (f *fakeVerifier) setRefuse(v bool) {
 	f.refuse = v
 }
 
-func TestVerification(t *testing.T) {
+func TestVerification(t *testing.T) { forEachBackend(t, testVerification) }
+
+func testVerification(t *testing.T) {
 	t.Parallel()
 	v := &fakeVerifier{}
 	h := newHarness(t, withVerifier(v))
@@ -130,7 +132,9 @@ func TestVerification(t *testing.T) {
 	h.scanForSecrets()
 }
 
-func TestCredentialLimits(t *testing.T) {
+func TestCredentialLimits(t *testing.T) { forEachBackend(t, testCredentialLimits) }
+
+func testCredentialLimits(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withLimits(Limits{MaxCredentialsPerOrg: 2, MaxBodyBytes: 1 << 20, OnePerProvider: []string{"anthropic"}}))
 	ctx := context.Background()
@@ -147,7 +151,9 @@ func TestCredentialLimits(t *testing.T) {
 	h.mustCreate(h.other, openAICred("three", h.secret("sk-")))
 }
 
-func TestRateLimit(t *testing.T) {
+func TestRateLimit(t *testing.T) { forEachBackend(t, testRateLimit) }
+
+func testRateLimit(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withLimits(Limits{MaxBodyBytes: 1 << 20, RequestsPerSecond: 0.5, Burst: 2}))
 	var last rawResponse
@@ -174,7 +180,9 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-func TestCredentialModels(t *testing.T) {
+func TestCredentialModels(t *testing.T) { forEachBackend(t, testCredentialModels) }
+
+func testCredentialModels(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -204,7 +212,9 @@ func TestCredentialModels(t *testing.T) {
 	}
 }
 
-func TestModelPolicyIfMatch(t *testing.T) {
+func TestModelPolicyIfMatch(t *testing.T) { forEachBackend(t, testModelPolicyIfMatch) }
+
+func testModelPolicyIfMatch(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()

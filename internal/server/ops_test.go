@@ -15,7 +15,9 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 )
 
-func TestHealthAndReadiness(t *testing.T) {
+func TestHealthAndReadiness(t *testing.T) { forEachBackend(t, testHealthAndReadiness) }
+
+func testHealthAndReadiness(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -27,7 +29,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Fatalf("readyz: %v", err)
 	}
 	r := h.do("GET", "/readyz", "", nil)
-	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"sqlite"`)) {
+	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"`+h.backend+`"`)) {
 		t.Errorf("readyz: %d %s", r.Status, r.Body)
 	}
 
@@ -69,7 +71,9 @@ func TestHealthAndReadiness(t *testing.T) {
 	h.closeOnce.Do(func() { h.ts.Close() }) // the store is closed already
 }
 
-func TestMetrics(t *testing.T) {
+func TestMetrics(t *testing.T) { forEachBackend(t, testMetrics) }
+
+func testMetrics(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
@@ -100,7 +104,9 @@ func TestMetrics(t *testing.T) {
 
 // TestOpenAPIMatchesRouter checks both directions: every operation of /openapi.json is answered by its
 // route (not the catch-all), and every route of the router is in the document.
-func TestOpenAPIMatchesRouter(t *testing.T) {
+func TestOpenAPIMatchesRouter(t *testing.T) { forEachBackend(t, testOpenAPIMatchesRouter) }
+
+func testOpenAPIMatchesRouter(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	r := h.do("GET", "/openapi.json", "", nil)
@@ -174,7 +180,9 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 	}
 }
 
-func TestProvidersCatalog(t *testing.T) {
+func TestProvidersCatalog(t *testing.T) { forEachBackend(t, testProvidersCatalog) }
+
+func testProvidersCatalog(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ps, err := h.viewer.ListProviders(context.Background())

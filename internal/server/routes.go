@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
@@ -388,8 +390,14 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ Principal) er
 	return nil
 }
 
+// readyzTimeout bounds the database check of /readyz.
+const readyzTimeout = 5 * time.Second
+
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ Principal) error {
-	if err := s.svc.Ping(r.Context()); err != nil {
+	// A database that hangs (a network partition) must fail the probe, not stall it.
+	ctx, cancel := context.WithTimeout(r.Context(), readyzTimeout)
+	defer cancel()
+	if err := s.svc.Ping(ctx); err != nil {
 		s.svc.log.Warn("readiness check failed", "error", err)
 		return &Error{Status: http.StatusServiceUnavailable, Title: "Not ready", Detail: "The database does not answer."}
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -12,10 +11,11 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
 
-func TestSecretRotation(t *testing.T) {
+func TestSecretRotation(t *testing.T) { forEachBackend(t, testSecretRotation) }
+
+func testSecretRotation(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withReveal())
 	ctx := context.Background()
@@ -73,7 +73,9 @@ func TestSecretRotation(t *testing.T) {
 
 // TestNoPlaintextAtRestOrInLogs runs a busy life of secrets through the API, including every error path
 // that might echo one, then scans the raw SQLite files and the server's logs for any plaintext.
-func TestNoPlaintextAtRestOrInLogs(t *testing.T) {
+func TestNoPlaintextAtRestOrInLogs(t *testing.T) { forEachBackend(t, testNoPlaintextAtRestOrInLogs) }
+
+func testNoPlaintextAtRestOrInLogs(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withReveal())
 	ctx := context.Background()
@@ -159,7 +161,9 @@ func TestNoPlaintextAtRestOrInLogs(t *testing.T) {
 
 // TestCiphertextBoundToItsRow copies one credential's sealed api_key into another credential's row with
 // plain SQL: it must not decrypt there, so the other row never yields the first one's key.
-func TestCiphertextBoundToItsRow(t *testing.T) {
+func TestCiphertextBoundToItsRow(t *testing.T) { forEachBackend(t, testCiphertextBoundToItsRow) }
+
+func testCiphertextBoundToItsRow(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withReveal())
 	ctx := context.Background()
@@ -169,18 +173,15 @@ func TestCiphertextBoundToItsRow(t *testing.T) {
 	kc := h.secret("sk-c-")
 	c := h.mustCreate(h.other, openAICred("other-org", kc))
 
-	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN(h.dbPath))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, rebind := h.rawDB()
 	defer db.Close()
 	// Copy a's row into b (same organisation) and into c (another organisation).
 	for _, target := range []string{b.ID, c.ID} {
-		res, err := db.ExecContext(ctx, `UPDATE credential_secrets
+		res, err := db.ExecContext(ctx, rebind(`UPDATE credential_secrets
 			SET key_id = (SELECT key_id FROM credential_secrets WHERE credential_id = ? AND field = 'api_key'),
 			    wrapped_key = (SELECT wrapped_key FROM credential_secrets WHERE credential_id = ? AND field = 'api_key'),
 			    ciphertext = (SELECT ciphertext FROM credential_secrets WHERE credential_id = ? AND field = 'api_key')
-			WHERE credential_id = ? AND field = 'api_key'`, a.ID, a.ID, a.ID, target)
+			WHERE credential_id = ? AND field = 'api_key'`), a.ID, a.ID, a.ID, target)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +190,7 @@ func TestCiphertextBoundToItsRow(t *testing.T) {
 		}
 	}
 	var same int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT ciphertext) FROM credential_secrets WHERE credential_id IN (?, ?, ?)`, a.ID, b.ID, c.ID).Scan(&same); err != nil || same != 1 {
+	if err := db.QueryRowContext(ctx, rebind(`SELECT COUNT(DISTINCT ciphertext) FROM credential_secrets WHERE credential_id IN (?, ?, ?)`), a.ID, b.ID, c.ID).Scan(&same); err != nil || same != 1 {
 		t.Fatalf("the copy did not happen: %d distinct ciphertexts, %v", same, err)
 	}
 	_ = db.Close()
@@ -232,7 +233,9 @@ func tokenOf(h *harness, c *client.Client) string {
 	return ""
 }
 
-func TestReveal(t *testing.T) {
+func TestReveal(t *testing.T) { forEachBackend(t, testReveal) }
+
+func testReveal(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 

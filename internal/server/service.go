@@ -113,7 +113,19 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 			if sealed, err = s.keys.NewFingerprintKey(); err != nil {
 				return err
 			}
-			if err := tx.PutMeta(ctx, metaFingerprintKey, encodeSealed(sealed)); err != nil {
+			// Insert, never overwrite: replicas starting together on a new database must end up with
+			// one fingerprint key, the first one written, or their fingerprints would disagree.
+			switch err := tx.InsertMeta(ctx, metaFingerprintKey, encodeSealed(sealed)); {
+			case errors.Is(err, store.ErrDuplicate):
+				if raw, ok, err = tx.GetMeta(ctx, metaFingerprintKey); err != nil {
+					return err
+				} else if !ok {
+					return errors.New("the fingerprint key another replica wrote is gone")
+				}
+				if sealed, err = decodeSealed(raw); err != nil {
+					return fmt.Errorf("stored fingerprint key: %w", err)
+				}
+			case err != nil:
 				return err
 			}
 		}

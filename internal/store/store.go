@@ -33,6 +33,15 @@ type Store interface {
 	Close() error
 }
 
+// LeaderLocker is implemented by stores that several processes share (PostgreSQL): TryLeaderLock
+// takes the lock called name without waiting, so that one process among them runs a background job
+// (the re-verification loop). ok is false when another process holds it. release gives it up; the
+// lock also ends with its holder's database session, so a crashed holder never blocks the others.
+// SQLite's store serves one process, so there it is always ok.
+type LeaderLocker interface {
+	TryLeaderLock(ctx context.Context, name string) (release func(), ok bool, err error)
+}
+
 // Organization owns tokens and every object.
 type Organization struct {
 	ID        string
@@ -96,6 +105,8 @@ type Tx interface {
 	// Meta holds server-wide values such as the wrapped fingerprint key.
 	GetMeta(ctx context.Context, key string) (string, bool, error)
 	PutMeta(ctx context.Context, key, value string) error
+	// InsertMeta writes a new key; ErrDuplicate when it exists (a first start racing another replica's).
+	InsertMeta(ctx context.Context, key, value string) error
 
 	EnsureOrganization(ctx context.Context, name string) (Organization, error)
 	GetOrganization(ctx context.Context, id string) (Organization, error)
@@ -112,6 +123,11 @@ type Tx interface {
 	UpdateCredential(ctx context.Context, orgID string, c api.Credential, expectVersion int64) error
 	DeleteCredential(ctx context.Context, orgID, id string) error
 	CountCredentials(ctx context.Context, orgID string) (int, error)
+	// LockOrganization serialises, until the transaction ends, the transactions that take it for the
+	// same organisation, so a count-then-insert limit check holds across replicas (PostgreSQL: a
+	// row lock on the organisation that does not block foreign-key checks). A no-op where
+	// transactions are serialised anyway (SQLite). ErrNotFound when there is no such organisation.
+	LockOrganization(ctx context.Context, orgID string) error
 	// ListAllCredentials walks every organisation's credentials (re-verification, key rotation).
 	ListAllCredentialRefs(ctx context.Context) ([]CredentialRef, error)
 

@@ -9,11 +9,14 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -42,7 +45,10 @@ type Store struct {
 	d  dialect
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store        = (*Store)(nil)
+	_ store.LeaderLocker = (*Store)(nil)
+)
 
 // dialect is everything that differs between the backends at run time.
 type dialect struct {
@@ -158,18 +164,49 @@ const (
 	pgConnMaxIdleTime = 5 * time.Minute
 )
 
+// PostgresOptions size the connection pool. Zero fields take the defaults above.
+type PostgresOptions struct {
+	MaxOpenConns    int           // most connections open at once (default 20)
+	MaxIdleConns    int           // most kept idle (default 10, never more than MaxOpenConns)
+	ConnMaxLifetime time.Duration // a connection is replaced after this long (default 30m)
+	ConnMaxIdleTime time.Duration // an idle connection is closed after this long (default 5m)
+}
+
+func (o PostgresOptions) withDefaults() PostgresOptions {
+	if o.MaxOpenConns <= 0 {
+		o.MaxOpenConns = pgMaxOpenConns
+	}
+	if o.MaxIdleConns <= 0 {
+		o.MaxIdleConns = pgMaxIdleConns
+	}
+	o.MaxIdleConns = min(o.MaxIdleConns, o.MaxOpenConns)
+	if o.ConnMaxLifetime <= 0 {
+		o.ConnMaxLifetime = pgConnMaxLifetime
+	}
+	if o.ConnMaxIdleTime <= 0 {
+		o.ConnMaxIdleTime = pgConnMaxIdleTime
+	}
+	return o
+}
+
 // OpenPostgres opens the PostgreSQL database at url (postgres://user:pass@host:port/db?sslmode=...,
-// anything pgx accepts) and brings its schema up to date.
+// anything pgx accepts) with the default pool and brings its schema up to date.
 func OpenPostgres(ctx context.Context, url string) (*Store, error) {
+	return OpenPostgresWithOptions(ctx, url, PostgresOptions{})
+}
+
+// OpenPostgresWithOptions is OpenPostgres with a pool sized by opts.
+func OpenPostgresWithOptions(ctx context.Context, url string, opts PostgresOptions) (*Store, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		// pgx's parse errors can quote the URL, password included; keep only the kind of failure.
 		return nil, errors.New("postgres: invalid connection URL")
 	}
-	db.SetMaxOpenConns(pgMaxOpenConns)
-	db.SetMaxIdleConns(pgMaxIdleConns)
-	db.SetConnMaxLifetime(pgConnMaxLifetime)
-	db.SetConnMaxIdleTime(pgConnMaxIdleTime)
+	opts = opts.withDefaults()
+	db.SetMaxOpenConns(opts.MaxOpenConns)
+	db.SetMaxIdleConns(opts.MaxIdleConns)
+	db.SetConnMaxLifetime(opts.ConnMaxLifetime)
+	db.SetConnMaxIdleTime(opts.ConnMaxIdleTime)
 
 	s := &Store{db: db, d: postgresDialect}
 	if err := db.PingContext(ctx); err != nil {
@@ -188,6 +225,44 @@ func (s *Store) Dialect() string { return s.d.name }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// TryLeaderLock takes a PostgreSQL session-level advisory lock keyed by name, without waiting, on a
+// connection it keeps out of the pool until release (the lock belongs to that session; if the
+// session dies, PostgreSQL drops the lock and another replica can take it). On SQLite, whose file one
+// process serves, it is always ok.
+func (s *Store) TryLeaderLock(ctx context.Context, name string) (release func(), ok bool, err error) {
+	if s.d.name != DialectPostgres {
+		return func() {}, true, nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte("modelkeys:" + name))
+	key := int64(h.Sum64())
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("leader lock %s: %w", name, err)
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
+		_ = conn.Close()
+		return nil, false, fmt.Errorf("leader lock %s: %w", name, err)
+	}
+	if !ok {
+		_ = conn.Close()
+		return nil, false, nil
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var unlocked bool
+			if err := conn.QueryRowContext(ctx, "SELECT pg_advisory_unlock($1)", key).Scan(&unlocked); err != nil || !unlocked {
+				// Never hand a session that may still hold the lock back to the pool: discard it.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+			_ = conn.Close()
+		})
+	}, true, nil
+}
 
 // Close closes the pool.
 func (s *Store) Close() error { return s.db.Close() }

@@ -211,6 +211,11 @@ func (t *tx) PutMeta(ctx context.Context, key, value string) error {
 	return err
 }
 
+func (t *tx) InsertMeta(ctx context.Context, key, value string) error {
+	_, err := t.write(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)`, key, value)
+	return t.d.mapErr(err, "meta "+key)
+}
+
 // ---- organisations and tokens -----------------------------------------------------------------------
 
 // EnsureOrganization returns the organisation called name, creating it (with a new org_... id) when
@@ -537,6 +542,22 @@ func (t *tx) CountCredentials(ctx context.Context, orgID string) (int, error) {
 	var n int
 	err := t.queryRow(ctx, "SELECT COUNT(*) FROM credentials WHERE org_id = ?", orgID).Scan(&n)
 	return n, err
+}
+
+// LockOrganization locks the organisation's row until the transaction ends. FOR NO KEY UPDATE
+// conflicts with itself but not with the KEY SHARE locks of foreign-key checks, so it serialises the
+// limit checks of one organisation without making every insert under it wait. SQLite runs one
+// write transaction at a time (BEGIN IMMEDIATE), so there is nothing to lock.
+func (t *tx) LockOrganization(ctx context.Context, orgID string) error {
+	if t.d.name != DialectPostgres {
+		return nil
+	}
+	var id string
+	err := t.queryRow(ctx, "SELECT id FROM organizations WHERE id = ? FOR NO KEY UPDATE", orgID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("organization %s: %w", orgID, store.ErrNotFound)
+	}
+	return err
 }
 
 // ListAllCredentialRefs lists every organisation's credentials, by organisation then id.

@@ -1,0 +1,200 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
+)
+
+var (
+	_ datasource.DataSourceWithConfigure        = (*connectionDataSource)(nil)
+	_ datasource.DataSourceWithConfigValidators = (*connectionDataSource)(nil)
+)
+
+// NewConnectionDataSource is the modelkeys_connection data source: one connection, by id or by name.
+func NewConnectionDataSource() datasource.DataSource { return &connectionDataSource{} }
+
+type connectionDataSource struct{ data *providerData }
+
+type connectionDataModel struct {
+	ID            types.String         `tfsdk:"id"`
+	Name          types.String         `tfsdk:"name"`
+	ProjectID     types.String         `tfsdk:"project_id"`
+	CredentialID  string               `tfsdk:"credential_id"`
+	Model         string               `tfsdk:"model"`
+	Parameters    jsontypes.Normalized `tfsdk:"parameters"`
+	Enabled       bool                 `tfsdk:"enabled"`
+	ModelProvider string               `tfsdk:"model_provider"`
+	Status        string               `tfsdk:"status"`
+	StatusMessage string               `tfsdk:"status_message"`
+	CreatedAt     string               `tfsdk:"created_at"`
+	UpdatedAt     string               `tfsdk:"updated_at"`
+}
+
+func (d *connectionDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_connection"
+}
+
+func (d *connectionDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Looks up one connection (a model reachable through a credential) by `id`, or by `name` in a scope, " +
+			"and reads its model, credential, parameters and status. Set exactly one of `id` and `name`.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "Id of the connection to read, `conn_...`. Conflicts with `name`.",
+				Optional:            true,
+				Computed:            true,
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Name of the connection to read, in the scope that `project_id` selects. Conflicts with `id`.",
+				Optional:            true,
+				Computed:            true,
+			},
+			"project_id": schema.StringAttribute{
+				MarkdownDescription: "With `name`: the project to look in. Omitted: the provider's `project`, or the organisation scope " +
+					"(connections of no project) when that is unset too; `\"\"` selects the organisation scope even when the provider has a `project`. " +
+					"Read back as the connection's project, null for an organisation-wide connection.",
+				Optional:   true,
+				Computed:   true,
+				Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRoot("id"))},
+			},
+			"credential_id": schema.StringAttribute{
+				MarkdownDescription: "Id of the credential the model is reached through.",
+				Computed:            true,
+			},
+			"model": schema.StringAttribute{
+				MarkdownDescription: "The provider's model id (for Azure OpenAI, the deployment's model).",
+				Computed:            true,
+			},
+			"parameters": schema.StringAttribute{
+				MarkdownDescription: "Default request parameters, as a JSON object (use `jsondecode` to read them); null when the connection has none.",
+				CustomType:          jsontypes.NormalizedType{},
+				Computed:            true,
+			},
+			"enabled": schema.BoolAttribute{
+				MarkdownDescription: "Whether the connection may be used.",
+				Computed:            true,
+			},
+			"model_provider": schema.StringAttribute{
+				MarkdownDescription: "Catalog id of the provider of the connection's credential.",
+				Computed:            true,
+			},
+			"status": schema.StringAttribute{
+				MarkdownDescription: "`ready`, `blocked` (the effective model policy refuses the model) or `invalid` (the credential is invalid).",
+				Computed:            true,
+			},
+			"status_message": schema.StringAttribute{
+				MarkdownDescription: "Why the status is what it is.",
+				Computed:            true,
+			},
+			"created_at": schema.StringAttribute{
+				MarkdownDescription: "Creation time (RFC 3339).",
+				Computed:            true,
+			},
+			"updated_at": schema.StringAttribute{
+				MarkdownDescription: "Time of the last change (RFC 3339).",
+				Computed:            true,
+			},
+		},
+	}
+}
+
+func (d *connectionDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
+	return []datasource.ConfigValidator{
+		datasourcevalidator.ExactlyOneOf(path.MatchRoot("id"), path.MatchRoot("name")),
+	}
+}
+
+func (d *connectionDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *connectionDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var id, name, projectID types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("id"), &id)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("name"), &name)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("project_id"), &projectID)...)
+	if resp.Diagnostics.HasError() || !d.data.ready(&resp.Diagnostics) {
+		return
+	}
+	ctx = d.data.requestContext(ctx)
+
+	var c *api.Connection
+	if known(id) {
+		var err error
+		c, err = d.data.client.GetConnection(ctx, id.ValueString())
+		if client.IsNotFound(err) {
+			resp.Diagnostics.AddAttributeError(path.Root("id"), "Connection not found",
+				fmt.Sprintf("No connection with id %q exists in this organisation.", id.ValueString()))
+			return
+		}
+		if err != nil {
+			addAPIError(&resp.Diagnostics, "Cannot read connection "+id.ValueString(), err)
+			return
+		}
+	} else {
+		c = d.findByName(ctx, name.ValueString(), d.data.lookupScope(projectID), projectID.IsNull(), resp)
+		if c == nil {
+			return
+		}
+	}
+	m := connectionDataModel{
+		ID:            types.StringValue(c.ID),
+		Name:          types.StringValue(c.Name),
+		ProjectID:     stringOrNull(c.ProjectID),
+		CredentialID:  c.CredentialID,
+		Model:         c.Model,
+		Parameters:    jsontypes.NewNormalizedNull(),
+		Enabled:       c.Enabled,
+		ModelProvider: c.Provider,
+		Status:        c.Status,
+		StatusMessage: c.StatusMessage,
+		CreatedAt:     c.CreatedAt.UTC().Format(time.RFC3339),
+		UpdatedAt:     c.UpdatedAt.UTC().Format(time.RFC3339),
+	}
+	if known(projectID) {
+		m.ProjectID = projectID // "" (the organisation scope) stays as configured
+	}
+	if c.Parameters != "" {
+		m.Parameters = jsontypes.NewNormalizedValue(c.Parameters)
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// findByName finds the connection called name in one scope, as the credential data source does.
+func (d *connectionDataSource) findByName(ctx context.Context, name, scope string, fromDefault bool, resp *datasource.ReadResponse) *api.Connection {
+	found, err := d.data.client.ListAllConnections(ctx, client.ConnectionListOptions{Name: name})
+	if err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot look up connection %q", name), err)
+		return nil
+	}
+	var elsewhere []string
+	for i := range found {
+		if found[i].Name != name {
+			continue
+		}
+		if found[i].ProjectID == scope {
+			return &found[i]
+		}
+		elsewhere = append(elsewhere, scopeName(found[i].ProjectID))
+	}
+	detail := fmt.Sprintf("No connection named %q exists in %s.", name, scopeName(scope))
+	if fromDefault && scope != "" {
+		detail += " That project is the provider's default project (its project argument or MODELKEYS_PROJECT), used because project_id is not set."
+	}
+	detail += notFoundElsewhere("connection", elsewhere)
+	resp.Diagnostics.AddAttributeError(path.Root("name"), "Connection not found", detail)
+	return nil
+}

@@ -1,0 +1,433 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
+)
+
+const connAddr = "modelkeys_connection.test"
+
+var compareSame = compare.ValuesSame()
+
+// testConfig reads testdata/NAME.tf, a configuration with %[1]s where the provider block goes and
+// further fmt verbs for args.
+func testConfig(t *testing.T, s *testServer, name string, args ...any) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name+".tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf(string(raw), append([]any{s.providerConfig()}, args...)...)
+}
+
+// words matches text whatever line wrapping Terraform puts between its words.
+func words(text string) *regexp.Regexp {
+	parts := strings.Fields(text)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(parts, `\s+`))
+}
+
+// checkAllDestroyed asserts, through the API, that every object the state held is gone: credentials,
+// connections and projects answer 404, and model policies are back to mode "all" (or went with their
+// project).
+func checkAllDestroyed(s *testServer) resource.TestCheckFunc {
+	return func(st *terraform.State) error {
+		ctx := context.Background()
+		for addr, rs := range st.RootModule().Resources {
+			id := rs.Primary.ID
+			var err error
+			switch rs.Type {
+			case "modelkeys_credential":
+				_, err = s.Client.GetCredential(ctx, id)
+			case "modelkeys_connection":
+				_, err = s.Client.GetConnection(ctx, id)
+			case "modelkeys_project":
+				_, err = s.Client.GetProject(ctx, id)
+			case "modelkeys_model_policy":
+				pol, perr := s.Client.GetModelPolicy(ctx, rs.Primary.Attributes["project_id"])
+				switch {
+				case client.IsNotFound(perr):
+				case perr != nil:
+					return fmt.Errorf("%s: %w", addr, perr)
+				case pol.Mode != api.PolicyAll || len(pol.Models) > 0 || len(pol.Publishers) > 0:
+					return fmt.Errorf("%s: policy still %s %v %v after destroy", addr, pol.Mode, pol.Models, pol.Publishers)
+				}
+				continue
+			default:
+				continue
+			}
+			if !client.IsNotFound(err) {
+				return fmt.Errorf("%s (%s) still exists after destroy (err %v)", addr, id, err)
+			}
+		}
+		return nil
+	}
+}
+
+func connectionConfig(s *testServer, body string) string {
+	return s.providerConfig() + fmt.Sprintf(`
+resource "modelkeys_credential" "openai" {
+  name           = "openai"
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+}
+
+resource "modelkeys_connection" "test" {
+  name          = "assistant"
+  credential_id = modelkeys_credential.openai.id
+%s
+}
+`, keyOne, body)
+}
+
+func TestAccConnection_fullConfiguration(t *testing.T) {
+	s := newTestServer(t)
+	config := testConfig(t, s, "full")
+	all := []string{
+		"modelkeys_project.research",
+		"modelkeys_credential.openai", "modelkeys_credential.anthropic", "modelkeys_credential.local",
+		"modelkeys_connection.gpt", "modelkeys_connection.claude", "modelkeys_connection.research_gpt",
+		"modelkeys_connection.research_claude", "modelkeys_connection.research_llama",
+		"modelkeys_model_policy.organization", "modelkeys_model_policy.research",
+	}
+	steps := []resource.TestStep{
+		{
+			Config: config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("modelkeys_connection.gpt", tfjsonpath.New("status"), knownvalue.StringExact(api.ConnectionReady)),
+				statecheck.ExpectKnownValue("modelkeys_connection.gpt", tfjsonpath.New("model_provider"), knownvalue.StringExact("openai")),
+				statecheck.ExpectKnownValue("modelkeys_connection.gpt", tfjsonpath.New("project_id"), knownvalue.Null()),
+				statecheck.ExpectKnownValue("modelkeys_connection.gpt", tfjsonpath.New("enabled"), knownvalue.Bool(true)),
+				statecheck.ExpectKnownValue("modelkeys_connection.gpt", tfjsonpath.New("id"), knownvalue.StringRegexp(regexp.MustCompile(`^conn_[0-9a-v]+$`))),
+				statecheck.ExpectKnownValue("modelkeys_connection.claude", tfjsonpath.New("parameters"), knownvalue.StringExact(`{"max_tokens":1024,"temperature":0.2}`)),
+				statecheck.ExpectKnownValue("modelkeys_connection.research_claude", tfjsonpath.New("enabled"), knownvalue.Bool(false)),
+				statecheck.ExpectKnownValue("modelkeys_connection.research_llama", tfjsonpath.New("model_provider"), knownvalue.StringExact("custom")),
+				statecheck.ExpectKnownValue("modelkeys_connection.research_llama", tfjsonpath.New("status"), knownvalue.StringExact(api.ConnectionReady)),
+				statecheck.ExpectKnownValue("modelkeys_model_policy.organization", tfjsonpath.New("id"), knownvalue.StringExact("organization")),
+				statecheck.ExpectKnownValue("modelkeys_model_policy.research", tfjsonpath.New("id"), knownvalue.StringRegexp(regexp.MustCompile(`^proj_`))),
+				statecheck.ExpectKnownValue("modelkeys_project.research", tfjsonpath.New("inherit_organization_credentials"), knownvalue.Bool(true)),
+				statecheck.CompareValuePairs("modelkeys_model_policy.research", tfjsonpath.New("project_id"),
+					"modelkeys_project.research", tfjsonpath.New("id"), compareSame),
+			},
+		},
+		{
+			// The credentials were written before their connections: refresh so that state holds
+			// connection_ids as the server has them now, as an import reads them.
+			RefreshState: true,
+			Check:        resource.TestCheckResourceAttr("modelkeys_credential.anthropic", "connection_ids.#", "2"),
+		},
+	}
+	for _, addr := range all {
+		step := resource.TestStep{
+			Config:            config,
+			ResourceName:      addr,
+			ImportState:       true,
+			ImportStateVerify: true,
+		}
+		if strings.HasPrefix(addr, "modelkeys_credential.") {
+			step.ImportStateVerifyIgnore = []string{"api_key", "auth_token"}
+		}
+		steps = append(steps, step)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
+		Steps:                    steps,
+	})
+}
+
+// TestAccConnection_drift changes a connection through the API: the plan shows an update that puts the
+// configuration back, and after it the plan is empty.
+func TestAccConnection_drift(t *testing.T) {
+	s := newTestServer(t)
+	config := connectionConfig(s, `  model = "gpt-4.1"`)
+	var id string
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
+		Steps: []resource.TestStep{
+			{Config: config, Check: captureAttr(connAddr, "id", &id)},
+			{
+				PreConfig: func() {
+					model, off := "gpt-4o-mini", false
+					if _, err := s.Client.UpdateConnection(context.Background(), id, api.ConnectionPatch{Model: &model, Enabled: &off}, 0); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("model"), knownvalue.StringExact("gpt-4.1")),
+						plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("enabled"), knownvalue.Bool(true)),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(connAddr, tfjsonpath.New("model"), knownvalue.StringExact("gpt-4.1")),
+					statecheck.ExpectKnownValue(connAddr, tfjsonpath.New("enabled"), knownvalue.Bool(true)),
+				},
+			},
+			{
+				// Deleted outside Terraform: planned again.
+				PreConfig: func() {
+					if err := s.Client.DeleteConnection(context.Background(), id, 0); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
+
+// TestAccConnection_parameters: the same JSON written another way plans nothing; a real change updates
+// in place; re-pointing the connection at another credential updates in place too.
+func TestAccConnection_parameters(t *testing.T) {
+	s := newTestServer(t)
+	id := statecheck.CompareValue(compareSame)
+	withSecond := func(body string) string {
+		return connectionConfig(s, body) + fmt.Sprintf(`
+resource "modelkeys_credential" "second" {
+  name           = "openai-second"
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+}
+`, keyTwo)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
+		Steps: []resource.TestStep{
+			// Not a JSON object, not JSON: refused at plan time.
+			{
+				Config: connectionConfig(s, `  model      = "gpt-4.1"
+  parameters = jsonencode([0.2])`),
+				PlanOnly:    true,
+				ExpectError: words(`parameters must be a JSON object`),
+			},
+			{
+				Config: connectionConfig(s, `  model      = "gpt-4.1"
+  parameters = "{temperature: 0.2}"`),
+				PlanOnly:    true,
+				ExpectError: words(`Invalid JSON String Value`),
+			},
+			{
+				Config: withSecond(`  model      = "gpt-4.1"
+  parameters = jsonencode({ temperature = 0.2, max_tokens = 256, metadata = { team = "ml" } })`),
+				ConfigStateChecks: []statecheck.StateCheck{id.AddStateValue(connAddr, tfjsonpath.New("id"))},
+			},
+			{
+				// Other key order, other spacing: the same JSON.
+				Config: withSecond(`  model      = "gpt-4.1"
+  parameters = <<-EOT
+    {
+      "metadata":    { "team": "ml" },
+      "max_tokens":  256,
+      "temperature": 0.2
+    }
+  EOT`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+			{
+				Config: withSecond(`  model      = "gpt-4.1"
+  parameters = <<-EOT
+    { "max_tokens": 512, "temperature": 0.2, "metadata": { "team": "ml" } }
+  EOT`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(st *terraform.State) error {
+					got := st.RootModule().Resources[connAddr].Primary.Attributes["parameters"]
+					if !jsonSame(got, `{"max_tokens":512,"temperature":0.2,"metadata":{"team":"ml"}}`) {
+						return fmt.Errorf("parameters = %s", got)
+					}
+					return nil
+				},
+				ConfigStateChecks: []statecheck.StateCheck{id.AddStateValue(connAddr, tfjsonpath.New("id"))},
+			},
+			{
+				// Re-pointing at another credential and dropping the parameters: in place.
+				Config: withSecond(`  model = "gpt-4.1"`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(connAddr, tfjsonpath.New("parameters"), knownvalue.Null()),
+					id.AddStateValue(connAddr, tfjsonpath.New("id")),
+				},
+			},
+			{
+				Config: strings.Replace(withSecond(`  model = "gpt-4.1"`), "credential_id = modelkeys_credential.openai.id", "credential_id = modelkeys_credential.second.id", 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(connAddr, tfjsonpath.New("model_provider")),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					id.AddStateValue(connAddr, tfjsonpath.New("id")),
+					statecheck.CompareValuePairs(connAddr, tfjsonpath.New("credential_id"), "modelkeys_credential.second", tfjsonpath.New("id"), compareSame),
+					statecheck.ExpectKnownValue(connAddr, tfjsonpath.New("model_provider"), knownvalue.StringExact("openai")),
+				},
+			},
+		},
+	})
+}
+
+// TestAccConnection_credentialInUse removes from the configuration a credential that a connection made
+// outside Terraform uses: Terraform cannot order that delete, the server refuses it, and the error
+// names the connection.
+func TestAccConnection_credentialInUse(t *testing.T) {
+	s := newTestServer(t)
+	var credID, connID string
+	// ExpectError is read when the step runs, after its PreConfig has learnt the connection's id.
+	inUse := regexp.MustCompile(`not known yet`)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
+		Steps: []resource.TestStep{
+			{
+				Config: credentialConfig(s, fmt.Sprintf(`
+  name           = "shared"
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+`, keyOne)),
+				Check: captureAttr(credAddr, "id", &credID),
+			},
+			{
+				PreConfig: func() {
+					c, err := s.Client.CreateConnection(context.Background(), api.ConnectionCreate{Name: "made-by-hand", CredentialID: credID, Model: "gpt-4.1"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					connID = c.ID
+					*inUse = *words(fmt.Sprintf(`Credential is in use Credential "shared" (%s) cannot be deleted while connections use it: %s. Delete those connections`, credID, connID))
+				},
+				Config:      s.providerConfig(),
+				ExpectError: inUse,
+			},
+			{
+				// Once the connection is gone the delete goes through.
+				PreConfig: func() {
+					if err := s.Client.DeleteConnection(context.Background(), connID, 0); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: s.providerConfig(),
+				Check: func(*terraform.State) error {
+					if _, err := s.Client.GetCredential(context.Background(), credID); !client.IsNotFound(err) {
+						return fmt.Errorf("credential %s still exists (err %v)", credID, err)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// TestAccConnection_credentialChangesInTheSameRun re-points and deletes connections in the same run
+// that updates their credentials: the credentials' connection_ids are known only after apply then,
+// whichever write lands first.
+func TestAccConnection_credentialChangesInTheSameRun(t *testing.T) {
+	s := newTestServer(t)
+	config := func(first, second, conn string) string {
+		return s.providerConfig() + fmt.Sprintf(`
+resource "modelkeys_credential" "first" {
+  name           = "first"
+  description    = %q
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+}
+
+resource "modelkeys_credential" "second" {
+  name           = "second"
+  description    = %q
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+}
+`, first, keyOne, second, keyTwo) + conn
+	}
+	connOn := func(cred string) string {
+		return `
+resource "modelkeys_connection" "test" {
+  name          = "assistant"
+  credential_id = modelkeys_credential.` + cred + `.id
+  model         = "gpt-4.1"
+}
+`
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
+		Steps: []resource.TestStep{
+			{Config: config("a", "a", connOn("first"))},
+			{
+				// Away from first while first changes.
+				Config: config("b", "a", connOn("second")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction("modelkeys_credential.first", plancheck.ResourceActionUpdate),
+					},
+				},
+			},
+			{
+				// Deleted while its credential changes.
+				Config: config("b", "b", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionDestroy),
+						plancheck.ExpectResourceAction("modelkeys_credential.second", plancheck.ResourceActionUpdate),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeTestCheckFunc(
+					resource.TestCheckResourceAttr("modelkeys_credential.first", "connection_ids.#", "0"),
+					resource.TestCheckResourceAttr("modelkeys_credential.second", "connection_ids.#", "0"),
+				),
+			},
+		},
+	})
+}

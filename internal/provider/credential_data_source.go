@@ -1,0 +1,275 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
+)
+
+var (
+	_ datasource.DataSourceWithConfigure        = (*credentialDataSource)(nil)
+	_ datasource.DataSourceWithConfigValidators = (*credentialDataSource)(nil)
+)
+
+// NewCredentialDataSource is the modelkeys_credential data source: one credential, by id or by name.
+func NewCredentialDataSource() datasource.DataSource { return &credentialDataSource{} }
+
+type credentialDataSource struct{ data *providerData }
+
+// credentialDataModel is a credential without its secrets: the modelkeys_credential data source, and
+// each item of modelkeys_credentials.
+type credentialDataModel struct {
+	ID                types.String      `tfsdk:"id"`
+	Name              types.String      `tfsdk:"name"`
+	ProjectID         types.String      `tfsdk:"project_id"`
+	Description       string            `tfsdk:"description"`
+	ModelProvider     string            `tfsdk:"model_provider"`
+	Settings          map[string]string `tfsdk:"settings"`
+	Labels            map[string]string `tfsdk:"labels"`
+	Verify            bool              `tfsdk:"verify"`
+	SecretHint        string            `tfsdk:"secret_hint"`
+	SecretFingerprint string            `tfsdk:"secret_fingerprint"`
+	SecretVersion     int64             `tfsdk:"secret_version"`
+	Status            string            `tfsdk:"status"`
+	StatusMessage     string            `tfsdk:"status_message"`
+	VerifiedAt        types.String      `tfsdk:"verified_at"`
+	ConnectionIDs     []string          `tfsdk:"connection_ids"`
+	CreatedAt         string            `tfsdk:"created_at"`
+	UpdatedAt         string            `tfsdk:"updated_at"`
+}
+
+func (d *credentialDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_credential"
+}
+
+func (d *credentialDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Looks up one credential (a model-provider API key) by `id`, or by `name` in a scope, for example to connect models " +
+			"to a key managed in another workspace. It reads everything about the credential except its secret, which the API never returns: " +
+			"`secret_hint` and `secret_fingerprint` show which key it is. Set exactly one of `id` and `name`.",
+		Attributes: credentialDataAttributes(true),
+	}
+}
+
+// credentialDataAttributes is the schema of a credential without its secrets. With lookup, id, name and
+// project_id are arguments of the modelkeys_credential data source; without, every attribute is read.
+func credentialDataAttributes(lookup bool) map[string]schema.Attribute {
+	id := schema.StringAttribute{MarkdownDescription: "Credential id, `cred_...`.", Computed: true}
+	name := schema.StringAttribute{MarkdownDescription: "Name, unique in its scope.", Computed: true}
+	project := schema.StringAttribute{MarkdownDescription: "Project the credential belongs to; null for an organisation-wide credential.", Computed: true}
+	if lookup {
+		id = schema.StringAttribute{
+			MarkdownDescription: "Id of the credential to read, `cred_...`. Conflicts with `name`.",
+			Optional:            true,
+			Computed:            true,
+		}
+		name = schema.StringAttribute{
+			MarkdownDescription: "Name of the credential to read, in the scope that `project_id` selects. Conflicts with `id`.",
+			Optional:            true,
+			Computed:            true,
+		}
+		project = schema.StringAttribute{
+			MarkdownDescription: "With `name`: the project to look in. Omitted: the provider's `project`, or the organisation scope " +
+				"(credentials of no project) when that is unset too; `\"\"` selects the organisation scope even when the provider has a `project`. " +
+				"Read back as the credential's project, null for an organisation-wide credential.",
+			Optional:   true,
+			Computed:   true,
+			Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRoot("id"))},
+		}
+	}
+	return map[string]schema.Attribute{
+		"id":         id,
+		"name":       name,
+		"project_id": project,
+		"description": schema.StringAttribute{
+			MarkdownDescription: "Free text for people; empty when unset.",
+			Computed:            true,
+		},
+		"model_provider": schema.StringAttribute{
+			MarkdownDescription: "Catalog id of the model provider, such as `openai`.",
+			Computed:            true,
+		},
+		"settings": schema.MapAttribute{
+			MarkdownDescription: "Provider-specific, non-secret settings.",
+			ElementType:         types.StringType,
+			Computed:            true,
+		},
+		"labels": schema.MapAttribute{
+			MarkdownDescription: "Free-form labels.",
+			ElementType:         types.StringType,
+			Computed:            true,
+		},
+		"verify": schema.BoolAttribute{
+			MarkdownDescription: "Whether the server checks the key with the provider when the key or settings change.",
+			Computed:            true,
+		},
+		"secret_hint": schema.StringAttribute{
+			MarkdownDescription: "What the key looks like, such as `sk-...wxyz`: never more than its last 4 characters. Empty for a credential without a secret.",
+			Computed:            true,
+		},
+		"secret_fingerprint": schema.StringAttribute{
+			MarkdownDescription: "Keyed HMAC of the secrets: it changes when the key changes.",
+			Computed:            true,
+		},
+		"secret_version": schema.Int64Attribute{
+			MarkdownDescription: "Goes up by one every time the secret changes.",
+			Computed:            true,
+		},
+		"status": schema.StringAttribute{
+			MarkdownDescription: "`verified`, `unverified` or `invalid` (the provider refused the key).",
+			Computed:            true,
+		},
+		"status_message": schema.StringAttribute{
+			MarkdownDescription: "Why the status is what it is.",
+			Computed:            true,
+		},
+		"verified_at": schema.StringAttribute{
+			MarkdownDescription: "When the provider last accepted or refused the key (RFC 3339); null if it was never asked.",
+			Computed:            true,
+		},
+		"connection_ids": schema.SetAttribute{
+			MarkdownDescription: "Ids of the connections that use this credential.",
+			ElementType:         types.StringType,
+			Computed:            true,
+		},
+		"created_at": schema.StringAttribute{
+			MarkdownDescription: "Creation time (RFC 3339).",
+			Computed:            true,
+		},
+		"updated_at": schema.StringAttribute{
+			MarkdownDescription: "Time of the last change (RFC 3339).",
+			Computed:            true,
+		},
+	}
+}
+
+func (d *credentialDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
+	return []datasource.ConfigValidator{
+		datasourcevalidator.ExactlyOneOf(path.MatchRoot("id"), path.MatchRoot("name")),
+	}
+}
+
+func (d *credentialDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *credentialDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var id, name, projectID types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("id"), &id)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("name"), &name)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("project_id"), &projectID)...)
+	if resp.Diagnostics.HasError() || !d.data.ready(&resp.Diagnostics) {
+		return
+	}
+	ctx = d.data.requestContext(ctx)
+
+	var c *api.Credential
+	if known(id) {
+		var err error
+		c, err = d.data.client.GetCredential(ctx, id.ValueString())
+		if client.IsNotFound(err) {
+			resp.Diagnostics.AddAttributeError(path.Root("id"), "Credential not found",
+				fmt.Sprintf("No credential with id %q exists in this organisation.", id.ValueString()))
+			return
+		}
+		if err != nil {
+			addAPIError(&resp.Diagnostics, "Cannot read credential "+id.ValueString(), err)
+			return
+		}
+	} else {
+		scope := d.data.lookupScope(projectID)
+		c = d.findByName(ctx, name.ValueString(), scope, projectID.IsNull(), resp)
+		if c == nil {
+			return
+		}
+	}
+	tflog.Debug(ctx, "read credential", map[string]any{"id": c.ID, "project_id": c.ProjectID})
+	m := credentialToDataModel(c)
+	if known(projectID) {
+		m.ProjectID = projectID // "" (the organisation scope) stays as configured
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// findByName finds the credential called name in one scope. Names are unique per scope, not across
+// scopes, so the list covers every scope and the match is made here; a name that exists only
+// elsewhere makes the error say where.
+func (d *credentialDataSource) findByName(ctx context.Context, name, scope string, fromDefault bool, resp *datasource.ReadResponse) *api.Credential {
+	found, err := d.data.client.ListAllCredentials(ctx, client.CredentialListOptions{Name: name})
+	if err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot look up credential %q", name), err)
+		return nil
+	}
+	var elsewhere []string
+	for i := range found {
+		if found[i].Name != name {
+			continue
+		}
+		if found[i].ProjectID == scope {
+			return &found[i]
+		}
+		elsewhere = append(elsewhere, scopeName(found[i].ProjectID))
+	}
+	detail := fmt.Sprintf("No credential named %q exists in %s.", name, scopeName(scope))
+	if fromDefault && scope != "" {
+		detail += " That project is the provider's default project (its project argument or MODELKEYS_PROJECT), used because project_id is not set."
+	}
+	detail += notFoundElsewhere("credential", elsewhere)
+	resp.Diagnostics.AddAttributeError(path.Root("name"), "Credential not found", detail)
+	return nil
+}
+
+// notFoundElsewhere adds to a not-found message the other scopes where an object of that name exists.
+func notFoundElsewhere(kind string, scopes []string) string {
+	if len(scopes) == 0 {
+		return ""
+	}
+	sort.Strings(scopes)
+	return fmt.Sprintf(" A %s of that name exists in %s; set project_id to that project's id, or to \"\" for the organisation scope, to read it there.",
+		kind, strings.Join(scopes, " and in "))
+}
+
+// credentialToDataModel copies a credential as the API returns it: never a secret, which the API does
+// not have to give.
+func credentialToDataModel(c *api.Credential) credentialDataModel {
+	m := credentialDataModel{
+		ID:                types.StringValue(c.ID),
+		Name:              types.StringValue(c.Name),
+		ProjectID:         stringOrNull(c.ProjectID),
+		Description:       c.Description,
+		ModelProvider:     c.Provider,
+		Settings:          map[string]string{},
+		Labels:            map[string]string{},
+		Verify:            c.Verify,
+		SecretHint:        c.SecretHint,
+		SecretFingerprint: c.SecretFingerprint,
+		SecretVersion:     c.SecretVersion,
+		Status:            c.Status,
+		StatusMessage:     c.StatusMessage,
+		VerifiedAt:        timeValue(c.VerifiedAt),
+		ConnectionIDs:     append([]string{}, c.ConnectionIDs...),
+		CreatedAt:         c.CreatedAt.UTC().Format(time.RFC3339),
+		UpdatedAt:         c.UpdatedAt.UTC().Format(time.RFC3339),
+	}
+	for k, v := range c.Settings {
+		m.Settings[k] = v
+	}
+	for k, v := range c.Labels {
+		m.Labels[k] = v
+	}
+	return m
+}

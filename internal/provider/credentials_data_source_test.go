@@ -1,0 +1,94 @@
+package provider
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+)
+
+func TestAccCredentialsDataSource_filters(t *testing.T) {
+	s := newTestServer(t)
+	f := newCredentialFixture(t, s) // org "shared" (openai), team-a "shared" (mistral)
+	key := dsKeyOrg
+	extra := dsCredential(t, s, api.CredentialCreate{Name: "second", Provider: "openai", ProjectID: f.project.ID, APIKey: &key, Labels: map[string]string{"env": "dev"}})
+
+	ids := func(want ...string) knownvalue.Check {
+		checks := make([]knownvalue.Check, len(want))
+		for i, id := range want {
+			checks[i] = knownvalue.StringExact(id)
+		}
+		return knownvalue.ListExact(checks)
+	}
+	const (
+		all      = "data.modelkeys_credentials.all"
+		openai   = "data.modelkeys_credentials.openai"
+		project  = "data.modelkeys_credentials.project"
+		byName   = "data.modelkeys_credentials.by_name"
+		combined = "data.modelkeys_credentials.combined"
+		none     = "data.modelkeys_credentials.none"
+	)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		Steps: []resource.TestStep{{
+			Config: s.providerConfig() + fmt.Sprintf(`
+data "modelkeys_credentials" "all" {}
+data "modelkeys_credentials" "openai" {
+  model_provider = "openai"
+}
+data "modelkeys_credentials" "project" {
+  project_id = %[1]q
+}
+data "modelkeys_credentials" "by_name" {
+  name = "shared"
+}
+data "modelkeys_credentials" "combined" {
+  project_id     = %[1]q
+  model_provider = "openai"
+}
+data "modelkeys_credentials" "none" {
+  name = "nobody"
+}
+`, f.project.ID),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(all, tfjsonpath.New("ids"), ids(f.orgCred.ID, f.projCred.ID, extra.ID)),
+				statecheck.ExpectKnownValue(all, tfjsonpath.New("credentials"), knownvalue.ListSizeExact(3)),
+				statecheck.ExpectKnownValue(all, tfjsonpath.New("project_id"), knownvalue.Null()),
+				statecheck.ExpectKnownValue(openai, tfjsonpath.New("ids"), ids(f.orgCred.ID, extra.ID)),
+				statecheck.ExpectKnownValue(project, tfjsonpath.New("ids"), ids(f.projCred.ID, extra.ID)),
+				statecheck.ExpectKnownValue(byName, tfjsonpath.New("ids"), ids(f.orgCred.ID, f.projCred.ID)),
+				statecheck.ExpectKnownValue(combined, tfjsonpath.New("ids"), ids(extra.ID)),
+				statecheck.ExpectKnownValue(combined, tfjsonpath.New("credentials").AtSliceIndex(0), knownvalue.ObjectExact(map[string]knownvalue.Check{
+					"id":                 knownvalue.StringExact(extra.ID),
+					"name":               knownvalue.StringExact("second"),
+					"project_id":         knownvalue.StringExact(f.project.ID),
+					"description":        knownvalue.StringExact(""),
+					"model_provider":     knownvalue.StringExact("openai"),
+					"settings":           knownvalue.MapExact(map[string]knownvalue.Check{}),
+					"labels":             knownvalue.MapExact(map[string]knownvalue.Check{"env": knownvalue.StringExact("dev")}),
+					"verify":             knownvalue.Bool(false),
+					"secret_hint":        knownvalue.StringExact(extra.SecretHint),
+					"secret_fingerprint": knownvalue.StringExact(extra.SecretFingerprint),
+					"secret_version":     knownvalue.Int64Exact(1),
+					"status":             knownvalue.StringExact(api.StatusUnverified),
+					"status_message":     knownvalue.StringExact(extra.StatusMessage),
+					"verified_at":        knownvalue.Null(),
+					"connection_ids":     knownvalue.SetExact([]knownvalue.Check{}),
+					"created_at":         knownvalue.StringExact(rfc3339(extra.CreatedAt)),
+					"updated_at":         knownvalue.StringExact(rfc3339(extra.UpdatedAt)),
+				})),
+				statecheck.ExpectKnownValue(all, tfjsonpath.New("credentials").AtSliceIndex(0).AtMapKey("connection_ids"),
+					knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact(f.connection.ID)})),
+				statecheck.ExpectKnownValue(none, tfjsonpath.New("ids"), knownvalue.ListExact([]knownvalue.Check{})),
+				statecheck.ExpectKnownValue(none, tfjsonpath.New("credentials"), knownvalue.ListExact([]knownvalue.Check{})),
+			},
+			Check: stateHoldsNone(dsKeyOrg, dsKeyProject),
+		}},
+	})
+}

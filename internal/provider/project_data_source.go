@@ -1,0 +1,135 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
+)
+
+var (
+	_ datasource.DataSourceWithConfigure        = (*projectDataSource)(nil)
+	_ datasource.DataSourceWithConfigValidators = (*projectDataSource)(nil)
+)
+
+// NewProjectDataSource is the modelkeys_project data source: one project, by id or by name.
+func NewProjectDataSource() datasource.DataSource { return &projectDataSource{} }
+
+type projectDataSource struct{ data *providerData }
+
+type projectDataModel struct {
+	ID                             types.String `tfsdk:"id"`
+	Name                           types.String `tfsdk:"name"`
+	Description                    string       `tfsdk:"description"`
+	InheritOrganizationCredentials bool         `tfsdk:"inherit_organization_credentials"`
+	CreatedAt                      string       `tfsdk:"created_at"`
+	UpdatedAt                      string       `tfsdk:"updated_at"`
+}
+
+func (d *projectDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_project"
+}
+
+func (d *projectDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Looks up one project (a scope for credentials, connections and a model policy) by `id` or by `name`, " +
+			"for example to put credentials in a project that another workspace manages. Set exactly one of `id` and `name`.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "Id of the project to read. Conflicts with `name`.",
+				Optional:            true,
+				Computed:            true,
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Name of the project to read, unique in the organisation. Conflicts with `id`.",
+				Optional:            true,
+				Computed:            true,
+			},
+			"description": schema.StringAttribute{
+				MarkdownDescription: "Free text for people; empty when unset.",
+				Computed:            true,
+			},
+			"inherit_organization_credentials": schema.BoolAttribute{
+				MarkdownDescription: "Whether connections in this project may use organisation-wide credentials, besides the project's own.",
+				Computed:            true,
+			},
+			"created_at": schema.StringAttribute{
+				MarkdownDescription: "Creation time (RFC 3339).",
+				Computed:            true,
+			},
+			"updated_at": schema.StringAttribute{
+				MarkdownDescription: "Time of the last change (RFC 3339).",
+				Computed:            true,
+			},
+		},
+	}
+}
+
+func (d *projectDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
+	return []datasource.ConfigValidator{
+		datasourcevalidator.ExactlyOneOf(path.MatchRoot("id"), path.MatchRoot("name")),
+	}
+}
+
+func (d *projectDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *projectDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var id, name types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("id"), &id)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("name"), &name)...)
+	if resp.Diagnostics.HasError() || !d.data.ready(&resp.Diagnostics) {
+		return
+	}
+	ctx = d.data.requestContext(ctx)
+
+	var p *api.Project
+	if known(id) {
+		var err error
+		p, err = d.data.client.GetProject(ctx, id.ValueString())
+		if client.IsNotFound(err) {
+			resp.Diagnostics.AddAttributeError(path.Root("id"), "Project not found",
+				fmt.Sprintf("No project with id %q exists in this organisation.", id.ValueString()))
+			return
+		}
+		if err != nil {
+			addAPIError(&resp.Diagnostics, "Cannot read project "+id.ValueString(), err)
+			return
+		}
+	} else {
+		found, err := d.data.client.ListAllProjects(ctx, client.ProjectListOptions{Name: name.ValueString()})
+		if err != nil {
+			addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot look up project %q", name.ValueString()), err)
+			return
+		}
+		for i := range found {
+			if found[i].Name == name.ValueString() {
+				p = &found[i]
+				break
+			}
+		}
+		if p == nil {
+			resp.Diagnostics.AddAttributeError(path.Root("name"), "Project not found",
+				fmt.Sprintf("No project named %q exists in this organisation.", name.ValueString()))
+			return
+		}
+	}
+	m := projectDataModel{
+		ID:                             types.StringValue(p.ID),
+		Name:                           types.StringValue(p.Name),
+		Description:                    p.Description,
+		InheritOrganizationCredentials: p.InheritOrganizationCredentials,
+		CreatedAt:                      p.CreatedAt.UTC().Format(time.RFC3339),
+		UpdatedAt:                      p.UpdatedAt.UTC().Format(time.RFC3339),
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
