@@ -31,7 +31,7 @@ export TF_CLI_CONFIG_FILE="$work/terraformrc"
 export TF_IN_AUTOMATION=1 # shorter output: no "run terraform apply" hints
 unset MODELKEYS_ENDPOINT MODELKEYS_TOKEN MODELKEYS_MASTER_KEY
 
-step "terraform apply: four credentials on the embedded store (.demo/.modelkeys/modelkeys.db)"
+step "terraform apply: credentials, connections and a model policy on the embedded store (.demo/.modelkeys/modelkeys.db)"
 "$terraform" apply -auto-approve -no-color > apply.txt 2>&1 || { cat apply.txt >&2; exit 1; }
 grep -E "Creation complete|Apply complete" apply.txt
 
@@ -66,7 +66,7 @@ set +e
 code=$?
 set -e
 # Terraform's own warning about dev_overrides is noise here; print the rest of the plan.
-awk '/Warning: Provider development overrides/{skip=1} skip&&/^$/{skip=0;next} !skip' plan.txt
+awk '/Warning: Provider development overrides/{skip=1} skip&&/^releases\.$/{skip=0;next} !skip && !/Refreshing state/' plan.txt
 echo "(terraform plan -detailed-exitcode exited $code: 2 means changes)"
 [ "$code" = 2 ] || { echo "expected a plan with changes" >&2; exit 1; }
 

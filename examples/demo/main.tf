@@ -76,6 +76,28 @@ resource "modelkeys_credential" "ollama" {
   }
 }
 
+# Models reachable through the keys, and which ones the organisation allows.
+resource "modelkeys_model_policy" "org" {
+  mode       = "allowlist"
+  publishers = ["openai", "anthropic"]
+  models     = ["custom/llama3.1:8b"]
+}
+
+resource "modelkeys_connection" "chat" {
+  name          = "chat-default"
+  credential_id = modelkeys_credential.openai.id
+  model         = "gpt-4o-mini"
+  parameters    = jsonencode({ temperature = 0.2, max_tokens = 1024 })
+  depends_on    = [modelkeys_model_policy.org]
+}
+
+resource "modelkeys_connection" "local" {
+  name          = "local-llama"
+  credential_id = modelkeys_credential.ollama.id
+  model         = "llama3.1:8b"
+  depends_on    = [modelkeys_model_policy.org]
+}
+
 output "openai_credential_id" {
   value = modelkeys_credential.openai.id
 }

@@ -423,6 +423,10 @@ resource "modelkeys_connection" "test" {
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
+			},
+			{
+				// connection_ids is as of the last refresh: after one, neither credential has users.
+				RefreshState: true,
 				Check: resource.ComposeTestCheckFunc(
 					resource.TestCheckResourceAttr("modelkeys_credential.first", "connection_ids.#", "0"),
 					resource.TestCheckResourceAttr("modelkeys_credential.second", "connection_ids.#", "0"),

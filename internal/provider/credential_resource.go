@@ -256,12 +256,10 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	anyChange := secretChanged || settingsChanged || !plan.Name.Equal(state.Name) || !plan.Description.Equal(state.Description) ||
 		!plan.Labels.Equal(state.Labels) || !plan.Verify.Equal(state.Verify) || !plan.ProjectID.Equal(state.ProjectID)
 
-	// connection_ids is the server's view at the time of the write: connections re-pointed or deleted
-	// in the same run may land before or after this update, so it is known only after apply then.
+	// connection_ids is the server's view as of the last refresh. Connections re-pointed or deleted in
+	// the same run may land before or after this update, so Update keeps this value rather than
+	// reporting one the plan did not promise; the next refresh brings it up to date.
 	plan.ConnectionIDs = state.ConnectionIDs
-	if anyChange {
-		plan.ConnectionIDs = types.SetUnknown(types.StringType)
-	}
 	if !secretChanged {
 		plan.SecretHint, plan.SecretFingerprint, plan.SecretVersion = state.SecretHint, state.SecretFingerprint, state.SecretVersion
 	}
@@ -406,7 +404,11 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		addAPIError(&resp.Diagnostics, "Cannot update credential "+state.ID.ValueString(), err)
 		return
 	}
+	planned := plan.ConnectionIDs
 	resp.Diagnostics.Append(credentialToModel(ctx, c, &plan)...)
+	if !planned.IsUnknown() {
+		plan.ConnectionIDs = planned
+	}
 	plan.APIKeyWO = types.StringNull()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)

@@ -466,7 +466,9 @@ func (s *Service) readCredentialWithSecrets(ctx context.Context, p Principal, id
 		pt, err := s.keys.Open(secrets.Sealed{KeyID: ss.KeyID, WrappedKey: ss.WrappedKey, Ciphertext: ss.Ciphertext},
 			secrets.Binding{OrgID: ss.OrgID, CredentialID: ss.CredentialID, Field: ss.Field})
 		if err != nil {
-			return api.Credential{}, nil, fmt.Errorf("credential %s field %s: %w", id, ss.Field, err)
+			s.log.ErrorContext(ctx, "secret does not decrypt", "credential_id", id, "field", ss.Field, "key_id", ss.KeyID, "error", err)
+			return api.Credential{}, nil, &Error{Status: http.StatusInternalServerError, Title: "Secret cannot be decrypted",
+				Detail: fmt.Sprintf("The %s of credential %s does not decrypt with this server's master key: the server runs with another key than the one that wrote it, or the row was altered. Start the server with the right master key, or finish rotate-master-key.", ss.Field, id)}
 		}
 		plain[ss.Field] = string(pt)
 	}

@@ -173,11 +173,28 @@ func sortedUnique(in []string) []string {
 // ModelFilter narrows ListModels.
 type ModelFilter struct {
 	Provider, Publisher, Capability, ProjectID string
+	// CredentialID lists the models that credential's key reaches instead of the catalog's.
+	CredentialID string
 }
 
 // ListModels lists catalog models with whether the effective policy of the scope allows each.
 func (s *Service) ListModels(ctx context.Context, p Principal, f ModelFilter) (api.List[api.Model], error) {
 	out := api.List[api.Model]{Items: []api.Model{}}
+	if f.CredentialID != "" {
+		if f.ProjectID != "" {
+			return out, invalidField("project_id", "project_id and credential_id do not go together: a credential's models are judged by the policy of its own scope.")
+		}
+		reached, err := s.CredentialModels(ctx, p, f.CredentialID)
+		if err != nil {
+			return out, err
+		}
+		for _, m := range reached.Items {
+			if modelMatches(m, f) {
+				out.Items = append(out.Items, m)
+			}
+		}
+		return out, nil
+	}
 	err := s.tx(ctx, func(tx store.Tx) error {
 		if err := projectMustExist(ctx, tx, p, f.ProjectID); err != nil {
 			return err
@@ -187,8 +204,7 @@ func (s *Service) ListModels(ctx context.Context, p Principal, f ModelFilter) (a
 			return err
 		}
 		for _, m := range catalog.Models() {
-			if (f.Provider != "" && m.Provider != f.Provider) || (f.Publisher != "" && m.Publisher != f.Publisher) ||
-				(f.Capability != "" && !catalog.HasCapability(m, f.Capability)) {
+			if !modelMatches(m, f) {
 				continue
 			}
 			m.Allowed = pol.decide(m.Provider, m.ID, m.Publisher).Allowed
@@ -197,4 +213,9 @@ func (s *Service) ListModels(ctx context.Context, p Principal, f ModelFilter) (a
 		return nil
 	})
 	return out, err
+}
+
+func modelMatches(m api.Model, f ModelFilter) bool {
+	return (f.Provider == "" || m.Provider == f.Provider) && (f.Publisher == "" || m.Publisher == f.Publisher) &&
+		(f.Capability == "" || catalog.HasCapability(m, f.Capability))
 }

@@ -24,7 +24,7 @@ type route struct {
 func routes() []route {
 	return []route{
 		{Method: "GET", Path: "/v1/providers", Summary: "List the provider catalog", Response: api.List[api.Provider]{}, Status: 200, handle: (*Server).listProviders},
-		{Method: "GET", Path: "/v1/models", Summary: "List catalog models with whether the scope's policy allows them", Query: []string{"provider", "publisher", "capability", "project_id"}, Response: api.List[api.Model]{}, Status: 200, handle: (*Server).listModels},
+		{Method: "GET", Path: "/v1/models", Summary: "List catalog models with whether the scope's policy allows them", Query: []string{"provider", "publisher", "capability", "project_id", "credential_id"}, Response: api.List[api.Model]{}, Status: 200, handle: (*Server).listModels},
 
 		{Method: "POST", Path: "/v1/credentials", Summary: "Create a credential", Request: api.CredentialCreate{}, Response: api.Credential{}, Status: 201, handle: (*Server).createCredential},
 		{Method: "GET", Path: "/v1/credentials", Summary: "List credentials", Query: []string{"project_id", "provider", "name", "page_token", "limit"}, Response: api.List[api.Credential]{}, Status: 200, handle: (*Server).listCredentials},
@@ -94,7 +94,7 @@ func (s *Server) listProviders(w http.ResponseWriter, _ *http.Request, _ Princip
 
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request, p Principal) error {
 	q := r.URL.Query()
-	out, err := s.svc.ListModels(r.Context(), p, ModelFilter{Provider: q.Get("provider"), Publisher: q.Get("publisher"), Capability: q.Get("capability"), ProjectID: q.Get("project_id")})
+	out, err := s.svc.ListModels(r.Context(), p, ModelFilter{Provider: q.Get("provider"), Publisher: q.Get("publisher"), Capability: q.Get("capability"), ProjectID: q.Get("project_id"), CredentialID: q.Get("credential_id")})
 	if err != nil {
 		return err
 	}
