@@ -44,6 +44,15 @@ func envInt(name string, def int) int {
 	return def
 }
 
+func envFloat(name string, def float64) float64 {
+	if v, ok := os.LookupEnv(name); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+	}
+	return def
+}
+
 func envDuration(name string, def time.Duration) time.Duration {
 	if v, ok := os.LookupEnv(name); ok {
 		if d, err := time.ParseDuration(v); err == nil {
@@ -88,8 +97,18 @@ func openStoreWith(ctx context.Context, dsn string, pool sqlstore.PostgresOption
 
 // masterKeyOptions locate the master key.
 type masterKeyOptions struct {
-	file string
-	dev  bool
+	file         string
+	fileFromFlag bool // set by markFlags after parsing
+	dev          bool
+}
+
+// markFlags records which options came from the command line rather than the environment.
+func (o *masterKeyOptions) markFlags(fs *flag.FlagSet) {
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "master-key-file" {
+			o.fileFromFlag = true
+		}
+	})
 }
 
 func (o *masterKeyOptions) register(fs *flag.FlagSet) {
@@ -99,6 +118,11 @@ func (o *masterKeyOptions) register(fs *flag.FlagSet) {
 // load finds the master key: MODELKEYS_MASTER_KEY, --master-key-file, or the key file beside a SQLite
 // database (created there with --dev, and by the Terraform provider's embedded mode).
 func (o *masterKeyOptions) load(dsn string) (key []byte, source string, created bool, err error) {
+	// A key file named on the command line wins over the environment, as every flag does.
+	if o.file != "" && o.fileFromFlag {
+		key, err := secrets.ReadMasterKeyFile(o.file)
+		return key, o.file, false, err
+	}
 	if v := os.Getenv("MODELKEYS_MASTER_KEY"); v != "" {
 		key, err := secrets.ParseMasterKey(v)
 		if err != nil {

@@ -18,6 +18,7 @@ func rotateMasterKey(ctx context.Context, args []string, stdout io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
+	mk.markFlags(fs)
 	if *newFile == "" {
 		return usageError{"usage: modelkeys-server rotate-master-key --new-key-file F [--master-key-file CURRENT] [--db DB]"}
 	}

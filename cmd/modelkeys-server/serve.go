@@ -39,7 +39,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	allowReveal := fs.Bool("allow-reveal", envBool("MODELKEYS_ALLOW_REVEAL", false), "let admin tokens read decrypted secrets through /v1/credentials/{id}/reveal (env MODELKEYS_ALLOW_REVEAL)")
 	maxCreds := fs.Int("max-credentials", envInt("MODELKEYS_MAX_CREDENTIALS", server.DefaultLimits().MaxCredentialsPerOrg), "credentials allowed per organisation (env MODELKEYS_MAX_CREDENTIALS)")
 	onePer := fs.String("one-credential-per-provider", envOr("MODELKEYS_ONE_CREDENTIAL_PER_PROVIDER", ""), "comma-separated providers an organisation may hold only one credential of (env MODELKEYS_ONE_CREDENTIAL_PER_PROVIDER)")
-	rps := fs.Float64("rate-limit", float64(envInt("MODELKEYS_RATE_LIMIT", 0)), "requests per second allowed per token, 0 for no limit (env MODELKEYS_RATE_LIMIT)")
+	rps := fs.Float64("rate-limit", envFloat("MODELKEYS_RATE_LIMIT", 0), "requests per second allowed per token, 0 for no limit (env MODELKEYS_RATE_LIMIT)")
 	logLevel := fs.String("log-level", envOr("MODELKEYS_LOG_LEVEL", "info"), "debug, info, warn or error (env MODELKEYS_LOG_LEVEL)")
 	var baseURLs repeated
 	fs.Var(&baseURLs, "provider-base-url", "PROVIDER=URL overriding a provider's base URL for verification and model lists, repeatable (env MODELKEYS_PROVIDER_BASE_URLS=openai=URL,anthropic=URL; the flag wins)")
@@ -49,10 +49,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&pool.MaxOpenConns, "db-max-open-conns", envInt("MODELKEYS_DB_MAX_OPEN_CONNS", 0), "PostgreSQL: most connections this replica opens, 0 for the default of 20 (env MODELKEYS_DB_MAX_OPEN_CONNS)")
 	fs.IntVar(&pool.MaxIdleConns, "db-max-idle-conns", envInt("MODELKEYS_DB_MAX_IDLE_CONNS", 0), "PostgreSQL: most idle connections kept, 0 for the default of 10 (env MODELKEYS_DB_MAX_IDLE_CONNS)")
 	fs.DurationVar(&pool.ConnMaxLifetime, "db-conn-max-lifetime", envDuration("MODELKEYS_DB_CONN_MAX_LIFETIME", 0), "PostgreSQL: replace a connection after this long, 0 for the default of 30m (env MODELKEYS_DB_CONN_MAX_LIFETIME)")
+	tokenTTL := fs.Duration("token-cache-ttl", envDuration("MODELKEYS_TOKEN_CACHE_TTL", 2*time.Second), "trust a valid token this long before reading it from the database again; a revoked token stops working within this time; 0 turns the cache off (env MODELKEYS_TOKEN_CACHE_TTL)")
+	pprofListen := fs.String("pprof-listen", envOr("MODELKEYS_PPROF_LISTEN", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (profiling only; off by default; env MODELKEYS_PPROF_LISTEN)")
 	shutdownGrace := fs.Duration("shutdown-timeout", envDuration("MODELKEYS_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to let requests finish on SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
+	mk.markFlags(fs)
 	if pool.MaxOpenConns < 0 || pool.MaxIdleConns < 0 || pool.ConnMaxLifetime < 0 {
 		return usageError{"--db-max-open-conns, --db-max-idle-conns and --db-conn-max-lifetime cannot be negative"}
 	}
@@ -102,7 +105,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		limits.OnePerProvider = strings.Split(*onePer, ",")
 	}
 	srv, err := server.New(ctx, server.Config{
-		Store: st, Keyring: ring, Logger: logger, Limits: limits, AllowReveal: *allowReveal, Version: version,
+		Store: st, Keyring: ring, Logger: logger, Limits: limits, AllowReveal: *allowReveal, Version: version, TokenCacheTTL: *tokenTTL,
 		Verifier: verify.New(verify.Options{BaseURLs: providerURLs, Timeout: *verifyTimeout}),
 	})
 	if err != nil {
@@ -118,6 +121,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if boot := os.Getenv("MODELKEYS_BOOTSTRAP_TOKEN"); boot != "" {
 		if err := server.EnsureToken(ctx, st, "default", "admin", "bootstrap", boot, time.Now()); err != nil {
 			return fmt.Errorf("MODELKEYS_BOOTSTRAP_TOKEN: %w", err)
+		}
+	}
+
+	if *pprofListen != "" {
+		if err := servePprof(*pprofListen, logger); err != nil {
+			return err
 		}
 	}
 

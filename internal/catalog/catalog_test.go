@@ -330,7 +330,7 @@ func TestValidateCredentialURLs(t *testing.T) {
 	// Check every URL setting of every provider, as named in the catalog.
 	for _, p := range Providers() {
 		for _, s := range p.Settings {
-			if !isURLSetting(s.Name) {
+			if !IsURLSetting(s.Name) {
 				continue
 			}
 			for _, tt := range tests {

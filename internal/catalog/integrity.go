@@ -14,7 +14,7 @@ import (
 var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // publisherPattern is the shape of publisher ids, which users write in model policies.
-var publisherPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+var publisherPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // knownModalities are the modality names the catalog may use; HasCapability relies on them.
 var knownModalities = map[string]bool{"text": true, "image": true, "audio": true, "video": true, "pdf": true}
@@ -98,7 +98,7 @@ func checkSettingDefs(p *api.Provider) []error {
 		if s.Description == "" {
 			errs = append(errs, fmt.Errorf("%s: description is empty", where))
 		}
-		if isURLSetting(s.Name) && s.Example != "" {
+		if IsURLSetting(s.Name) && s.Example != "" {
 			if msg := checkURL(s.Example); msg != "" {
 				errs = append(errs, fmt.Errorf("%s: example %q: %s", where, s.Example, msg))
 			}

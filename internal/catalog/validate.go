@@ -18,7 +18,8 @@ const MaxNameLen = 64
 // flag per setting) means a new provider with a base_url gets the check without anyone remembering.
 var urlSettings = map[string]bool{"base_url": true, "endpoint": true, "host": true}
 
-func isURLSetting(name string) bool { return urlSettings[name] }
+// IsURLSetting reports whether a setting names where requests (and the key) are sent.
+func IsURLSetting(name string) bool { return urlSettings[name] }
 
 // ValidateCredential checks a credential's provider, settings and the presence of its secrets
 // against the catalog. It is the one rule set used by the Terraform provider at plan time and by the
@@ -65,7 +66,7 @@ func checkSettingValues(p api.Provider, settings map[string]string) []api.FieldE
 			errs = append(errs, api.FieldError{Field: field, Message: unknownSettingMessage(p, key)})
 		case strings.TrimSpace(settings[key]) == "":
 			errs = append(errs, api.FieldError{Field: field, Message: emptySettingMessage(p, def)})
-		case isURLSetting(key):
+		case IsURLSetting(key):
 			if msg := checkURL(settings[key]); msg != "" {
 				errs = append(errs, api.FieldError{Field: field, Message: fmt.Sprintf(
 					"The setting %s %s. Give it a value%s.", key, msg, exampleClause(def))})
@@ -283,6 +284,14 @@ func ValidateModelRef(ref string) error {
 	}
 	if i := strings.IndexFunc(model, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
 		return fmt.Errorf("%q has a space or control character in its model id; model ids have none, so remove it", ref)
+	}
+	return nil
+}
+
+// ValidatePublisher checks a publisher id of a model policy (openai, meta, mistral, ...).
+func ValidatePublisher(id string) error {
+	if !publisherPattern.MatchString(id) {
+		return fmt.Errorf("publisher %q is not a publisher id: use lower-case ids such as openai, meta or mistral", id)
 	}
 	return nil
 }

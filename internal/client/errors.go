@@ -56,6 +56,9 @@ func (e *APIError) Error() string {
 	if len(e.Problem.Errors) > 0 {
 		parts := make([]string, 0, len(e.Problem.Errors))
 		for _, fe := range e.Problem.Errors {
+			if fe.Message != "" && strings.Contains(e.Problem.Detail, fe.Message) {
+				continue // the detail already says it (a single-field problem)
+			}
 			switch {
 			case fe.Field != "" && fe.Message != "":
 				parts = append(parts, fe.Field+": "+fe.Message)
@@ -65,7 +68,9 @@ func (e *APIError) Error() string {
 				parts = append(parts, fe.Message)
 			}
 		}
-		b.WriteString(" [" + strings.Join(parts, "; ") + "]")
+		if len(parts) > 0 {
+			b.WriteString(" [" + strings.Join(parts, "; ") + "]")
+		}
 	}
 	if len(e.Problem.Conflicts) > 0 {
 		b.WriteString(" (conflicts: " + strings.Join(e.Problem.Conflicts, ", ") + ")")

@@ -161,7 +161,7 @@ func (r *connectionResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !plan.ProjectID.IsUnknown() && !plan.ProjectID.Equal(state.ProjectID) {
+	if !plan.ProjectID.Equal(state.ProjectID) { // unknown counts as different, as RequiresReplace does
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("project_id"))
 	}
 	// The same JSON written differently (key order, spacing) is no change: plan the prior value.
@@ -187,6 +187,9 @@ func (r *connectionResource) ModifyPlan(ctx context.Context, req resource.Modify
 }
 
 func (r *connectionResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var plan connectionModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -214,6 +217,9 @@ func (r *connectionResource) Create(ctx context.Context, req resource.CreateRequ
 }
 
 func (r *connectionResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var state connectionModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
@@ -236,6 +242,9 @@ func (r *connectionResource) Read(ctx context.Context, req resource.ReadRequest,
 }
 
 func (r *connectionResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var plan, state connectionModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -271,6 +280,9 @@ func (r *connectionResource) Update(ctx context.Context, req resource.UpdateRequ
 }
 
 func (r *connectionResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var state connectionModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {

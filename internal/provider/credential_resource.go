@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -85,8 +86,9 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Validators:          []validator.String{stringCheck{description: "a valid object name", check: catalog.ValidateName}},
 			},
 			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text for people.",
+				MarkdownDescription: "Free text for people, at most 1024 characters.",
 				Optional:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtMost(1024)},
 			},
 			"model_provider": schema.StringAttribute{
 				MarkdownDescription: "Catalog id of the model provider: " + quotedList(catalog.ProviderIDs()) + ". Changing it replaces the credential. " +
@@ -130,9 +132,13 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Optional:    true,
 			},
 			"labels": schema.MapAttribute{
-				MarkdownDescription: "Free-form labels.",
+				MarkdownDescription: "Free-form labels: keys of 1 to 63 characters, values of at most 256.",
 				ElementType:         types.StringType,
 				Optional:            true,
+				Validators: []validator.Map{
+					mapvalidator.KeysAre(stringvalidator.LengthBetween(1, 63)),
+					mapvalidator.ValueStringsAre(stringvalidator.LengthAtMost(256)),
+				},
 			},
 			"verify": schema.BoolAttribute{
 				MarkdownDescription: "Ask the server to check the key with the provider on create and on every change of key or settings; a refused key fails the apply. " +
@@ -248,7 +254,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !plan.ProjectID.IsUnknown() && !plan.ProjectID.Equal(state.ProjectID) {
+	if !plan.ProjectID.Equal(state.ProjectID) { // unknown counts as different, as RequiresReplace does
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("project_id"))
 	}
 	secretChanged := !plan.APIKey.Equal(state.APIKey) || !plan.AuthToken.Equal(state.AuthToken) || !plan.APIKeyWOVersion.Equal(state.APIKeyWOVersion)
@@ -260,7 +266,9 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	// the same run may land before or after this update, so Update keeps this value rather than
 	// reporting one the plan did not promise; the next refresh brings it up to date.
 	plan.ConnectionIDs = state.ConnectionIDs
-	if !secretChanged {
+	// A settings change resends the key (see Update); a write-only key may differ from the stored one
+	// without a version bump, so its fingerprint is known only after apply then.
+	if !secretChanged && !(settingsChanged && !cfg.APIKeyWO.IsNull()) {
 		plan.SecretHint, plan.SecretFingerprint, plan.SecretVersion = state.SecretHint, state.SecretFingerprint, state.SecretVersion
 	}
 	if !secretChanged && !settingsChanged && plan.Verify.Equal(state.Verify) {
@@ -273,6 +281,9 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 }
 
 func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var plan, cfg credentialModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
@@ -315,6 +326,9 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 }
 
 func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var state credentialModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
@@ -355,6 +369,9 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 }
 
 func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var plan, state, cfg credentialModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -390,6 +407,20 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		v := plan.AuthToken.ValueString()
 		patch.AuthToken = &v
 	}
+	// The server sends a stored key to a new address only when the key comes with the change (so that
+	// nobody can redirect a key they cannot read): resend the secrets when the settings change.
+	if !plan.Settings.Equal(state.Settings) {
+		if patch.APIKey == nil {
+			if !cfg.APIKeyWO.IsNull() {
+				patch.APIKey = cfg.APIKeyWO.ValueStringPointer()
+			} else if !plan.APIKey.IsNull() {
+				patch.APIKey = plan.APIKey.ValueStringPointer()
+			}
+		}
+		if patch.AuthToken == nil && !plan.AuthToken.IsNull() {
+			patch.AuthToken = plan.AuthToken.ValueStringPointer()
+		}
+	}
 	version, d := getVersion(ctx, req.Private)
 	resp.Diagnostics.Append(d...)
 	tflog.Debug(ctx, "updating credential", map[string]any{"id": state.ID.ValueString(), "rotates_secret": patch.APIKey != nil || patch.AuthToken != nil, "if_match": version})
@@ -415,6 +446,9 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 }
 
 func (r *credentialResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var state credentialModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {

@@ -404,3 +404,89 @@ data "modelkeys_providers" "all" {}
 		})
 	}
 }
+
+// TestAccCredential_newAddressResendsTheKey: the server sends a stored key to a new address only when
+// the key comes along, so changing base_url must still apply cleanly, on both key paths.
+func TestAccCredential_newAddressResendsTheKey(t *testing.T) {
+	for name, keyAttrs := range map[string]string{
+		"classic":    fmt.Sprintf("api_key = %q", keyOne),
+		"write_only": fmt.Sprintf("api_key_wo = %q\n  api_key_wo_version = 1", keyOne),
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newTestServer(t)
+			config := func(baseURL string) string {
+				return credentialConfig(s, fmt.Sprintf(`
+  name           = "self-hosted"
+  model_provider = "custom"
+  verify         = false
+  settings       = { base_url = %q }
+  %s
+`, baseURL, keyAttrs))
+			}
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { testAccPreCheck(t) },
+				ProtoV6ProviderFactories: protoV6Providers,
+				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+				Steps: []resource.TestStep{
+					{Config: config("http://127.0.0.1:8000/v1")},
+					{
+						Config: config("https://llm.internal.example/v1"),
+						ConfigPlanChecks: resource.ConfigPlanChecks{
+							PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionUpdate)},
+							PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+						},
+						ConfigStateChecks: []statecheck.StateCheck{
+							statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("settings").AtMapKey("base_url"), knownvalue.StringExact("https://llm.internal.example/v1")),
+							// The same key went along: no rotation.
+							statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_version"), knownvalue.Int64Exact(1)),
+						},
+					},
+				},
+			})
+		})
+	}
+}
+
+// TestAccCredential_moveToNewProject moves a credential into a project created in the same apply: the
+// project id is unknown at plan time, which must plan a replacement, not an update.
+func TestAccCredential_moveToNewProject(t *testing.T) {
+	s := newTestServer(t)
+	config := func(projects, target string) string {
+		return s.providerConfig() + projects + fmt.Sprintf(`
+resource "modelkeys_credential" "test" {
+  name           = "moving"
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+  project_id     = %s
+}
+`, keyOne, target)
+	}
+	one := `
+resource "modelkeys_project" "a" {
+  name = "team-a"
+}
+`
+	two := one + `
+resource "modelkeys_project" "b" {
+  name = "team-b"
+}
+`
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		Steps: []resource.TestStep{
+			{Config: config(one, "modelkeys_project.a.id")},
+			{
+				Config: config(two, "modelkeys_project.b.id"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.CompareValuePairs(credAddr, tfjsonpath.New("project_id"), "modelkeys_project.b", tfjsonpath.New("id"), compare.ValuesSame()),
+				},
+			},
+		},
+	})
+}

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -31,9 +30,6 @@ var (
 // organizationPolicyID is the id of the organisation's model policy; a project's policy has the
 // project's id.
 const organizationPolicyID = "organization"
-
-// publisherPattern is the server's rule for publisher ids.
-var publisherPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // NewModelPolicyResource is the modelkeys_model_policy resource.
 func NewModelPolicyResource() resource.Resource { return &modelPolicyResource{} }
@@ -90,8 +86,7 @@ func (r *modelPolicyResource) Schema(_ context.Context, _ resource.SchemaRequest
 					"(Meta's Llama on Bedrock, Vertex AI, ...). Models of custom servers have no publisher; list them in `models`.",
 				ElementType: types.StringType,
 				Optional:    true,
-				Validators: []validator.Set{setvalidator.ValueStringsAre(stringvalidator.RegexMatches(publisherPattern,
-					"must be a lower-case publisher id such as openai, meta or mistral"))},
+				Validators:  []validator.Set{setvalidator.ValueStringsAre(stringCheck{description: "a publisher id", check: catalog.ValidatePublisher})},
 			},
 		},
 	}
@@ -117,6 +112,9 @@ func (r *modelPolicyResource) ValidateConfig(ctx context.Context, req resource.V
 }
 
 func (r *modelPolicyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var plan modelPolicyModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -132,6 +130,9 @@ func (r *modelPolicyResource) Create(ctx context.Context, req resource.CreateReq
 }
 
 func (r *modelPolicyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var state modelPolicyModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
@@ -155,6 +156,9 @@ func (r *modelPolicyResource) Read(ctx context.Context, req resource.ReadRequest
 }
 
 func (r *modelPolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var plan modelPolicyModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -198,6 +202,9 @@ func (r *modelPolicyResource) put(ctx context.Context, plan *modelPolicyModel, v
 }
 
 func (r *modelPolicyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var state modelPolicyModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {

@@ -250,7 +250,7 @@ func TestAccModelPolicy_planTimeValidation(t *testing.T) {
 		"bad publisher": {`
   mode       = "denylist"
   publishers = ["Meta AI"]
-`, words(`must be a lower-case publisher id`).String()},
+`, words(`"Meta AI" is not a publisher id`).String()},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

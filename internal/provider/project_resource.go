@@ -110,6 +110,9 @@ func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 }
 
 func (r *projectResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var plan projectModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -133,6 +136,9 @@ func (r *projectResource) Create(ctx context.Context, req resource.CreateRequest
 }
 
 func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var state projectModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
@@ -155,6 +161,9 @@ func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, re
 }
 
 func (r *projectResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var plan, state projectModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -176,12 +185,14 @@ func (r *projectResource) Update(ctx context.Context, req resource.UpdateRequest
 			resp.Diagnostics.AddError("Project changed since Terraform read it",
 				fmt.Sprintf("Project %s was changed by someone else (another workspace, or the API) after this plan read it, so the update was not applied. "+
 					"Run terraform plan again to see the current state, then apply.\n\n%s", state.ID.ValueString(), err))
-		case client.IsConflict(err):
+		case client.IsConflict(err) && conflictIDs(err) != nil:
 			ae, _ := client.AsAPIError(err)
 			resp.Diagnostics.AddAttributeError(path.Root("inherit_organization_credentials"), "Project still uses organisation credentials",
 				fmt.Sprintf("Project %q (%s) cannot stop inheriting organisation credentials while connections of it use them: %s. "+
 					"Point those connections at credentials of the project first, or keep inherit_organization_credentials = true.\n\n%s",
 					state.Name.ValueString(), state.ID.ValueString(), strings.Join(ae.Problem.Conflicts, ", "), ae.Problem.Detail))
+		case client.IsConflict(err):
+			resp.Diagnostics.AddAttributeError(path.Root("name"), "Project name taken", err.Error())
 		default:
 			addAPIError(&resp.Diagnostics, "Cannot update project "+state.ID.ValueString(), err)
 		}
@@ -193,6 +204,9 @@ func (r *projectResource) Update(ctx context.Context, req resource.UpdateRequest
 }
 
 func (r *projectResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
 	var state projectModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {

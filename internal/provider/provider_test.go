@@ -19,6 +19,10 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
@@ -218,4 +222,34 @@ func newReplicatedTestServer(t *testing.T, opts ...serverOption) *testServer {
 		t.Fatal(err)
 	}
 	return &testServer{URL: front.URL, Token: token, Client: c, Logs: logs, srv: first}
+}
+
+// TestAccProvider_unknownConfiguration: an endpoint known only after apply configures the provider at
+// apply time; planning with it unknown must not crash.
+func TestAccProvider_unknownConfiguration(t *testing.T) {
+	s := newTestServer(t)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		ExternalProviders:        map[string]resource.ExternalProvider{"terraform": {Source: "terraform.io/builtin/terraform"}},
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+resource "terraform_data" "endpoint" {
+  input = %q
+}
+
+provider "modelkeys" {
+  endpoint = terraform_data.endpoint.output
+  token    = %q
+}
+
+resource "modelkeys_project" "p" {
+  name = "late-configured"
+}
+`, s.URL, s.Token),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("modelkeys_project.p", tfjsonpath.New("name"), knownvalue.StringExact("late-configured")),
+			},
+		}},
+	})
 }

@@ -140,3 +140,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// conflictIDs are the objects a 409 names as standing in the way, or nil.
+func conflictIDs(err error) []string {
+	if ae, ok := client.AsAPIError(err); ok && len(ae.Problem.Conflicts) > 0 {
+		return ae.Problem.Conflicts
+	}
+	return nil
+}

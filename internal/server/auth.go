@@ -100,10 +100,18 @@ func (s *Service) authenticate(r *http.Request) (Principal, error) {
 	if !ok || token == "" {
 		return Principal{}, unauthorized("Send an API token as `Authorization: Bearer TOKEN`; make one with `modelkeys-server token create`.")
 	}
+	hash := HashToken(token)
+	ttl := s.cfg.TokenCacheTTL
+	if ttl > 0 {
+		if p, ok := s.tokens.get(hash, time.Now()); ok {
+			return p, nil
+		}
+	}
+	read := time.Now()
 	var tok store.Token
 	err := s.tx(r.Context(), func(tx store.Tx) error {
 		var err error
-		tok, err = tx.TokenByHash(r.Context(), HashToken(token))
+		tok, err = tx.TokenByHash(r.Context(), hash)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) || (err == nil && tok.RevokedAt != nil) {
@@ -112,21 +120,28 @@ func (s *Service) authenticate(r *http.Request) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{OrgID: tok.OrgID, Actor: tok.Name, Role: tok.Role, TokenID: tok.ID}, nil
+	p := Principal{OrgID: tok.OrgID, Actor: tok.Name, Role: tok.Role, TokenID: tok.ID}
+	if ttl > 0 {
+		s.tokens.put(hash, p, read.Add(ttl))
+	}
+	return p, nil
 }
 
 // embeddedPrincipal is the admin of organisation "default": in embedded mode the caller holds the
 // database file and the master key, so a token would protect nothing.
 func (s *Service) embeddedPrincipal(ctx context.Context) (Principal, error) {
-	s.embeddedOnce.Do(func() {
-		s.embeddedErr = s.tx(ctx, func(tx store.Tx) error {
+	s.embeddedMu.Lock()
+	defer s.embeddedMu.Unlock()
+	if s.embeddedOrg == "" { // not sync.Once: a failure (a cancelled first request) must not stick
+		err := s.tx(ctx, func(tx store.Tx) error {
 			org, err := tx.EnsureOrganization(ctx, "default")
 			s.embeddedOrg = org.ID
 			return err
 		})
-	})
-	if s.embeddedErr != nil {
-		return Principal{}, s.embeddedErr
+		if err != nil {
+			s.embeddedOrg = ""
+			return Principal{}, err
+		}
 	}
 	return Principal{OrgID: s.embeddedOrg, Actor: "terraform (embedded)", Role: api.RoleAdmin, TokenID: "embedded"}, nil
 }

@@ -90,13 +90,12 @@ func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal,
 	default:
 		return cred, invalidField("credential_id", "credential %q belongs to project %s; a connection may use only credentials of its own project, or organisation credentials when its project inherits them.", cred.Name, cred.ProjectID)
 	}
-	prov, _ := catalog.Provider(cred.Provider)
+	// Models the catalog does not know (new releases, fine-tunes, inference profiles, deployments) are
+	// accepted: providers release models faster than any catalog follows. Without a known publisher only
+	// the policy's model rules can match them.
 	publisher := ""
 	if m, ok := catalog.Model(cred.Provider, c.Model); ok {
 		publisher = m.Publisher
-	} else if !prov.AnyModel {
-		return cred, invalidField("model", "%q is not a %s model this catalog knows (%s); use one of the ids that data source modelkeys_models lists for model_provider %q.",
-			c.Model, prov.DisplayName, knownModelsSample(cred.Provider), cred.Provider)
 	}
 	pol, err := s.effectivePolicy(ctx, tx, p.OrgID, c.ProjectID)
 	if err != nil {
@@ -106,21 +105,6 @@ func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal,
 		return cred, invalidField("model", "model %s/%s is refused: %s. Change the model policy or pick an allowed model.", cred.Provider, c.Model, d.Reason)
 	}
 	return cred, nil
-}
-
-func knownModelsSample(provider string) string {
-	var ids []string
-	for _, m := range catalog.ModelsFor(provider) {
-		ids = append(ids, m.ID)
-		if len(ids) == 6 {
-			ids = append(ids, "...")
-			break
-		}
-	}
-	if len(ids) == 0 {
-		return "none listed"
-	}
-	return "for example " + strings.Join(ids, ", ")
 }
 
 // GetConnection reads one connection with its current status.
@@ -219,7 +203,7 @@ func (s *Service) UpdateConnection(ctx context.Context, p Principal, id string, 
 		return s.audit(ctx, tx, p, "update", "connection", id, changed)
 	})
 	if errors.Is(err, store.ErrVersionMismatch) {
-		return api.Connection{}, preconditionFailed("connection", id, ifMatch, 0)
+		return api.Connection{}, lostRace("connection", id)
 	}
 	if err != nil {
 		return api.Connection{}, err

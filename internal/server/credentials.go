@@ -255,6 +255,7 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 	if in.Settings != nil && !maps.Equal(*in.Settings, cur.Settings) {
 		next.Settings = nonNilMap(*in.Settings)
 		changed = append(changed, diffKeys("settings", cur.Settings, next.Settings)...)
+		fields = append(fields, checkDestinationChange(cur.Settings, next.Settings, len(plain) > 0, in.APIKey != nil || in.AuthToken != nil)...)
 	}
 	if in.Labels != nil && !maps.Equal(*in.Labels, cur.Labels) {
 		fields = append(fields, checkLabels(*in.Labels)...)
@@ -308,12 +309,7 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 		next.Status, next.StatusMessage, next.VerifiedAt = status, message, at
 	}
 	if len(changed) == 0 {
-		if next.Status == cur.Status && next.StatusMessage == cur.StatusMessage {
-			return cur, nil // nothing to write: a no-change apply writes nothing
-		}
-		return cur, s.tx(ctx, func(tx store.Tx) error {
-			return tx.UpdateCredential(ctx, p.OrgID, next, cur.Version)
-		})
+		return cur, nil // nothing to write: a no-change apply writes nothing
 	}
 	next.Version = cur.Version + 1
 	next.UpdatedAt = s.now()
@@ -502,6 +498,27 @@ func (s *Service) checkProjectExists(ctx context.Context, p Principal, projectID
 		}
 		return err
 	})
+}
+
+// checkDestinationChange refuses to point a stored key at a new address unless the key comes with the
+// request: otherwise anyone who may edit settings could have the server send a key they may not read to
+// a host they control (by verification or by listing models). Whoever sends the key decides where it goes.
+func checkDestinationChange(before, after map[string]string, hasSecret, secretSent bool) []api.FieldError {
+	if !hasSecret || secretSent {
+		return nil
+	}
+	var out []api.FieldError
+	for _, k := range slices.Sorted(maps.Keys(after)) {
+		if catalog.IsURLSetting(k) && before[k] != after[k] {
+			out = append(out, api.FieldError{Field: "settings." + k, Message: fmt.Sprintf("changing %s changes where the stored key is sent, so send the key again (api_key, and auth_token if set) in the same request.", k)})
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(before)) {
+		if _, kept := after[k]; !kept && catalog.IsURLSetting(k) {
+			out = append(out, api.FieldError{Field: "settings." + k, Message: fmt.Sprintf("removing %s changes where the stored key is sent, so send the key again (api_key, and auth_token if set) in the same request.", k)})
+		}
+	}
+	return out
 }
 
 // hintOf shows the api_key's hint, or the auth_token's when there is no api_key.

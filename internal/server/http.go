@@ -49,7 +49,7 @@ func ifMatch(r *http.Request) (int64, error) {
 	}
 	h = strings.TrimPrefix(h, "W/")
 	v, err := strconv.ParseInt(strings.Trim(h, `"`), 10, 64)
-	if err != nil || v <= 0 {
+	if err != nil || v < 0 {
 		return 0, badRequest(`If-Match must be an ETag this API returned, such as "3".`)
 	}
 	return v, nil

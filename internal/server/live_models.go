@@ -21,7 +21,8 @@ func (s *Service) CredentialModels(ctx context.Context, p Principal, id string) 
 		return api.List[api.Model]{}, err
 	}
 	models := catalog.ModelsFor(cred.Provider)
-	if lister, ok := s.cfg.Verifier.(ModelLister); ok {
+	// verify = false says "do not call the provider with this key": keep to the catalog then.
+	if lister, ok := s.cfg.Verifier.(ModelLister); ok && cred.Verify {
 		prov, _ := catalog.Provider(cred.Provider)
 		ids, err := lister.ListModels(ctx, prov, cred.Settings, plain)
 		if err != nil {

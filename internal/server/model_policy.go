@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
-
-var publisherPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // defaultPolicy is what a scope without a stored policy has: everything allowed.
 func defaultPolicy(projectID string) api.ModelPolicy {
@@ -86,7 +83,7 @@ func (s *Service) PutModelPolicy(ctx context.Context, p Principal, projectID str
 		return s.audit(ctx, tx, p, "update", "model_policy", policyObjectID(projectID), []string{"mode", "models", "publishers"})
 	})
 	if errors.Is(err, store.ErrVersionMismatch) {
-		return api.ModelPolicy{}, preconditionFailed("model policy", policyObjectID(projectID), ifMatch, 0)
+		return api.ModelPolicy{}, lostRace("model policy", policyObjectID(projectID))
 	}
 	return next, err
 }
@@ -153,8 +150,8 @@ func checkPolicy(in api.ModelPolicyPut) []api.FieldError {
 		}
 	}
 	for _, pub := range in.Publishers {
-		if !publisherPattern.MatchString(pub) {
-			out = append(out, api.FieldError{Field: "publishers", Message: fmt.Sprintf("publisher %q is not a publisher id: use lower-case ids such as openai, meta, mistral.", pub)})
+		if err := catalog.ValidatePublisher(pub); err != nil {
+			out = append(out, api.FieldError{Field: "publishers", Message: err.Error() + "."})
 		}
 	}
 	return out

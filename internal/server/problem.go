@@ -89,6 +89,12 @@ func preconditionFailed(kind, id string, want, have int64) *Error {
 		Detail: fmt.Sprintf("%s %q is at version %d, not %d: it changed since you read it. Read it again and retry.", kind, id, have, want)}
 }
 
+// lostRace is the 412 of a write that another writer overtook between its read and its write.
+func lostRace(kind, id string) *Error {
+	return &Error{Status: http.StatusPreconditionFailed, Title: "Precondition failed",
+		Detail: fmt.Sprintf("%s %q changed while this request was being applied. Read it again and retry.", kind, id)}
+}
+
 func badRequest(detail string) *Error {
 	return &Error{Status: http.StatusBadRequest, Title: "Bad request", Detail: detail}
 }

@@ -128,7 +128,7 @@ func (s *Service) UpdateProject(ctx context.Context, p Principal, id string, in 
 		return s.audit(ctx, tx, p, "update", "project", id, changed)
 	})
 	if errors.Is(err, store.ErrVersionMismatch) {
-		return api.Project{}, preconditionFailed("project", id, ifMatch, 0)
+		return api.Project{}, lostRace("project", id)
 	}
 	return out, err
 }

@@ -66,6 +66,9 @@ type Config struct {
 	Version string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// TokenCacheTTL, when positive, lets a valid token be trusted for this long without a database
+	// read; a revoked token then stops working within the TTL instead of at once. Zero: no cache.
+	TokenCacheTTL time.Duration
 }
 
 // Service holds the rules of the API over the store.
@@ -77,9 +80,10 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	embeddedOnce sync.Once
-	embeddedOrg  string
-	embeddedErr  error
+	embeddedMu  sync.Mutex
+	embeddedOrg string
+
+	tokens tokenCache // see Config.TokenCacheTTL
 }
 
 const metaFingerprintKey = "fingerprint_key"

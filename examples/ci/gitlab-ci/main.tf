@@ -1,0 +1,81 @@
+# The configuration that .gitlab-ci.yml in this directory plans and applies.
+# Keep it in its own directory of the repository (here infra/modelkeys/).
+
+terraform {
+  required_version = ">= 1.11"
+  required_providers {
+    modelkeys = {
+      source = "modelkeys/modelkeys"
+    }
+  }
+  # State shared by every run of the pipeline: GitLab-managed Terraform state,
+  # configured by `terraform init -backend-config=...` in the pipeline.
+  backend "http" {}
+}
+
+# Endpoint and token come from MODELKEYS_ENDPOINT and MODELKEYS_TOKEN, set by
+# the pipeline: a viewer token to plan, an editor token to apply.
+provider "modelkeys" {}
+
+# Keys come from the CI system's secrets as TF_VAR_... variables. Ephemeral and
+# write-only: they never reach the plan file or the state in the bucket.
+variable "openai_api_key" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+variable "anthropic_api_key" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+# Bump when a key is rotated: the new value is sent on the next apply.
+variable "key_versions" {
+  type = map(number)
+  default = {
+    openai    = 1
+    anthropic = 1
+  }
+}
+
+resource "modelkeys_credential" "openai" {
+  name               = "openai-prod"
+  model_provider     = "openai"
+  api_key_wo         = var.openai_api_key
+  api_key_wo_version = var.key_versions["openai"]
+  labels = {
+    managed_by = "gitlab-ci"
+  }
+}
+
+resource "modelkeys_credential" "anthropic" {
+  name               = "anthropic-prod"
+  model_provider     = "anthropic"
+  api_key_wo         = var.anthropic_api_key
+  api_key_wo_version = var.key_versions["anthropic"]
+  labels = {
+    managed_by = "gitlab-ci"
+  }
+}
+
+resource "modelkeys_connection" "chat" {
+  name          = "chat-default"
+  credential_id = modelkeys_credential.openai.id
+  model         = "gpt-4o-mini"
+}
+
+# modelkeys-server probes every key at its provider once a day
+# (--reverify-interval). A key revoked at the provider turns "invalid"; this
+# check reports it in every plan, and the scheduled drift job fails on it.
+check "keys_are_valid" {
+  assert {
+    condition = alltrue([
+      for c in [modelkeys_credential.openai, modelkeys_credential.anthropic] : c.status != "invalid"
+    ])
+    error_message = "A key failed verification at its provider (revoked or expired): ${join(", ", [
+      for c in [modelkeys_credential.openai, modelkeys_credential.anthropic] : "${c.name}: ${c.status_message}" if c.status == "invalid"
+    ])}."
+  }
+}

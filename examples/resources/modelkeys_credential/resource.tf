@@ -1,0 +1,51 @@
+# An OpenAI key kept in state (marked sensitive). Terraform sees when someone
+# rotates it outside Terraform and plans an update that puts it back.
+resource "modelkeys_credential" "openai" {
+  name           = "openai-prod"
+  description    = "Production OpenAI key"
+  model_provider = "openai"
+  api_key        = var.openai_api_key
+  settings = {
+    organization_id = "org-acme"
+  }
+  labels = {
+    team = "platform"
+  }
+}
+
+# Write-only (Terraform 1.11+, OpenTofu 1.11+): the key is sent to modelkeys and
+# never stored in plan or state. Bump api_key_wo_version to send a new key.
+resource "modelkeys_credential" "azure" {
+  name               = "azure-openai-eu"
+  model_provider     = "azure_openai"
+  api_key_wo         = var.azure_openai_api_key
+  api_key_wo_version = 1
+  settings = {
+    endpoint    = "https://acme-eu.openai.azure.com"
+    deployment  = "gpt-4o-prod"
+    api_version = "2024-10-21"
+  }
+}
+
+# A self-hosted OpenAI-compatible server (Ollama, vLLM, sglang) needs no key;
+# plain http is allowed only for loopback hosts.
+# verify = false: nothing probes it when the credential is created.
+resource "modelkeys_credential" "ollama" {
+  name           = "ollama-gpu-01"
+  model_provider = "custom"
+  verify         = false
+  settings = {
+    base_url = "https://gpu-01.internal.example.com/v1"
+  }
+}
+
+variable "openai_api_key" {
+  type      = string
+  sensitive = true
+}
+
+variable "azure_openai_api_key" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}

@@ -1,0 +1,41 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+)
+
+func TestKeyDestinationNeedsTheKey(t *testing.T) { forEachBackend(t, testKeyDestinationNeedsTheKey) }
+
+// testKeyDestinationNeedsTheKey: an editor who may change settings but not read keys must not be able
+// to point a stored key at a host of their choosing.
+func testKeyDestinationNeedsTheKey(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	key := h.secret("sk-proj-")
+	in := openAICred("pointed", key)
+	in.Settings = map[string]string{"base_url": "https://api.openai.com/v1"}
+	c := h.mustCreate(h.admin, in)
+
+	moved := map[string]string{"base_url": "https://attacker.example/v1"}
+	_, err := h.editor.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &moved}, 0)
+	fieldError(t, apiError(t, err, http.StatusUnprocessableEntity).Problem, "settings.base_url")
+
+	removed := map[string]string{}
+	_, err = h.editor.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &removed}, 0)
+	fieldError(t, apiError(t, err, http.StatusUnprocessableEntity).Problem, "settings.base_url")
+
+	// Whoever sends the key decides where it goes.
+	if _, err := h.editor.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &moved, APIKey: &key}, 0); err != nil {
+		t.Fatalf("moving the key with the key: %v", err)
+	}
+	// Other settings change freely.
+	org := map[string]string{"base_url": "https://attacker.example/v1", "organization_id": "org-1"}
+	if _, err := h.editor.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &org}, 0); err != nil {
+		t.Fatalf("a non-URL setting: %v", err)
+	}
+}
