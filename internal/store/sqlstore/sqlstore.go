@@ -41,76 +41,8 @@ var ErrInUse = errors.New("in use")
 
 // Store is an open SQLite or PostgreSQL database. It is safe for concurrent use.
 type Store struct {
-	db    *sql.DB
-	d     dialect
-	stmts *stmtCache // SQLite only
-}
-
-// stmtCache holds the statements of a SQLite database, prepared on first use. Our queries are
-// constant strings, so the cache is bounded by the number of distinct statements in this package.
-//
-// A statement cannot be prepared on the database from inside a transaction: SQLite has one
-// connection and the transaction holds it, so DB.Prepare would wait for itself. A statement seen for
-// the first time therefore runs unprepared and is queued; Store.Tx prepares the queue before its next
-// BEGIN, when it holds no connection.
-type stmtCache struct {
-	db      *sql.DB
-	mu      sync.Mutex
-	m       map[string]*sql.Stmt
-	pending map[string]bool
-}
-
-func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, m: map[string]*sql.Stmt{}, pending: map[string]bool{}}
-}
-
-// get returns the prepared statement for q, or nil (and queues q) when it is not prepared yet.
-func (c *stmtCache) get(q string) *sql.Stmt {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st := c.m[q]
-	if st == nil && c.m != nil {
-		c.pending[q] = true
-	}
-	return st
-}
-
-// prepareQueued prepares the queued statements; a statement that fails to prepare is dropped and
-// keeps running unprepared (its error surfaces from the plain call).
-func (c *stmtCache) prepareQueued(ctx context.Context) {
-	c.mu.Lock()
-	if len(c.pending) == 0 {
-		c.mu.Unlock()
-		return
-	}
-	queue := make([]string, 0, len(c.pending))
-	for q := range c.pending {
-		queue = append(queue, q)
-	}
-	clear(c.pending)
-	c.mu.Unlock()
-	for _, q := range queue {
-		st, err := c.db.PrepareContext(ctx, q)
-		if err != nil {
-			continue
-		}
-		c.mu.Lock()
-		if c.m == nil || c.m[q] != nil {
-			_ = st.Close()
-		} else {
-			c.m[q] = st
-		}
-		c.mu.Unlock()
-	}
-}
-
-func (c *stmtCache) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, st := range c.m {
-		_ = st.Close()
-	}
-	c.m = nil
+	db *sql.DB
+	d  dialect
 }
 
 var (
@@ -215,7 +147,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 
-	s := &Store{db: db, d: sqliteDialect, stmts: newStmtCache(db)}
+	s := &Store{db: db, d: sqliteDialect}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
@@ -333,12 +265,7 @@ func (s *Store) TryLeaderLock(ctx context.Context, name string) (release func(),
 }
 
 // Close closes the pool.
-func (s *Store) Close() error {
-	if s.stmts != nil {
-		s.stmts.close()
-	}
-	return s.db.Close()
-}
+func (s *Store) Close() error { return s.db.Close() }
 
 // Tx runs fn in one transaction: BEGIN IMMEDIATE on SQLite, READ COMMITTED on PostgreSQL. It commits
 // when fn returns nil and rolls back when fn returns an error or panics (the panic goes on). A write
@@ -346,9 +273,6 @@ func (s *Store) Close() error {
 // transaction usable on both backends. fn must not call Tx again: on SQLite the inner call would wait
 // for the outer one's connection.
 func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) (err error) {
-	if s.stmts != nil {
-		s.stmts.prepareQueued(ctx)
-	}
 	sqlTx, err := s.db.BeginTx(ctx, s.d.txOpts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -360,7 +284,7 @@ func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	ferr := fn(&tx{tx: sqlTx, d: s.d, stmts: s.stmts})
+	ferr := fn(&tx{tx: sqlTx, d: s.d})
 	done = true
 	if ferr != nil {
 		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {

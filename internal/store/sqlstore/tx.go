@@ -26,17 +26,13 @@ const OrgScope = "-"
 
 // tx implements store.Tx on one database/sql transaction.
 type tx struct {
-	tx    *sql.Tx
-	d     dialect
-	stmts *stmtCache // SQLite only; nil on PostgreSQL, whose driver caches statements itself
+	tx *sql.Tx
+	d  dialect
 }
 
 var _ store.Tx = (*tx)(nil)
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if st := t.stmt(ctx, q); st != nil {
-		return st.ExecContext(ctx, args...)
-	}
 	return t.tx.ExecContext(ctx, t.d.rebind(q), args...)
 }
 
@@ -66,33 +62,11 @@ func (t *tx) write(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if st := t.stmt(ctx, q); st != nil {
-		return st.QueryContext(ctx, args...)
-	}
 	return t.tx.QueryContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	if st := t.stmt(ctx, q); st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
 	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
-}
-
-// stmt returns q prepared once per database and bound to this transaction, or nil to run q
-// unprepared (PostgreSQL; a statement not prepared yet; one that failed to prepare).
-// modernc.org/sqlite parses every unprepared statement anew: the parse was a third of the CPU of a
-// credential read before this cache. The Tx-bound *sql.Stmt is closed with the transaction; the
-// driver statement stays prepared on the connection.
-func (t *tx) stmt(ctx context.Context, q string) *sql.Stmt {
-	if t.stmts == nil {
-		return nil
-	}
-	st := t.stmts.get(q)
-	if st == nil {
-		return nil
-	}
-	return t.tx.StmtContext(ctx, st)
 }
 
 // ---- values ---------------------------------------------------------------------------------------
