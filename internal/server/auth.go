@@ -109,7 +109,7 @@ func (s *Service) authenticate(r *http.Request) (Principal, error) {
 	}
 	read := time.Now()
 	var tok store.Token
-	err := s.tx(r.Context(), func(tx store.Tx) error {
+	err := s.read(r.Context(), func(tx store.Tx) error {
 		var err error
 		tok, err = tx.TokenByHash(r.Context(), hash)
 		return err

@@ -46,7 +46,7 @@ func (s *Service) CreateConnection(ctx context.Context, p Principal, in api.Conn
 				return "", err
 			}
 		}
-		if _, err := s.admitConnection(ctx, tx, p, c); err != nil {
+		if err := s.admitConnection(ctx, tx, p, c); err != nil {
 			return "", err
 		}
 		if err := tx.InsertConnection(ctx, p.OrgID, c); err != nil {
@@ -70,25 +70,25 @@ func (s *Service) CreateConnection(ctx context.Context, p Principal, in api.Conn
 
 // admitConnection checks that c may use its credential and model: the credential is in reach of the
 // connection's scope, the model exists for providers with a catalog, and the effective policy allows it.
-func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal, c api.Connection) (api.Credential, error) {
+func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal, c api.Connection) error {
 	cred, err := tx.GetCredential(ctx, p.OrgID, c.CredentialID)
 	if errors.Is(err, store.ErrNotFound) {
-		return cred, invalidField("credential_id", "credential %q does not exist in this organisation.", c.CredentialID)
+		return invalidField("credential_id", "credential %q does not exist in this organisation.", c.CredentialID)
 	} else if err != nil {
-		return cred, err
+		return err
 	}
 	switch {
 	case cred.ProjectID == c.ProjectID:
 	case cred.ProjectID == "":
 		proj, err := tx.GetProject(ctx, p.OrgID, c.ProjectID)
 		if err != nil {
-			return cred, storeErr(err, "project", c.ProjectID)
+			return storeErr(err, "project", c.ProjectID)
 		}
 		if !proj.InheritOrganizationCredentials {
-			return cred, invalidField("credential_id", "credential %q belongs to the organisation and project %q does not inherit organisation credentials; set inherit_organization_credentials = true on the project, or use a credential of the project.", cred.Name, proj.Name)
+			return invalidField("credential_id", "credential %q belongs to the organisation and project %q does not inherit organisation credentials; set inherit_organization_credentials = true on the project, or use a credential of the project.", cred.Name, proj.Name)
 		}
 	default:
-		return cred, invalidField("credential_id", "credential %q belongs to project %s; a connection may use only credentials of its own project, or organisation credentials when its project inherits them.", cred.Name, cred.ProjectID)
+		return invalidField("credential_id", "credential %q belongs to project %s; a connection may use only credentials of its own project, or organisation credentials when its project inherits them.", cred.Name, cred.ProjectID)
 	}
 	// Models the catalog does not know (new releases, fine-tunes, inference profiles, deployments) are
 	// accepted: providers release models faster than any catalog follows. Without a known publisher only
@@ -99,18 +99,18 @@ func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal,
 	}
 	pol, err := s.effectivePolicy(ctx, tx, p.OrgID, c.ProjectID)
 	if err != nil {
-		return cred, err
+		return err
 	}
 	if d := pol.decide(cred.Provider, c.Model, publisher); !d.Allowed {
-		return cred, invalidField("model", "model %s/%s is refused: %s. Change the model policy or pick an allowed model.", cred.Provider, c.Model, d.Reason)
+		return invalidField("model", "model %s/%s is refused: %s. Change the model policy or pick an allowed model.", cred.Provider, c.Model, d.Reason)
 	}
-	return cred, nil
+	return nil
 }
 
 // GetConnection reads one connection with its current status.
 func (s *Service) GetConnection(ctx context.Context, p Principal, id string) (api.Connection, error) {
 	var c api.Connection
-	err := s.tx(ctx, func(tx store.Tx) error {
+	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
 		if c, err = tx.GetConnection(ctx, p.OrgID, id); err != nil {
 			return storeErr(err, "connection", id)
@@ -125,7 +125,7 @@ func (s *Service) ListConnections(ctx context.Context, p Principal, f store.Conn
 	limit := clampLimit(f.Limit)
 	f.Limit = limit + 1
 	out := api.List[api.Connection]{Items: []api.Connection{}}
-	err := s.tx(ctx, func(tx store.Tx) error {
+	err := s.read(ctx, func(tx store.Tx) error {
 		items, err := tx.ListConnections(ctx, p.OrgID, f)
 		if err != nil {
 			return err
@@ -189,7 +189,7 @@ func (s *Service) UpdateConnection(ctx context.Context, p Principal, id string, 
 			return nil
 		}
 		if next.CredentialID != cur.CredentialID || next.Model != cur.Model {
-			if _, err := s.admitConnection(ctx, tx, p, next); err != nil {
+			if err := s.admitConnection(ctx, tx, p, next); err != nil {
 				return err
 			}
 		}

@@ -123,12 +123,12 @@ func (s *Service) checkCredentialLimits(ctx context.Context, tx store.Tx, p Prin
 			return err
 		}
 	}
-	if max := s.cfg.Limits.MaxCredentialsPerOrg; max > 0 {
+	if limit := s.cfg.Limits.MaxCredentialsPerOrg; limit > 0 {
 		n, err := tx.CountCredentials(ctx, p.OrgID)
 		if err != nil {
 			return err
 		}
-		if n >= max {
+		if n >= limit {
 			return &Error{Status: http.StatusUnprocessableEntity, Title: "Limit reached",
 				Detail: fmt.Sprintf("This organisation already has %d credentials, the most this server allows; delete unused ones or raise the server's limit.", n)}
 		}
@@ -170,7 +170,7 @@ func scopeFilter(projectID string) string {
 // GetCredential reads one credential.
 func (s *Service) GetCredential(ctx context.Context, p Principal, id string) (api.Credential, error) {
 	var c api.Credential
-	err := s.tx(ctx, func(tx store.Tx) error {
+	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
 		c, err = tx.GetCredential(ctx, p.OrgID, id)
 		return storeErr(err, "credential", id)
@@ -184,7 +184,7 @@ func (s *Service) ListCredentials(ctx context.Context, p Principal, f store.Cred
 	limit := f.Limit
 	f.Limit++
 	var out api.List[api.Credential]
-	err := s.tx(ctx, func(tx store.Tx) error {
+	err := s.read(ctx, func(tx store.Tx) error {
 		items, err := tx.ListCredentials(ctx, p.OrgID, f)
 		if err != nil {
 			return err
@@ -446,7 +446,7 @@ func (s *Service) verify(ctx context.Context, prov api.Provider, settings, plain
 func (s *Service) readCredentialWithSecrets(ctx context.Context, p Principal, id string) (api.Credential, map[string]string, error) {
 	var c api.Credential
 	var sealed []store.SealedSecret
-	err := s.tx(ctx, func(tx store.Tx) error {
+	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
 		if c, err = tx.GetCredential(ctx, p.OrgID, id); err != nil {
 			return storeErr(err, "credential", id)
@@ -491,7 +491,7 @@ func (s *Service) putSecrets(ctx context.Context, tx store.Tx, orgID, credential
 }
 
 func (s *Service) checkProjectExists(ctx context.Context, p Principal, projectID string) error {
-	return s.tx(ctx, func(tx store.Tx) error {
+	return s.read(ctx, func(tx store.Tx) error {
 		_, err := tx.GetProject(ctx, p.OrgID, projectID)
 		if errors.Is(err, store.ErrNotFound) {
 			return invalidField("project_id", "project %q does not exist in this organisation; create it first or omit project_id for an organisation-wide object.", projectID)

@@ -199,7 +199,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		_ = h.store.Close()
 		t.Fatalf("server.New: %v", err)
 	}
-	var handler http.Handler = h.srv.Handler()
+	handler := h.srv.Handler()
 	if o.replicas > 1 {
 		h.replicaStores, h.replicaServers = []*sqlstore.Store{h.store}, []*Server{h.srv}
 		for range o.replicas - 1 {

@@ -120,7 +120,7 @@ func jsonTypeName(goType string) string {
 }
 
 // queryInt reads an optional integer query parameter.
-func queryInt(r *http.Request, name string) (int, error) {
+func queryInt(r *http.Request, name string) (int, error) { //nolint:unparam // a helper for any integer query parameter; only limit is one today
 	v := r.URL.Query().Get(name)
 	if v == "" {
 		return 0, nil

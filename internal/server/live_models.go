@@ -38,7 +38,7 @@ func (s *Service) CredentialModels(ctx context.Context, p Principal, id string) 
 		}
 	}
 	out := api.List[api.Model]{Items: []api.Model{}}
-	err = s.tx(ctx, func(tx store.Tx) error {
+	err = s.read(ctx, func(tx store.Tx) error {
 		pol, err := s.effectivePolicy(ctx, tx, p.OrgID, cred.ProjectID)
 		if err != nil {
 			return err

@@ -41,7 +41,7 @@ func (s *Service) effectivePolicy(ctx context.Context, tx store.Tx, orgID, proje
 // GetModelPolicy reads a scope's own policy (not the effective one).
 func (s *Service) GetModelPolicy(ctx context.Context, p Principal, projectID string) (api.ModelPolicy, error) {
 	var pol api.ModelPolicy
-	err := s.tx(ctx, func(tx store.Tx) error {
+	err := s.read(ctx, func(tx store.Tx) error {
 		if err := projectMustExist(ctx, tx, p, projectID); err != nil {
 			return err
 		}
@@ -192,7 +192,7 @@ func (s *Service) ListModels(ctx context.Context, p Principal, f ModelFilter) (a
 		}
 		return out, nil
 	}
-	err := s.tx(ctx, func(tx store.Tx) error {
+	err := s.read(ctx, func(tx store.Tx) error {
 		if err := projectMustExist(ctx, tx, p, f.ProjectID); err != nil {
 			return err
 		}

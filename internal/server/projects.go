@@ -49,7 +49,7 @@ func (s *Service) CreateProject(ctx context.Context, p Principal, in api.Project
 // GetProject reads a project.
 func (s *Service) GetProject(ctx context.Context, p Principal, id string) (api.Project, error) {
 	var pr api.Project
-	err := s.tx(ctx, func(tx store.Tx) error {
+	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
 		pr, err = tx.GetProject(ctx, p.OrgID, id)
 		return storeErr(err, "project", id)
@@ -61,7 +61,7 @@ func (s *Service) GetProject(ctx context.Context, p Principal, id string) (api.P
 func (s *Service) ListProjects(ctx context.Context, p Principal, name, after string, limit int) (api.List[api.Project], error) {
 	limit = clampLimit(limit)
 	out := api.List[api.Project]{Items: []api.Project{}}
-	err := s.tx(ctx, func(tx store.Tx) error {
+	err := s.read(ctx, func(tx store.Tx) error {
 		items, err := tx.ListProjects(ctx, p.OrgID, name, after, limit+1)
 		if err != nil {
 			return err

@@ -35,7 +35,7 @@ func (s *Service) Reverify(ctx context.Context) (ReverifyReport, error) {
 		return rep, nil
 	}
 	var refs []store.CredentialRef
-	if err := s.tx(ctx, func(tx store.Tx) error {
+	if err := s.read(ctx, func(tx store.Tx) error {
 		var err error
 		refs, err = tx.ListAllCredentialRefs(ctx)
 		return err

@@ -193,6 +193,13 @@ func (s *Service) tx(ctx context.Context, fn func(store.Tx) error) error {
 	return s.store.Tx(ctx, fn)
 }
 
+// read runs fn in a read-only transaction, which on SQLite runs beside writers instead of behind them.
+// Decisions that lead to a write are re-checked by the write (versions, unique keys), so reading from
+// a snapshot is safe.
+func (s *Service) read(ctx context.Context, fn func(store.Tx) error) error {
+	return s.store.ReadTx(ctx, fn)
+}
+
 // audit records a change. fields are names only, never values.
 func (s *Service) audit(ctx context.Context, tx store.Tx, p Principal, action, objectType, objectID string, fields []string) error {
 	if fields == nil {
@@ -207,7 +214,7 @@ func (s *Service) audit(ctx context.Context, tx store.Tx, p Principal, action, o
 func (s *Service) ListAudit(ctx context.Context, p Principal, after int64, limit int) (api.List[api.AuditEvent], error) {
 	limit = clampLimit(limit)
 	var out api.List[api.AuditEvent]
-	err := s.tx(ctx, func(tx store.Tx) error {
+	err := s.read(ctx, func(tx store.Tx) error {
 		items, err := tx.ListAudit(ctx, p.OrgID, after, limit+1)
 		if err != nil {
 			return err

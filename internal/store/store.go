@@ -26,6 +26,8 @@ var (
 type Store interface {
 	// Tx runs fn in one transaction, committing when fn returns nil and rolling back otherwise.
 	Tx(ctx context.Context, fn func(Tx) error) error
+	// ReadTx runs fn in a read-only transaction, which may run beside writers; its writes fail.
+	ReadTx(ctx context.Context, fn func(Tx) error) error
 	// Ping checks that the database answers (readiness).
 	Ping(ctx context.Context) error
 	// Dialect names the backend ("sqlite" or "postgres").

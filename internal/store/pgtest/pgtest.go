@@ -119,8 +119,8 @@ func setup() {
 func findBinaries() (initdb, pgctl string) {
 	var dirs []string
 	if p, err := exec.LookPath("initdb"); err == nil {
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			dirs = append(dirs, filepath.Dir(real))
+		if resolved, err := filepath.EvalSymlinks(p); err == nil {
+			dirs = append(dirs, filepath.Dir(resolved))
 		}
 		dirs = append(dirs, filepath.Dir(p))
 	}

@@ -42,7 +42,13 @@ var ErrInUse = errors.New("in use")
 // Store is an open SQLite or PostgreSQL database. It is safe for concurrent use.
 type Store struct {
 	db *sql.DB
-	d  dialect
+	// rdb serves read-only transactions. On SQLite it is a pool of query-only connections that WAL
+	// lets read in parallel with each other and with the writer; on PostgreSQL it is db.
+	rdb *sql.DB
+	d   dialect
+	// group merges concurrent SQLite write transactions into one commit; nil on PostgreSQL, whose
+	// writers run in parallel.
+	group *groupCommit
 }
 
 var (
@@ -147,12 +153,30 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 
-	s := &Store{db: db, d: sqliteDialect}
+	s := &Store{db: db, rdb: db, d: sqliteDialect}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
+	rdb, err := sql.Open("sqlite", sqliteReadDSN(path))
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(readConns)
+	rdb.SetMaxIdleConns(readConns)
+	s.rdb = rdb
+	s.group = newGroupCommit(db, s.d)
 	return s, nil
+}
+
+// readConns bounds the SQLite read pool: reads are short, so a few connections keep every core busy.
+const readConns = 4
+
+// sqliteReadDSN is SQLiteDSN for the read pool: deferred transactions that never take the write lock,
+// and query_only so that a write through this pool fails loudly instead of racing the writer.
+func sqliteReadDSN(path string) string {
+	return strings.Replace(SQLiteDSN(path), "_txlock=immediate", "_txlock=deferred&_pragma=query_only(1)", 1)
 }
 
 // PostgreSQL pool defaults. Several stateless replicas share one database, so each keeps its pool
@@ -208,7 +232,7 @@ func OpenPostgresWithOptions(ctx context.Context, url string, opts PostgresOptio
 	db.SetConnMaxLifetime(opts.ConnMaxLifetime)
 	db.SetConnMaxIdleTime(opts.ConnMaxIdleTime)
 
-	s := &Store{db: db, d: postgresDialect}
+	s := &Store{db: db, rdb: db, d: postgresDialect}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
@@ -265,7 +289,30 @@ func (s *Store) TryLeaderLock(ctx context.Context, name string) (release func(),
 }
 
 // Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
+	if s.rdb != nil && s.rdb != s.db {
+		return errors.Join(s.rdb.Close(), s.db.Close())
+	}
+	return s.db.Close()
+}
+
+// ReadTx runs fn in a read-only transaction. Its writes fail. On SQLite it runs beside the writer
+// instead of queueing behind it.
+func (s *Store) ReadTx(ctx context.Context, fn func(store.Tx) error) error {
+	opts := s.d.txOpts
+	if s.d.name == DialectPostgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted, ReadOnly: true}
+	}
+	sqlTx, err := s.rdb.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin read transaction: %w", err)
+	}
+	defer func() { _ = sqlTx.Rollback() }() // nothing to commit
+	return fn(&tx{tx: sqlTx, d: s.d})
+}
 
 // Tx runs fn in one transaction: BEGIN IMMEDIATE on SQLite, READ COMMITTED on PostgreSQL. It commits
 // when fn returns nil and rolls back when fn returns an error or panics (the panic goes on). A write
@@ -273,6 +320,9 @@ func (s *Store) Close() error { return s.db.Close() }
 // transaction usable on both backends. fn must not call Tx again: on SQLite the inner call would wait
 // for the outer one's connection.
 func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) (err error) {
+	if s.group != nil {
+		return s.group.do(ctx, fn)
+	}
 	sqlTx, err := s.db.BeginTx(ctx, s.d.txOpts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
