@@ -184,7 +184,9 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 				resp.Diagnostics.AddAttributeError(path.Root("ca_cert_pem"), "Invalid ca_cert_pem", "ca_cert_pem holds no PEM-encoded certificate.")
 				return
 			}
-			hc.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+			if tr, ok := hc.Transport.(*http.Transport); ok { // always, from cleanhttp
+				tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+			}
 		}
 		ccfg.HTTPClient = hc
 		if token == "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -130,15 +129,6 @@ func getVersion(ctx context.Context, p privateState) (int64, diag.Diagnostics) {
 		return 0, diags
 	}
 	return v.V, diags
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // conflictIDs are the objects a 409 names as standing in the way, or nil.
