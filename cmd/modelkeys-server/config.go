@@ -25,41 +25,45 @@ func envOr(name, def string) string {
 	return def
 }
 
-func envBool(name string, def bool) bool {
-	if v, ok := os.LookupEnv(name); ok {
-		b, err := strconv.ParseBool(v)
-		if err == nil {
-			return b
-		}
+// envReader reads typed flag defaults from the environment and remembers the values it could not
+// parse, so that a mistyped variable is an error like a mistyped flag, not a silent default.
+type envReader struct{ problems []string }
+
+func envParse[T any](e *envReader, name string, def T, parse func(string) (T, error), want string) T {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
 	}
-	return def
+	x, err := parse(v)
+	if err != nil {
+		e.problems = append(e.problems, fmt.Sprintf("%s=%q is not %s", name, v, want))
+		return def
+	}
+	return x
 }
 
-func envInt(name string, def int) int {
-	if v, ok := os.LookupEnv(name); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-	}
-	return def
+func (e *envReader) Bool(name string, def bool) bool {
+	return envParse(e, name, def, strconv.ParseBool, "true or false")
 }
 
-func envFloat(name string, def float64) float64 {
-	if v, ok := os.LookupEnv(name); ok {
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			return f
-		}
-	}
-	return def
+func (e *envReader) Int(name string, def int) int {
+	return envParse(e, name, def, strconv.Atoi, "an integer")
 }
 
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, ok := os.LookupEnv(name); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
+func (e *envReader) Float(name string, def float64) float64 {
+	return envParse(e, name, def, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }, "a number")
+}
+
+func (e *envReader) Duration(name string, def time.Duration) time.Duration {
+	return envParse(e, name, def, time.ParseDuration, "a duration such as 30s or 5m")
+}
+
+// err reports every environment variable that did not parse.
+func (e *envReader) err() error {
+	if len(e.problems) == 0 {
+		return nil
 	}
-	return def
+	return usageError{"invalid environment: " + strings.Join(e.problems, "; ")}
 }
 
 // newFlagSet makes a flag set whose errors come back instead of exiting.
@@ -80,7 +84,12 @@ func isPostgres(dsn string) bool {
 
 // sqlitePath strips the optional file:// scheme.
 func sqlitePath(dsn string) string {
-	return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "file://")
+	for _, prefix := range []string{"sqlite://", "file://", "file:"} {
+		if rest, ok := strings.CutPrefix(dsn, prefix); ok {
+			return rest
+		}
+	}
+	return dsn
 }
 
 func openStore(ctx context.Context, dsn string) (store.Store, error) {

@@ -29,31 +29,36 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
+	env := &envReader{}
 	listen := fs.String("listen", envOr("MODELKEYS_LISTEN", "127.0.0.1:8080"), "address to listen on (env MODELKEYS_LISTEN)")
 	dsn := dbFlag(fs)
 	var mk masterKeyOptions
 	mk.register(fs)
-	fs.BoolVar(&mk.dev, "dev", envBool("MODELKEYS_DEV", false), "create a master key file beside the SQLite database if there is none (local use only; env MODELKEYS_DEV)")
+	fs.BoolVar(&mk.dev, "dev", env.Bool("MODELKEYS_DEV", false), "create a master key file beside the SQLite database if there is none (local use only; env MODELKEYS_DEV)")
 	tlsCert := fs.String("tls-cert", envOr("MODELKEYS_TLS_CERT", ""), "TLS certificate file (env MODELKEYS_TLS_CERT)")
 	tlsKey := fs.String("tls-key", envOr("MODELKEYS_TLS_KEY", ""), "TLS private key file (env MODELKEYS_TLS_KEY)")
-	allowReveal := fs.Bool("allow-reveal", envBool("MODELKEYS_ALLOW_REVEAL", false), "let admin tokens read decrypted secrets through /v1/credentials/{id}/reveal (env MODELKEYS_ALLOW_REVEAL)")
-	maxCreds := fs.Int("max-credentials", envInt("MODELKEYS_MAX_CREDENTIALS", server.DefaultLimits().MaxCredentialsPerOrg), "credentials allowed per organisation (env MODELKEYS_MAX_CREDENTIALS)")
+	allowReveal := fs.Bool("allow-reveal", env.Bool("MODELKEYS_ALLOW_REVEAL", false), "let admin tokens read decrypted secrets through /v1/credentials/{id}/reveal (env MODELKEYS_ALLOW_REVEAL)")
+	maxCreds := fs.Int("max-credentials", env.Int("MODELKEYS_MAX_CREDENTIALS", server.DefaultLimits().MaxCredentialsPerOrg), "credentials allowed per organisation (env MODELKEYS_MAX_CREDENTIALS)")
 	onePer := fs.String("one-credential-per-provider", envOr("MODELKEYS_ONE_CREDENTIAL_PER_PROVIDER", ""), "comma-separated providers an organisation may hold only one credential of (env MODELKEYS_ONE_CREDENTIAL_PER_PROVIDER)")
-	rps := fs.Float64("rate-limit", envFloat("MODELKEYS_RATE_LIMIT", 0), "requests per second allowed per token, 0 for no limit (env MODELKEYS_RATE_LIMIT)")
+	rps := fs.Float64("rate-limit", env.Float("MODELKEYS_RATE_LIMIT", 0), "requests per second allowed per token, 0 for no limit (env MODELKEYS_RATE_LIMIT)")
 	logLevel := fs.String("log-level", envOr("MODELKEYS_LOG_LEVEL", "info"), "debug, info, warn or error (env MODELKEYS_LOG_LEVEL)")
 	var baseURLs repeated
 	fs.Var(&baseURLs, "provider-base-url", "PROVIDER=URL overriding a provider's base URL for verification and model lists, repeatable (env MODELKEYS_PROVIDER_BASE_URLS=openai=URL,anthropic=URL; the flag wins)")
-	verifyTimeout := fs.Duration("verify-timeout", envDuration("MODELKEYS_VERIFY_TIMEOUT", verify.DefaultTimeout), "how long one provider probe may take (env MODELKEYS_VERIFY_TIMEOUT)")
-	reverifyInterval := fs.Duration("reverify-interval", envDuration("MODELKEYS_REVERIFY_INTERVAL", 24*time.Hour), "how often every credential is checked again at its provider, 0 to turn it off (env MODELKEYS_REVERIFY_INTERVAL)")
+	verifyTimeout := fs.Duration("verify-timeout", env.Duration("MODELKEYS_VERIFY_TIMEOUT", verify.DefaultTimeout), "how long one provider probe may take (env MODELKEYS_VERIFY_TIMEOUT)")
+	reverifyInterval := fs.Duration("reverify-interval", env.Duration("MODELKEYS_REVERIFY_INTERVAL", 24*time.Hour), "how often every credential is checked again at its provider, 0 to turn it off (env MODELKEYS_REVERIFY_INTERVAL)")
 	var pool sqlstore.PostgresOptions
-	fs.IntVar(&pool.MaxOpenConns, "db-max-open-conns", envInt("MODELKEYS_DB_MAX_OPEN_CONNS", 0), "PostgreSQL: most connections this replica opens, 0 for the default of 20 (env MODELKEYS_DB_MAX_OPEN_CONNS)")
-	fs.IntVar(&pool.MaxIdleConns, "db-max-idle-conns", envInt("MODELKEYS_DB_MAX_IDLE_CONNS", 0), "PostgreSQL: most idle connections kept, 0 for the default of 10 (env MODELKEYS_DB_MAX_IDLE_CONNS)")
-	fs.DurationVar(&pool.ConnMaxLifetime, "db-conn-max-lifetime", envDuration("MODELKEYS_DB_CONN_MAX_LIFETIME", 0), "PostgreSQL: replace a connection after this long, 0 for the default of 30m (env MODELKEYS_DB_CONN_MAX_LIFETIME)")
-	tokenTTL := fs.Duration("token-cache-ttl", envDuration("MODELKEYS_TOKEN_CACHE_TTL", 2*time.Second), "trust a valid token this long before reading it from the database again; a revoked token stops working within this time; 0 turns the cache off (env MODELKEYS_TOKEN_CACHE_TTL)")
+	fs.IntVar(&pool.MaxOpenConns, "db-max-open-conns", env.Int("MODELKEYS_DB_MAX_OPEN_CONNS", 0), "PostgreSQL: most connections this replica opens, 0 for the default of 20 (env MODELKEYS_DB_MAX_OPEN_CONNS)")
+	fs.IntVar(&pool.MaxIdleConns, "db-max-idle-conns", env.Int("MODELKEYS_DB_MAX_IDLE_CONNS", 0), "PostgreSQL: most idle connections kept, 0 for the default of 10 (env MODELKEYS_DB_MAX_IDLE_CONNS)")
+	fs.DurationVar(&pool.ConnMaxLifetime, "db-conn-max-lifetime", env.Duration("MODELKEYS_DB_CONN_MAX_LIFETIME", 0), "PostgreSQL: replace a connection after this long, 0 for the default of 30m (env MODELKEYS_DB_CONN_MAX_LIFETIME)")
+	tokenTTL := fs.Duration("token-cache-ttl", env.Duration("MODELKEYS_TOKEN_CACHE_TTL", 2*time.Second), "trust a valid token this long before reading it from the database again; a revoked token stops working within this time; 0 turns the cache off (env MODELKEYS_TOKEN_CACHE_TTL)")
 	pprofListen := fs.String("pprof-listen", envOr("MODELKEYS_PPROF_LISTEN", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (profiling only; off by default; env MODELKEYS_PPROF_LISTEN)")
-	shutdownGrace := fs.Duration("shutdown-timeout", envDuration("MODELKEYS_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to let requests finish on SIGTERM")
+	shutdownGrace := fs.Duration("shutdown-timeout", env.Duration("MODELKEYS_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to let requests finish on SIGTERM (env MODELKEYS_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
+	}
+	dbWait := env.Duration("MODELKEYS_DB_WAIT", 30*time.Second)
+	if err := env.err(); err != nil {
+		return err
 	}
 	mk.markFlags(fs)
 	if pool.MaxOpenConns < 0 || pool.MaxIdleConns < 0 || pool.ConnMaxLifetime < 0 {
@@ -92,7 +97,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStoreWithRetry(ctx, *dsn, pool, logger)
+	st, err := openStoreWithRetry(ctx, *dsn, pool, dbWait, logger)
 	if err != nil {
 		return err
 	}
@@ -145,14 +150,21 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	scheme := "http"
 	if *tlsCert != "" {
 		scheme = "https"
-		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		// Load the pair now, so that a wrong path or a mismatched key stops the start with a clear error
+		// instead of after the "listening" line.
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	logger.Info("modelkeys-server listening", "url", scheme+"://"+ln.Addr().String(), "database", st.Dialect(), "master_key", secrets.KeyID(key), "master_key_source", keySource, "version", version)
 
 	errc := make(chan error, 1)
 	go func() {
 		if *tlsCert != "" {
-			errc <- hs.ServeTLS(ln, *tlsCert, *tlsKey)
+			errc <- hs.ServeTLS(ln, "", "") // the certificate is in TLSConfig
 		} else {
 			errc <- hs.Serve(ln)
 		}
@@ -177,8 +189,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 // openStoreWithRetry waits a bounded time for the database: a server and its database often start
 // together, and the database may need a few seconds before it accepts connections.
 // MODELKEYS_DB_WAIT bounds the wait (default 30s).
-func openStoreWithRetry(ctx context.Context, dsn string, pool sqlstore.PostgresOptions, logger *slog.Logger) (store.Store, error) {
-	wait := envDuration("MODELKEYS_DB_WAIT", 30*time.Second)
+func openStoreWithRetry(ctx context.Context, dsn string, pool sqlstore.PostgresOptions, wait time.Duration, logger *slog.Logger) (store.Store, error) {
 	deadline := time.Now().Add(wait)
 	for attempt := 1; ; attempt++ {
 		st, err := openStoreWith(ctx, dsn, pool)

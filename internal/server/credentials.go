@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
@@ -40,6 +41,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	fields = append(fields, checkDescription(in.Description)...)
 	fields = append(fields, checkLabels(in.Labels)...)
 	fields = append(fields, checkSecretsAreNotMasks(plain, "")...)
+	fields = append(fields, checkSecretShape(plain)...)
 	fields = append(fields, catalog.ValidateCredential(in.Provider, in.Settings, plain[api.SecretAPIKey] != "", plain[api.SecretAuthToken] != "")...)
 	if len(fields) > 0 {
 		return api.Credential{}, false, invalid(fields...)
@@ -273,9 +275,9 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 			newPlain[field] = *v
 		}
 	}
-	fields = append(fields, checkSecretsAreNotMasks(map[string]string{
-		api.SecretAPIKey: deref(in.APIKey), api.SecretAuthToken: deref(in.AuthToken),
-	}, cur.SecretHint)...)
+	sent := map[string]string{api.SecretAPIKey: deref(in.APIKey), api.SecretAuthToken: deref(in.AuthToken)}
+	fields = append(fields, checkSecretsAreNotMasks(sent, cur.SecretHint)...)
+	fields = append(fields, checkSecretShape(sent)...)
 	fields = append(fields, catalog.ValidateCredential(cur.Provider, next.Settings, newPlain[api.SecretAPIKey] != "", newPlain[api.SecretAuthToken] != "")...)
 	if len(fields) > 0 {
 		return api.Credential{}, invalid(fields...)
@@ -472,6 +474,11 @@ func (s *Service) readCredentialWithSecrets(ctx context.Context, p Principal, id
 }
 
 func (s *Service) putSecrets(ctx context.Context, tx store.Tx, orgID, credentialID string, plain map[string]string) error {
+	if len(plain) > 0 {
+		if err := s.checkMasterKeyCurrent(ctx, tx); err != nil {
+			return err
+		}
+	}
 	for _, field := range secretFields {
 		v, ok := plain[field]
 		if !ok || v == "" {
@@ -540,6 +547,40 @@ func checkSecretsAreNotMasks(plain map[string]string, storedHint string) []api.F
 		}
 		if v == storedHint || v == "****" || v == "{json}" || (strings.Contains(v, "...") && utf8.RuneCountInString(v) <= 16) {
 			out = append(out, api.FieldError{Field: f, Message: "this is the masked hint of a key, not a key; send the full secret, or leave the field out to keep the current one."})
+		}
+	}
+	return out
+}
+
+// checkMasterKeyCurrent refuses to seal with a master key the database has rotated away from (a server
+// started before rotate-master-key ran): what it sealed could not be opened after the restart.
+func (s *Service) checkMasterKeyCurrent(ctx context.Context, tx store.Tx) error {
+	raw, ok, err := tx.GetMeta(ctx, metaFingerprintKey)
+	if err != nil || !ok {
+		return err
+	}
+	sealed, err := decodeSealed(raw)
+	if err != nil {
+		return err
+	}
+	if sealed.KeyID != s.keys.PrimaryKeyID() {
+		return &Error{Status: http.StatusServiceUnavailable, Title: "Master key rotated",
+			Detail: fmt.Sprintf("The database's master key was rotated to %s, but this server runs with %s. Restart it with the new key; no secret was written.", sealed.KeyID, s.keys.PrimaryKeyID())}
+	}
+	return nil
+}
+
+// checkSecretShape refuses secrets with surrounding whitespace or control characters, most often a
+// newline from a key read out of a file, which no provider accepts and HTTP cannot even send.
+func checkSecretShape(plain map[string]string) []api.FieldError {
+	var out []api.FieldError
+	for _, f := range secretFields {
+		v := plain[f]
+		if v == "" || strings.HasPrefix(strings.TrimSpace(v), "{") {
+			continue // a JSON document (a service account) may span lines
+		}
+		if strings.TrimSpace(v) != v || strings.ContainsFunc(v, unicode.IsControl) {
+			out = append(out, api.FieldError{Field: f, Message: "the secret has surrounding whitespace or control characters (often a trailing newline from a file); trim it, for example with trimspace(file(...))."})
 		}
 	}
 	return out

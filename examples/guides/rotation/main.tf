@@ -13,7 +13,8 @@ resource "modelkeys_credential" "anthropic" {
   api_key_wo_version = 2 # was 1: the next apply sends the new key
 }
 
-# Fail the plan when a key modelkeys-server probes turns out to be revoked.
+# Warn in every plan when a key that modelkeys-server re-verifies turns out to be revoked (a check
+# block warns; CI turns a failed check into a failed job, see the "Running modelkeys in CI" guide).
 check "openai_key_is_valid" {
   assert {
     condition     = modelkeys_credential.openai.status != "invalid"

@@ -49,7 +49,8 @@ func newGroupCommit(db *sql.DB, d dialect) *groupCommit {
 	return g
 }
 
-// do runs fn in the next batch and waits for the batch's commit.
+// do runs fn in the next batch and waits for the batch's commit. fn runs on the batch's goroutine: it
+// must return or panic, never call runtime.Goexit (t.FailNow in a test), which would stop the loop.
 func (g *groupCommit) do(ctx context.Context, fn func(store.Tx) error) error {
 	r := &writeReq{ctx: ctx, fn: fn, done: make(chan writeResult, 1)}
 	select {
@@ -103,8 +104,8 @@ func (g *groupCommit) run(batch []*writeReq) {
 	}
 	failAll := func(err error) {
 		for i := range results {
-			if !results[i].panicked {
-				results[i].err = err
+			if !results[i].panicked && results[i].err == nil {
+				results[i].err = err // a caller that failed on its own keeps its own error
 			}
 		}
 		reply()
@@ -126,7 +127,7 @@ func (g *groupCommit) run(batch []*writeReq) {
 			failAll(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		results[i] = runFn(r.fn, &tx{tx: sqlTx, d: g.d})
+		results[i] = runFn(r.fn, &tx{tx: sqlTx, d: g.d, shared: true})
 		end := "RELEASE SAVEPOINT caller"
 		if results[i].err != nil || results[i].panicked {
 			end = "ROLLBACK TO SAVEPOINT caller; RELEASE SAVEPOINT caller"

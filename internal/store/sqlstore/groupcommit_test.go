@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
@@ -94,5 +95,54 @@ func TestGroupCommitKeepsTransactionsApart(t *testing.T) {
 	_ = s.Close()
 	if err := s.Tx(ctx, func(store.Tx) error { return nil }); !errors.Is(err, errClosed) {
 		t.Fatalf("Tx after Close: %v", err)
+	}
+}
+
+// TestGroupCommitCancelledCallerLeavesOthersAlone: a caller whose context ends while its statement
+// runs must not roll back the writes of the callers that share its commit (SQLite rolls back a whole
+// transaction when a write is interrupted).
+func TestGroupCommitCancelledCallerLeavesOthersAlone(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Hold the writer so that A and B land in the same batch, A first.
+	started := make(chan struct{})
+	go func() {
+		_ = s.Tx(ctx, func(store.Tx) error { close(started); time.Sleep(200 * time.Millisecond); return nil })
+	}()
+	<-started
+	var wg sync.WaitGroup
+	var errA error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		errA = s.Tx(ctx, func(tx store.Tx) error { return tx.PutMeta(ctx, "a", "1") })
+	}()
+	time.Sleep(50 * time.Millisecond)
+	go func() {
+		defer wg.Done()
+		cctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond) // ends during B's statement
+		defer cancel()
+		_ = s.Tx(cctx, func(t2 store.Tx) error {
+			_, err := t2.(*tx).exec(cctx, `INSERT INTO meta(key, value) WITH RECURSIVE c(x) AS
+				(SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 400000) SELECT 'b'||x, '' FROM c`)
+			return err
+		})
+	}()
+	wg.Wait()
+	if errA != nil {
+		t.Fatalf("A failed because B's context ended: %v", errA)
+	}
+	err = s.ReadTx(ctx, func(tx store.Tx) error {
+		if _, ok, err := tx.GetMeta(ctx, "a"); err != nil || !ok {
+			t.Errorf("A's committed write is gone (err %v)", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

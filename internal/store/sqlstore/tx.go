@@ -28,12 +28,25 @@ const OrgScope = "-"
 type tx struct {
 	tx *sql.Tx
 	d  dialect
+	// shared marks a transaction that group commit shares between callers. Its statements ignore the
+	// caller's cancellation: SQLite answers an interrupted write by rolling back the whole transaction,
+	// which would take the other callers' writes with it. The caller's context is checked before its
+	// turn instead, and its work is a few short statements.
+	shared bool
+}
+
+// stmtCtx is the context a statement runs with.
+func (t *tx) stmtCtx(ctx context.Context) context.Context {
+	if t.shared {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 var _ store.Tx = (*tx)(nil)
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+	return t.tx.ExecContext(t.stmtCtx(ctx), t.d.rebind(q), args...)
 }
 
 // write runs a statement that a constraint may refuse (a taken name, a missing or still-used parent).
@@ -62,11 +75,11 @@ func (t *tx) write(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.d.rebind(q), args...)
+	return t.tx.QueryContext(t.stmtCtx(ctx), t.d.rebind(q), args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+	return t.tx.QueryRowContext(t.stmtCtx(ctx), t.d.rebind(q), args...)
 }
 
 // ---- values ---------------------------------------------------------------------------------------
