@@ -67,7 +67,7 @@ func replaceKeyFile(path, newFile string) error {
 		return err
 	}
 	tmp := path + ".new"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	if err := os.WriteFile(tmp, b, 0o600); err != nil { //nolint:gosec // the operator names this key file on the command line
 		return err
 	}
 	return os.Rename(tmp, path)
