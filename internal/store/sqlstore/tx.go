@@ -395,30 +395,11 @@ func (t *tx) GetCredential(ctx context.Context, orgID, id string) (api.Credentia
 // OrgScope ("-") selects organisation-wide ones, anything else that project; Provider and Name match
 // exactly when set; AfterID and Limit page (Limit <= 0 means DefaultLimit).
 func (t *tx) ListCredentials(ctx context.Context, orgID string, f store.CredentialFilter) ([]api.Credential, error) {
-	q := credentialSelect + " WHERE c.org_id = ?"
-	args := append(append([]any{}, credentialSelectArgs...), orgID)
-	switch f.ProjectID {
-	case "":
-	case OrgScope:
-		q += " AND c.project_id = ''"
-	default:
-		q += " AND c.project_id = ?"
-		args = append(args, f.ProjectID)
-	}
-	if f.Provider != "" {
-		q += " AND c.provider = ?"
-		args = append(args, f.Provider)
-	}
-	if f.Name != "" {
-		q += " AND c.name = ?"
-		args = append(args, f.Name)
-	}
-	if f.AfterID != "" {
-		q += " AND c.id > ?"
-		args = append(args, f.AfterID)
-	}
-	q += " ORDER BY c.id LIMIT ?"
-	args = append(args, limitOrDefault(f.Limit))
+	l := newListQuery("c", credentialSelect, append(append([]any{}, credentialSelectArgs...), orgID))
+	l.scope(f.ProjectID)
+	l.eq("provider", f.Provider)
+	l.eq("name", f.Name)
+	q, args := l.page(f.AfterID, f.Limit)
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -716,30 +697,11 @@ func (t *tx) GetConnection(ctx context.Context, orgID, id string) (api.Connectio
 // ListCredentials ("" all, OrgScope organisation-wide, else that project); CredentialID and Name
 // match exactly when set; AfterID and Limit page (Limit <= 0 means DefaultLimit).
 func (t *tx) ListConnections(ctx context.Context, orgID string, f store.ConnectionFilter) ([]api.Connection, error) {
-	q := connectionSelect + " WHERE n.org_id = ?"
-	args := []any{orgID}
-	switch f.ProjectID {
-	case "":
-	case OrgScope:
-		q += " AND n.project_id = ''"
-	default:
-		q += " AND n.project_id = ?"
-		args = append(args, f.ProjectID)
-	}
-	if f.CredentialID != "" {
-		q += " AND n.credential_id = ?"
-		args = append(args, f.CredentialID)
-	}
-	if f.Name != "" {
-		q += " AND n.name = ?"
-		args = append(args, f.Name)
-	}
-	if f.AfterID != "" {
-		q += " AND n.id > ?"
-		args = append(args, f.AfterID)
-	}
-	q += " ORDER BY n.id LIMIT ?"
-	args = append(args, limitOrDefault(f.Limit))
+	l := newListQuery("n", connectionSelect, []any{orgID})
+	l.scope(f.ProjectID)
+	l.eq("credential_id", f.CredentialID)
+	l.eq("name", f.Name)
+	q, args := l.page(f.AfterID, f.Limit)
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -1109,4 +1071,48 @@ func (t *tx) ListAudit(ctx context.Context, orgID string, afterID int64, limit i
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// listQuery builds a list query on one table: the organisation, a scope filter, exact matches and
+// keyset paging by id. Column names come from this package, never from callers.
+type listQuery struct {
+	alias string
+	q     string
+	args  []any
+}
+
+// newListQuery starts from a SELECT ending in "FROM table alias"; args hold the SELECT's own arguments
+// followed by the organisation id.
+func newListQuery(alias, selectSQL string, args []any) *listQuery {
+	return &listQuery{alias: alias, q: selectSQL + " WHERE " + alias + ".org_id = ?", args: args}
+}
+
+// scope filters by project: "" does not filter, OrgScope selects organisation-wide rows.
+func (l *listQuery) scope(projectID string) {
+	switch projectID {
+	case "":
+	case OrgScope:
+		l.q += " AND " + l.alias + ".project_id = ''"
+	default:
+		l.eq("project_id", projectID)
+	}
+}
+
+// eq adds an exact match when value is set.
+func (l *listQuery) eq(column, value string) {
+	if value == "" {
+		return
+	}
+	l.q += " AND " + l.alias + "." + column + " = ?"
+	l.args = append(l.args, value)
+}
+
+// page finishes the query: rows after afterID, in id order, at most limit (DefaultLimit when <= 0).
+func (l *listQuery) page(afterID string, limit int) (string, []any) {
+	if afterID != "" {
+		l.q += " AND " + l.alias + ".id > ?"
+		l.args = append(l.args, afterID)
+	}
+	l.q += " ORDER BY " + l.alias + ".id LIMIT ?"
+	return l.q, append(l.args, limitOrDefault(limit))
 }
