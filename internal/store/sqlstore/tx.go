@@ -182,6 +182,22 @@ func newID(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
+// versionedResult finishes an UPDATE ... WHERE id AND org_id AND version: a refused write is mapped,
+// and no row changed means not found or a lost race (ErrVersionMismatch), whichever is true.
+func (t *tx) versionedResult(ctx context.Context, res sql.Result, err error, table, kind, name, orgID, id string, expect int64) error {
+	if err != nil {
+		return t.d.mapErr(err, fmt.Sprintf("%s %q", kind, name))
+	}
+	n, err := affected(res)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return t.versionCheck(ctx, table, kind, orgID, id, expect)
+	}
+	return nil
+}
+
 // versionCheck tells an update that matched no row apart: the row is absent from this organisation
 // (ErrNotFound) or has moved on (ErrVersionMismatch).
 func (t *tx) versionCheck(ctx context.Context, table, kind, orgID, id string, expect int64) error {
@@ -499,17 +515,7 @@ func (t *tx) UpdateCredential(ctx context.Context, orgID string, c api.Credentia
 		c.Name, c.Description, settings, labels, c.SecretHint, c.SecretFingerprint, c.SecretVersion, c.Status,
 		c.StatusMessage, formatTimePtr(c.VerifiedAt), c.Verify, c.Version, formatTime(c.UpdatedAt),
 		c.ID, orgID, expectVersion)
-	if err != nil {
-		return t.d.mapErr(err, fmt.Sprintf("credential %q", c.Name))
-	}
-	n, err := affected(res)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return t.versionCheck(ctx, "credentials", "credential", orgID, c.ID, expectVersion)
-	}
-	return nil
+	return t.versionedResult(ctx, res, err, "credentials", "credential", c.Name, orgID, c.ID, expectVersion)
 }
 
 // DeleteCredential deletes the credential and (by cascade) its secrets. A credential that connections
@@ -742,17 +748,7 @@ func (t *tx) UpdateConnection(ctx context.Context, orgID string, c api.Connectio
 	if t.d.violation(err) == violationForeignKey {
 		return fmt.Errorf("credential %s: %w", c.CredentialID, store.ErrNotFound)
 	}
-	if err != nil {
-		return t.d.mapErr(err, fmt.Sprintf("connection %q", c.Name))
-	}
-	n, err := affected(res)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return t.versionCheck(ctx, "connections", "connection", orgID, c.ID, expectVersion)
-	}
-	return nil
+	return t.versionedResult(ctx, res, err, "connections", "connection", c.Name, orgID, c.ID, expectVersion)
 }
 
 func (t *tx) DeleteConnection(ctx context.Context, orgID, id string) error {
@@ -945,17 +941,7 @@ func (t *tx) UpdateProject(ctx context.Context, orgID string, p api.Project, exp
 		version = ?, updated_at = ? WHERE id = ? AND org_id = ? AND version = ?`,
 		p.Name, p.Description, p.InheritOrganizationCredentials, p.Version, formatTime(p.UpdatedAt),
 		p.ID, orgID, expectVersion)
-	if err != nil {
-		return t.d.mapErr(err, fmt.Sprintf("project %q", p.Name))
-	}
-	n, err := affected(res)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return t.versionCheck(ctx, "projects", "project", orgID, p.ID, expectVersion)
-	}
-	return nil
+	return t.versionedResult(ctx, res, err, "projects", "project", p.Name, orgID, p.ID, expectVersion)
 }
 
 // DeleteProject deletes the project and its model policy. A project that still holds credentials or
