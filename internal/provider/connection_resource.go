@@ -347,13 +347,11 @@ func (jsonObjectValidator) ValidateString(_ context.Context, req validator.Strin
 		return
 	}
 	text := req.ConfigValue.ValueString()
-	var probe any
-	if err := json.Unmarshal([]byte(text), &probe); err != nil {
+	if !json.Valid([]byte(text)) {
 		return // the type's own validation reports JSON syntax
 	}
-	if _, ok := probe.(map[string]any); !ok {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+req.Path.String(),
-			fmt.Sprintf("%s must be a JSON object, such as jsonencode({ temperature = 0.2 }), not %s.", req.Path, describeJSON(strings.TrimSpace(text))))
+	if _, err := catalog.NormalizeParameters(text); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+req.Path.String(), fmt.Sprintf("%s, not %s.", err, describeJSON(strings.TrimSpace(text))))
 	}
 }
 

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -282,20 +280,9 @@ func (c *statusCache) fill(ctx context.Context, conn *api.Connection) error {
 // normalizeParameters checks that text is a JSON object and returns it compact with sorted keys, so
 // that equal parameters are stored, and compared, as equal strings.
 func normalizeParameters(text string) (string, *api.FieldError) {
-	if strings.TrimSpace(text) == "" {
-		return "", nil
-	}
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.UseNumber()
-	var v map[string]any
-	if err := dec.Decode(&v); err != nil || dec.More() {
-		return "", &api.FieldError{Field: "parameters", Message: "parameters must be a JSON object, such as jsonencode({ temperature = 0.2 })."}
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	norm, err := catalog.NormalizeParameters(text)
+	if err != nil {
 		return "", &api.FieldError{Field: "parameters", Message: err.Error()}
 	}
-	return strings.TrimSpace(buf.String()), nil
+	return norm, nil
 }
