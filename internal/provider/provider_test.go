@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -33,7 +32,7 @@ import (
 
 // protoV6Providers serves the provider in-process: no registry, no plugin binary.
 var protoV6Providers = map[string]func() (tfprotov6.ProviderServer, error){
-	"modelkeys": providerserver.NewProtocol6WithError(New("test")()),
+	"modelkeys": func() (tfprotov6.ProviderServer, error) { return NewProtocol6Server("test")(), nil },
 }
 
 func TestMain(m *testing.M) {
