@@ -297,6 +297,73 @@ func TestCredentialCRUD(t *testing.T) {
 	})
 }
 
+// The per-organisation count behind the credential limit follows inserts, deletes and rollbacks,
+// stays per organisation, and is filled in for credentials that predate it (migration 0002).
+func TestCredentialCount(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			dsn := b.newDSN(t)
+			s := openStore(t, dsn)
+			org, other := ensureOrg(t, s, "acme"), ensureOrg(t, s, "globex")
+			count := func(s *Store, org string) int {
+				t.Helper()
+				var n int
+				inTx(t, s, func(tx store.Tx) (err error) { n, err = tx.CountCredentials(ctx, org); return err })
+				return n
+			}
+			for i := range 3 {
+				inTx(t, s, func(tx store.Tx) error {
+					return tx.InsertCredential(ctx, org, newCredential(fmt.Sprintf("cred_%d", i), fmt.Sprintf("c%d", i), ""))
+				})
+			}
+			inTx(t, s, func(tx store.Tx) error { return tx.InsertCredential(ctx, other, newCredential("cred_o", "o", "")) })
+			inTx(t, s, func(tx store.Tx) error { return tx.DeleteCredential(ctx, org, "cred_0") })
+			rollback := errors.New("roll back")
+			if err := txErr(s, func(tx store.Tx) error {
+				if err := tx.InsertCredential(ctx, org, newCredential("cred_r", "r", "")); err != nil {
+					return err
+				}
+				return rollback
+			}); !errors.Is(err, rollback) {
+				t.Fatalf("rolled-back insert: %v", err)
+			}
+			if got := count(s, org); got != 2 {
+				t.Errorf("acme has %d credentials counted, want 2", got)
+			}
+			if got := count(s, other); got != 1 {
+				t.Errorf("globex has %d credentials counted, want 1", got)
+			}
+			if err := txErr(s, func(tx store.Tx) error { _, err := tx.CountCredentials(ctx, "org_missing"); return err }); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("count of a missing organisation: %v, want ErrNotFound", err)
+			}
+
+			// Take the database back to schema version 1, as a server before this change left it.
+			downgrade := []string{
+				"DROP TRIGGER credentials_counted_on_insert", "DROP TRIGGER credentials_counted_on_delete",
+				"ALTER TABLE organizations DROP COLUMN credential_count",
+			}
+			if b.name == DialectPostgres {
+				downgrade = []string{"DROP TRIGGER credentials_counted ON credentials", "DROP FUNCTION modelkeys_count_credentials",
+					"ALTER TABLE organizations DROP COLUMN credential_count"}
+			}
+			for _, q := range append(downgrade, "DELETE FROM schema_migrations WHERE version = 2") {
+				if _, err := s.db.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			_ = s.Close()
+			upgraded := openStore(t, dsn)
+			if got := count(upgraded, org); got != 2 {
+				t.Errorf("after the upgrade acme has %d credentials counted, want 2", got)
+			}
+			if got := count(upgraded, other); got != 1 {
+				t.Errorf("after the upgrade globex has %d credentials counted, want 1", got)
+			}
+		})
+	}
+}
+
 func TestConnectionsAndConnectionIDs(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
 		org := ensureOrg(t, s, "acme")

@@ -540,7 +540,11 @@ func (t *tx) DeleteCredential(ctx context.Context, orgID, id string) error {
 
 func (t *tx) CountCredentials(ctx context.Context, orgID string) (int, error) {
 	var n int
-	err := t.queryRow(ctx, "SELECT COUNT(*) FROM credentials WHERE org_id = ?", orgID).Scan(&n)
+	// Kept by triggers (migration 0002): one row read, however many credentials there are.
+	err := t.queryRow(ctx, "SELECT credential_count FROM organizations WHERE id = ?", orgID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("organization %s: %w", orgID, store.ErrNotFound)
+	}
 	return n, err
 }
 
