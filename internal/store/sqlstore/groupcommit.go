@@ -26,6 +26,7 @@ type groupCommit struct {
 	stopOnce sync.Once
 	stopped  sync.WaitGroup
 	maxBatch int
+	stmts    *stmtCache
 }
 
 type writeReq struct {
@@ -42,8 +43,8 @@ type writeResult struct {
 
 var errClosed = errors.New("store is closed")
 
-func newGroupCommit(db *sql.DB, d dialect) *groupCommit {
-	g := &groupCommit{db: db, d: d, reqs: make(chan *writeReq), stop: make(chan struct{}), maxBatch: 64}
+func newGroupCommit(db *sql.DB, d dialect, stmts *stmtCache) *groupCommit {
+	g := &groupCommit{db: db, d: d, reqs: make(chan *writeReq), stop: make(chan struct{}), maxBatch: 64, stmts: stmts}
 	g.stopped.Add(1)
 	go g.loop()
 	return g
@@ -127,7 +128,7 @@ func (g *groupCommit) run(batch []*writeReq) {
 			failAll(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		results[i] = runFn(r.fn, &tx{tx: sqlTx, d: g.d, shared: true})
+		results[i] = runFn(r.fn, &tx{tx: sqlTx, d: g.d, shared: true, stmts: g.stmts})
 		end := "RELEASE SAVEPOINT caller"
 		if results[i].err != nil || results[i].panicked {
 			end = "ROLLBACK TO SAVEPOINT caller; RELEASE SAVEPOINT caller"

@@ -49,6 +49,8 @@ type Store struct {
 	// group merges concurrent SQLite write transactions into one commit; nil on PostgreSQL, whose
 	// writers run in parallel.
 	group *groupCommit
+	// stmts and rstmts cache prepared statements for db and rdb on SQLite; nil on PostgreSQL.
+	stmts, rstmts *stmtCache
 }
 
 var (
@@ -166,7 +168,8 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	rdb.SetMaxOpenConns(readConns)
 	rdb.SetMaxIdleConns(readConns)
 	s.rdb = rdb
-	s.group = newGroupCommit(db, s.d)
+	s.stmts, s.rstmts = newStmtCache(db), newStmtCache(rdb)
+	s.group = newGroupCommit(db, s.d, s.stmts)
 	return s, nil
 }
 
@@ -293,6 +296,10 @@ func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
 	}
+	if s.stmts != nil {
+		s.stmts.close()
+		s.rstmts.close()
+	}
 	if s.rdb != nil && s.rdb != s.db {
 		return errors.Join(s.rdb.Close(), s.db.Close())
 	}
@@ -311,7 +318,7 @@ func (s *Store) ReadTx(ctx context.Context, fn func(store.Tx) error) error {
 		return fmt.Errorf("begin read transaction: %w", err)
 	}
 	defer func() { _ = sqlTx.Rollback() }() // nothing to commit
-	return fn(&tx{tx: sqlTx, d: s.d})
+	return fn(&tx{tx: sqlTx, d: s.d, stmts: s.rstmts})
 }
 
 // Tx runs fn in one transaction: BEGIN IMMEDIATE on SQLite, READ COMMITTED on PostgreSQL. It commits
@@ -334,7 +341,7 @@ func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	ferr := fn(&tx{tx: sqlTx, d: s.d})
+	ferr := fn(&tx{tx: sqlTx, d: s.d, stmts: s.stmts})
 	done = true
 	if ferr != nil {
 		if rerr := sqlTx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {

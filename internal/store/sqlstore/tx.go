@@ -33,6 +33,8 @@ type tx struct {
 	// which would take the other callers' writes with it. The caller's context is checked before its
 	// turn instead, and its work is a few short statements.
 	shared bool
+	// stmts caches prepared statements on SQLite; nil on PostgreSQL.
+	stmts *stmtCache
 }
 
 // stmtCtx is the context a statement runs with.
@@ -46,7 +48,19 @@ func (t *tx) stmtCtx(ctx context.Context) context.Context {
 var _ store.Tx = (*tx)(nil)
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(t.stmtCtx(ctx), t.d.rebind(q), args...)
+	ctx, q = t.stmtCtx(ctx), t.d.rebind(q)
+	if s := t.prepared(ctx, q); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, q, args...)
+}
+
+// prepared is q's cached statement in this transaction, or nil (run q unprepared).
+func (t *tx) prepared(ctx context.Context, q string) *sql.Stmt {
+	if t.stmts == nil {
+		return nil
+	}
+	return t.stmts.stmt(ctx, t.tx, q)
 }
 
 // write runs a statement that a constraint may refuse (a taken name, a missing or still-used parent).
@@ -75,11 +89,19 @@ func (t *tx) write(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(t.stmtCtx(ctx), t.d.rebind(q), args...)
+	ctx, q = t.stmtCtx(ctx), t.d.rebind(q)
+	if s := t.prepared(ctx, q); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, q, args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(t.stmtCtx(ctx), t.d.rebind(q), args...)
+	ctx, q = t.stmtCtx(ctx), t.d.rebind(q)
+	if s := t.prepared(ctx, q); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, q, args...)
 }
 
 // ---- values ---------------------------------------------------------------------------------------

@@ -1,0 +1,78 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// maxCachedStatements bounds a stmtCache. The store's query texts are fixed strings and a few list
+// shapes, far fewer than this; anything beyond it runs unprepared.
+const maxCachedStatements = 256
+
+// stmtCache keeps one prepared statement per query text for a SQLite handle. Parsing and planning a
+// query costs SQLite more than running it (a third of the server's CPU on credential reads), and an
+// unprepared query is parsed on every run. database/sql prepares a cached statement on each
+// connection the first time a transaction there runs it and reuses it from then on, and the driver
+// keeps SQLite's statement handle between runs. (PostgreSQL's driver caches statements itself.)
+type stmtCache struct {
+	db *sql.DB
+
+	mu sync.Mutex
+	// stmts maps query text to its statement; nil marks a text that failed to prepare, which then
+	// always runs unprepared (and reports its error there).
+	stmts   map[string]*sql.Stmt
+	pending map[string]bool
+	closed  bool
+}
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+}
+
+// stmt returns q's statement for sqlTx, or nil when q is not prepared yet. A first use prepares q in
+// the background: preparing on the handle needs a free connection, and the caller holds one (all the
+// writer has), so doing it here could wait forever.
+func (c *stmtCache) stmt(ctx context.Context, sqlTx *sql.Tx, q string) *sql.Stmt {
+	c.mu.Lock()
+	s, known := c.stmts[q]
+	if !known && !c.pending[q] && !c.closed && len(c.stmts)+len(c.pending) < maxCachedStatements {
+		c.pending[q] = true
+		go c.prepare(q)
+	}
+	c.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	return sqlTx.StmtContext(ctx, s)
+}
+
+func (c *stmtCache) prepare(q string) {
+	s, err := c.db.Prepare(q)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pending, q)
+	switch {
+	case c.closed:
+		if err == nil {
+			_ = s.Close()
+		}
+	case err != nil:
+		c.stmts[q] = nil
+	default:
+		c.stmts[q] = s
+	}
+}
+
+// close closes the cached statements; call it before closing the handle.
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for _, s := range c.stmts {
+		if s != nil {
+			_ = s.Close()
+		}
+	}
+	c.stmts = map[string]*sql.Stmt{}
+}
