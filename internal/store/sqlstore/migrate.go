@@ -81,7 +81,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	known := ms[len(ms)-1].version
 
-	return s.rawTx(ctx, func(tx *sql.Tx) error {
+	apply := func(tx *sql.Tx) error {
 		if s.d.name == DialectPostgres {
 			// Held to the end of this transaction; a second replica waits here, then finds the
 			// migrations applied. (On SQLite the BEGIN IMMEDIATE of this transaction does the same.)
@@ -119,7 +119,23 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 		}
 		return nil
-	})
+	}
+	// Processes opening a new SQLite file together (a server and an embedded provider, say) race to
+	// turn it to WAL mode, and SQLite can then answer a BEGIN IMMEDIATE with SQLITE_BUSY without
+	// calling the busy handler. It happens only around that first open, so the migration, which
+	// every open runs first, waits it out here as busy_timeout would.
+	deadline := time.Now().Add(sqliteBusyTimeout)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := s.rawTx(ctx, apply)
+		if s.d.name != DialectSQLite || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // rawTx is Tx for internal work on the bare *sql.Tx.

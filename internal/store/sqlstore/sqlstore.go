@@ -15,6 +15,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -94,6 +95,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 }
 
+// sqliteBusyTimeout is how long a SQLite write waits for another process's lock.
+const sqliteBusyTimeout = 10 * time.Second
+
 // SQLiteDSN is the modernc.org/sqlite data source name OpenSQLite uses for path. Pragmas run on every
 // new connection, busy_timeout first (the driver orders it so), then:
 //
@@ -114,7 +118,7 @@ func SQLiteDSN(path string) string {
 	// read as a URI authority, into "/").
 	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.Clean(path))
 	return "file:" + escaped + "?" + strings.Join([]string{
-		"_pragma=busy_timeout(10000)",
+		"_pragma=busy_timeout(" + strconv.Itoa(int(sqliteBusyTimeout/time.Millisecond)) + ")",
 		"_pragma=journal_mode(WAL)",
 		"_pragma=synchronous(FULL)",
 		"_pragma=foreign_keys(1)",
@@ -373,6 +377,12 @@ func (d dialect) rebind(q string) string {
 		b.WriteByte(q[i])
 	}
 	return b.String()
+}
+
+// isBusy reports SQLite's SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // Constraint kinds the drivers report, by their own codes rather than message text.
