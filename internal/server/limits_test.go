@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
@@ -177,6 +178,29 @@ func testRateLimit(t *testing.T) {
 		if r := h.do("GET", "/healthz", "", nil); r.Status != 200 {
 			t.Fatalf("healthz: %d", r.Status)
 		}
+	}
+}
+
+// The per-token limiters of tokens that have gone quiet are dropped, and only those: a token still
+// inside its limit keeps its limiter, so a sweep never hands it a fresh burst.
+func TestIdleRateLimitersAreForgotten(t *testing.T) {
+	h := newHarness(t, withLimits(Limits{MaxBodyBytes: 1 << 20, RequestsPerSecond: 0.5, Burst: 2}))
+	for range 2 {
+		h.do("GET", "/v1/credentials", h.tokens["viewer"], nil)
+	}
+	h.do("GET", "/v1/credentials", h.tokens["admin"], nil)
+
+	s := h.srv
+	s.limitersMu.Lock()
+	defer s.limitersMu.Unlock()
+	now := time.Now()
+	s.sweepLimitersLocked(now)
+	if _, ok := s.limiters[h.tokenIDs["viewer"]]; !ok || len(s.limiters) != 2 {
+		t.Fatalf("a sweep right after use kept %d limiters (viewer's: %v), want both", len(s.limiters), ok)
+	}
+	s.sweepLimitersLocked(now.Add(10 * time.Second)) // 0.5/s for 10 s refills a burst of 2
+	if len(s.limiters) != 0 {
+		t.Errorf("a sweep once the buckets refilled kept %d limiters, want none", len(s.limiters))
 	}
 }
 

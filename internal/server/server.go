@@ -25,8 +25,9 @@ type Server struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 
-	limitersMu sync.Mutex
-	limiters   map[string]*rate.Limiter
+	limitersMu    sync.Mutex
+	limiters      map[string]*rate.Limiter // by token id
+	limitersSwept time.Time
 }
 
 // New opens the service and builds the handler.
@@ -112,6 +113,9 @@ func (s *Server) allow(w http.ResponseWriter, p Principal) error {
 		return nil
 	}
 	s.limitersMu.Lock()
+	if now := time.Now(); now.Sub(s.limitersSwept) > time.Minute {
+		s.sweepLimitersLocked(now)
+	}
 	l, ok := s.limiters[p.TokenID]
 	if !ok {
 		burst := lim.Burst
@@ -130,6 +134,18 @@ func (s *Server) allow(w http.ResponseWriter, p Principal) error {
 			Detail: fmt.Sprintf("Token %q is limited to %.0f requests per second; retry after the Retry-After delay.", p.Actor, lim.RequestsPerSecond)}
 	}
 	return nil
+}
+
+// sweepLimitersLocked forgets the limiters whose bucket has filled up again: such a limiter is the same
+// as a new one, so nothing is lost, and the map keeps only the tokens used in the last few seconds
+// rather than every token the server has seen (revoked ones included).
+func (s *Server) sweepLimitersLocked(now time.Time) {
+	for id, l := range s.limiters {
+		if l.TokensAt(now) >= float64(l.Burst()) {
+			delete(s.limiters, id)
+		}
+	}
+	s.limitersSwept = now
 }
 
 // observe adds a request id, recovers panics, records metrics and logs one line per request.
