@@ -345,9 +345,9 @@ func TestCredentialCount(t *testing.T) {
 			}
 			if b.name == DialectPostgres {
 				downgrade = []string{"DROP TRIGGER credentials_counted ON credentials", "DROP FUNCTION modelkeys_count_credentials",
-					"ALTER TABLE organizations DROP COLUMN credential_count"}
+					"ALTER TABLE organizations DROP COLUMN credential_count", "ALTER TABLE audit_events DROP COLUMN xid"}
 			}
-			for _, q := range append(downgrade, "DELETE FROM schema_migrations WHERE version = 2") {
+			for _, q := range append(downgrade, "DELETE FROM schema_migrations WHERE version > 1") {
 				if _, err := s.db.Exec(q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
@@ -1022,6 +1022,59 @@ func TestAudit(t *testing.T) {
 			t.Errorf("event round trip: %+v", all[1])
 		}
 	})
+}
+
+// On PostgreSQL a transaction can take an audit id before another and commit after it. Paging by
+// "after" must still return every event once: the later id waits until the earlier transaction ends.
+func TestAuditPagingSkipsNothingAcrossConcurrentTransactions(t *testing.T) {
+	b := backends(t)[1]
+	if b.name != DialectPostgres {
+		t.Fatal("backends(t)[1] is not PostgreSQL")
+	}
+	s := openStore(t, b.newDSN(t))
+	org := ensureOrg(t, s, "acme")
+	event := func(obj string) api.AuditEvent {
+		return api.AuditEvent{Time: at(0), Actor: "token:ci", Action: "update", ObjectType: "credential", ObjectID: obj}
+	}
+	var seen []string
+	var after int64
+	readAll := func() {
+		t.Helper()
+		if err := s.ReadTx(ctx, func(tx store.Tx) error {
+			page, err := tx.ListAudit(ctx, org, after, 100)
+			for _, e := range page {
+				seen = append(seen, e.ObjectID)
+				after = e.ID
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The slow transaction takes its id first and holds it uncommitted.
+	inserted, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.Tx(ctx, func(tx store.Tx) error {
+			if err := tx.InsertAudit(ctx, org, event("slow")); err != nil {
+				return err
+			}
+			close(inserted)
+			<-release
+			return nil
+		})
+	}()
+	<-inserted
+	inTx(t, s, func(tx store.Tx) error { return tx.InsertAudit(ctx, org, event("fast")) })
+	readAll() // "fast" has the higher id and is committed, but "slow" may still commit before it
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	readAll()
+	if want := []string{"slow", "fast"}; !reflect.DeepEqual(seen, want) {
+		t.Fatalf("paging by after= returned %v, want %v: an event was skipped or repeated", seen, want)
+	}
 }
 
 func TestTxRollback(t *testing.T) {

@@ -1060,9 +1060,22 @@ func (t *tx) InsertAudit(ctx context.Context, orgID string, e api.AuditEvent) er
 
 // ListAudit lists the organisation's events with id > afterID, oldest first; limit <= 0 means
 // DefaultLimit.
+//
+// On PostgreSQL "after" means after that event in transaction order, and events of transactions older
+// than one still running wait until it ends (migration 0003): ids from the sequence are not in commit
+// order there, and paging by id alone would skip an event that commits after a later id was read.
 func (t *tx) ListAudit(ctx context.Context, orgID string, afterID int64, limit int) ([]api.AuditEvent, error) {
-	rows, err := t.query(ctx, `SELECT id, time, actor, action, object_type, object_id, fields FROM audit_events
-		WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, afterID, limitOrDefault(limit))
+	q := `SELECT id, time, actor, action, object_type, object_id, fields FROM audit_events
+		WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`
+	args := []any{orgID, afterID, limitOrDefault(limit)}
+	if t.d.name == DialectPostgres {
+		q = `SELECT id, time, actor, action, object_type, object_id, fields FROM audit_events
+		WHERE org_id = ? AND xid < pg_snapshot_xmin(pg_current_snapshot())
+		  AND (xid, id) > (COALESCE((SELECT xid FROM audit_events WHERE org_id = ? AND id = ?), '0'::xid8), ?)
+		ORDER BY xid, id LIMIT ?`
+		args = []any{orgID, orgID, afterID, afterID, limitOrDefault(limit)}
+	}
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
