@@ -1061,9 +1061,10 @@ func (t *tx) InsertAudit(ctx context.Context, orgID string, e api.AuditEvent) er
 // ListAudit lists the organisation's events with id > afterID, oldest first; limit <= 0 means
 // DefaultLimit.
 //
-// On PostgreSQL "after" means after that event in transaction order, and events of transactions older
-// than one still running wait until it ends (migration 0003): ids from the sequence are not in commit
-// order there, and paging by id alone would skip an event that commits after a later id was read.
+// On PostgreSQL "after" means after that event in transaction order, and an event is listed only once
+// every transaction older than its own has ended (migration 0003): ids from the sequence are not in
+// commit order there, and paging by id alone would skip an event that commits after a later id was
+// read.
 func (t *tx) ListAudit(ctx context.Context, orgID string, afterID int64, limit int) ([]api.AuditEvent, error) {
 	q := `SELECT id, time, actor, action, object_type, object_id, fields FROM audit_events
 		WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`
