@@ -383,11 +383,10 @@ func (c *Client) ListAllProjects(ctx context.Context, opts ProjectListOptions) (
 
 // ---- audit and health ----
 
-// ListAuditEvents returns the audit events after the event with id after, oldest first, at most limit
-// of them (GET /v1/audit-events). after 0 starts at the beginning and limit 0 leaves the size to the
-// server; to read on, pass the last event's id as after. Every event comes back exactly once: on
-// PostgreSQL, events come in the order of their transactions, and an event shows only once every
-// older transaction has ended.
+// ListAuditEvents returns audit events with an id greater than after, oldest first, at most limit of
+// them (GET /v1/audit-events). after 0 starts at the beginning and limit 0 leaves the size to the
+// server; to read on, pass the last event's id as after. An organisation's events take their ids in
+// commit order, so reading on this way never skips one.
 func (c *Client) ListAuditEvents(ctx context.Context, after int64, limit int) (*api.List[api.AuditEvent], error) {
 	q := url.Values{}
 	if after > 0 {
