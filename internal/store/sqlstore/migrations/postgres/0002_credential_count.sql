@@ -1,8 +1,9 @@
 -- Each organisation keeps its number of credentials, so that the per-organisation limit is checked
 -- without counting the credentials table on every create (which grew with the organisation). The
--- trigger keeps the number right whatever statement inserts or deletes a credential. A create
--- already holds its organisation's row (LockOrganization) when limits are on, so the update adds no
--- new wait there.
+-- trigger keeps the number right whatever statement inserts or deletes a credential. Its update
+-- holds the organisation's row to the commit, so the credential creates and deletes of one
+-- organisation take turns; creates did already whenever a limit is set (LockOrganization), which is
+-- the default.
 
 ALTER TABLE organizations ADD COLUMN credential_count BIGINT NOT NULL DEFAULT 0;
 
