@@ -25,7 +25,9 @@ func NewProtocol6Server(version string) func() tfprotov6.ProviderServer {
 }
 
 // releasingServer wraps the calls Terraform makes once per resource instance, which are the ones that
-// add up; the few per-run calls (schema, provider configuration) pass through unchanged.
+// add up; the few per-run calls (schema, provider configuration) pass through unchanged. Embedding
+// tfprotov6.ProviderServer hides the framework's optional servers (list resources, actions, state
+// stores), which this provider does not offer; one that adds them must pass them through here.
 type releasingServer struct {
 	tfprotov6.ProviderServer
 }
@@ -63,6 +65,10 @@ func (s releasingServer) ImportResourceState(ctx context.Context, req *tfprotov6
 	return withReleasedContext(ctx, req, s.ProviderServer.ImportResourceState)
 }
 
+func (s releasingServer) MoveResourceState(ctx context.Context, req *tfprotov6.MoveResourceStateRequest) (*tfprotov6.MoveResourceStateResponse, error) {
+	return withReleasedContext(ctx, req, s.ProviderServer.MoveResourceState)
+}
+
 func (s releasingServer) ValidateDataResourceConfig(ctx context.Context, req *tfprotov6.ValidateDataResourceConfigRequest) (*tfprotov6.ValidateDataResourceConfigResponse, error) {
 	return withReleasedContext(ctx, req, s.ProviderServer.ValidateDataResourceConfig)
 }
@@ -79,12 +85,18 @@ func (s releasingServer) OpenEphemeralResource(ctx context.Context, req *tfproto
 	return withReleasedContext(ctx, req, s.ProviderServer.OpenEphemeralResource)
 }
 
+func (s releasingServer) RenewEphemeralResource(ctx context.Context, req *tfprotov6.RenewEphemeralResourceRequest) (*tfprotov6.RenewEphemeralResourceResponse, error) {
+	return withReleasedContext(ctx, req, s.ProviderServer.RenewEphemeralResource)
+}
+
 func (s releasingServer) CloseEphemeralResource(ctx context.Context, req *tfprotov6.CloseEphemeralResourceRequest) (*tfprotov6.CloseEphemeralResourceResponse, error) {
 	return withReleasedContext(ctx, req, s.ProviderServer.CloseEphemeralResource)
 }
 
 // releasableContext is a context.Context that answers as the one it holds, until that is swapped for
-// releasedBox: then it is a cancelled context with no values and no parent.
+// releasedBox: then it is a cancelled context with no values and no parent. Done then returns another
+// (closed) channel than before, which the Context contract does not allow; nothing uses the context
+// after the call returns, and whatever does sees it cancelled either way.
 type releasableContext struct {
 	current atomic.Pointer[contextBox]
 }

@@ -7,7 +7,8 @@ import (
 )
 
 // maxCachedStatements bounds a stmtCache. The store's query texts are fixed strings and a few list
-// shapes, far fewer than this; anything beyond it runs unprepared.
+// shapes (texts built per call, such as IN lists, bypass the cache), far fewer than this; anything
+// beyond it runs unprepared.
 const maxCachedStatements = 256
 
 // stmtCache keeps one prepared statement per query text for a SQLite handle. Parsing and planning a
@@ -19,7 +20,7 @@ type stmtCache struct {
 	db *sql.DB
 
 	mu sync.Mutex
-	// stmts maps query text to its statement; nil marks a text that failed to prepare, which then
+	// stmts maps query text to its statement; nil marks a text SQLite refused to prepare, which then
 	// always runs unprepared (and reports its error there).
 	stmts   map[string]*sql.Stmt
 	pending map[string]bool
@@ -57,6 +58,8 @@ func (c *stmtCache) prepare(q string) {
 		if err == nil {
 			_ = s.Close()
 		}
+	case isBusy(err):
+		// Another process held the database (changing its schema, say): try again on the next use.
 	case err != nil:
 		c.stmts[q] = nil
 	default:

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,27 @@ func TestStatementCache(t *testing.T) {
 			t.Fatal("the count query did not prepare")
 		}
 	}
+
+	// A list of several credentials looks up their connections with an IN list as long as the page:
+	// such texts run unprepared instead of filling the cache, one per length.
+	if err := s.ReadTx(ctx, func(tx store.Tx) error {
+		_, err := tx.ListCredentials(ctx, org, store.CredentialFilter{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.rstmts.mu.Lock()
+	for q := range s.rstmts.stmts {
+		if strings.Contains(q, "IN (?, ?") {
+			t.Errorf("the cache keeps a per-length IN list: %s", q)
+		}
+	}
+	for q := range s.rstmts.pending {
+		if strings.Contains(q, "IN (?, ?") {
+			t.Errorf("the cache prepares a per-length IN list: %s", q)
+		}
+	}
+	s.rstmts.mu.Unlock()
 
 	const bad = "SELECT nope FROM nowhere"
 	for range 2 {

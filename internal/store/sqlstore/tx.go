@@ -96,6 +96,11 @@ func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 	return t.tx.QueryContext(ctx, q, args...)
 }
 
+// queryUnprepared is query for texts built per call, which the statement cache should not keep.
+func (t *tx) queryUnprepared(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.stmtCtx(ctx), t.d.rebind(q), args...)
+}
+
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	ctx, q = t.stmtCtx(ctx), t.d.rebind(q)
 	if s := t.prepared(ctx, q); s != nil {
@@ -459,8 +464,15 @@ func (t *tx) finishCredentials(ctx context.Context, orgID string, rows *sql.Rows
 		ids = append(ids, c.ID)
 		index[c.ID] = i
 	}
-	crows, err := t.query(ctx, "SELECT credential_id, id FROM connections WHERE org_id = ? AND credential_id IN ("+
-		placeholders(len(out))+") ORDER BY credential_id, id", ids...)
+	q := "SELECT credential_id, id FROM connections WHERE org_id = ? AND credential_id IN (" +
+		placeholders(len(out)) + ") ORDER BY credential_id, id"
+	query := t.query
+	if len(out) > 1 {
+		// One query text per list length: preparing them would fill the statement cache with texts
+		// that may never come back. A single credential's read is the shape worth preparing.
+		query = t.queryUnprepared
+	}
+	crows, err := query(ctx, q, ids...)
 	if err != nil {
 		return nil, err
 	}
