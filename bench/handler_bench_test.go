@@ -67,12 +67,19 @@ func BenchmarkCreateCredential(b *testing.B) {
 	}
 }
 
-func BenchmarkGetCredential(b *testing.B) {
-	h := newHandler(b)
-	ids := make([]string, 100)
+// seed creates n credentials and returns their ids.
+func seed(b *testing.B, h http.Handler, n int) []string {
+	b.Helper()
+	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = create(b, h)
 	}
+	return ids
+}
+
+func BenchmarkGetCredential(b *testing.B) {
+	h := newHandler(b)
+	ids := seed(b, h, 100)
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
@@ -85,14 +92,11 @@ func BenchmarkGetCredential(b *testing.B) {
 	}
 }
 
-// BenchmarkGetCredentialParallel: reads from GOMAXPROCS goroutines; SQLite's single connection
-// serialises them.
+// BenchmarkGetCredentialParallel: reads from GOMAXPROCS goroutines, on the store's pool of SQLite
+// read connections.
 func BenchmarkGetCredentialParallel(b *testing.B) {
 	h := newHandler(b)
-	ids := make([]string, 100)
-	for i := range ids {
-		ids[i] = create(b, h)
-	}
+	ids := seed(b, h, 100)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0

@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 )
 
 // TestServeWaitsForTheDatabaseThenGivesUp: with PostgreSQL unreachable, serve retries for
 // MODELKEYS_DB_WAIT and then fails with a message that says so (and never shows the password).
 func TestServeWaitsForTheDatabaseThenGivesUp(t *testing.T) {
 	clearEnv(t)
-	t.Setenv("MODELKEYS_MASTER_KEY", base64.StdEncoding.EncodeToString(randomKey(t)))
+	t.Setenv("MODELKEYS_MASTER_KEY", base64.StdEncoding.EncodeToString(secrets.NewMasterKey()))
 	t.Setenv("MODELKEYS_DB_WAIT", "1500ms")
 	// Port 1 on loopback: nothing listens, connections are refused at once.
 	dsn := "postgres://modelkeys:s3cret-pass@127.0.0.1:1/modelkeys?sslmode=disable&connect_timeout=1"

@@ -77,7 +77,7 @@ func TestTokenCreateListRevoke(t *testing.T) {
 		t.Fatalf("token create does not print the token id: %s", out.String())
 	}
 	id := m[1]
-	key := randomKey(t)
+	key := secrets.NewMasterKey()
 
 	out.Reset()
 	if err := run(ctx, []string{"token", "list", "--db", db}, &out, &out); err != nil {
@@ -160,15 +160,6 @@ func statusWith(t *testing.T, db string, key []byte, token string) int {
 	return rec.Code
 }
 
-func randomKey(t *testing.T) []byte {
-	t.Helper()
-	k := make([]byte, secrets.KeySize)
-	if _, err := rand.Read(k); err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 func writeKeyFile(t *testing.T, path string, key []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
@@ -202,7 +193,7 @@ func TestServeRefusesWithoutMasterKey(t *testing.T) {
 	// A key file that others can read is refused.
 	t.Setenv("MODELKEYS_MASTER_KEY", "")
 	kf := filepath.Join(dir, "loose.key")
-	writeKeyFile(t, kf, randomKey(t))
+	writeKeyFile(t, kf, secrets.NewMasterKey())
 	if err := os.Chmod(kf, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +297,7 @@ func TestServeBootstrapToken(t *testing.T) {
 	clearEnv(t)
 	dir := t.TempDir()
 	t.Setenv("MODELKEYS_BOOTSTRAP_TOKEN", "boot-0123456789abcdef-xyz")
-	t.Setenv("MODELKEYS_MASTER_KEY", base64.StdEncoding.EncodeToString(randomKey(t)))
+	t.Setenv("MODELKEYS_MASTER_KEY", base64.StdEncoding.EncodeToString(secrets.NewMasterKey()))
 	url, logs, stop := startServe(t, "--db", filepath.Join(dir, "b.db"))
 	defer stop()
 	c, err := client.New(client.Config{BaseURL: url, Token: "boot-0123456789abcdef-xyz", MaxRetries: -1})
@@ -329,7 +320,7 @@ func TestRotateMasterKey(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "rot.db")
-	oldKey, newKey := randomKey(t), randomKey(t)
+	oldKey, newKey := secrets.NewMasterKey(), secrets.NewMasterKey()
 	oldFile, newFile := filepath.Join(dir, "old.key"), filepath.Join(dir, "new.key")
 	writeKeyFile(t, oldFile, oldKey)
 	writeKeyFile(t, newFile, newKey)
@@ -455,7 +446,7 @@ func TestServeTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	pool := writeSelfSignedCert(t, certFile, keyFile)
-	t.Setenv("MODELKEYS_MASTER_KEY", base64.StdEncoding.EncodeToString(randomKey(t)))
+	t.Setenv("MODELKEYS_MASTER_KEY", base64.StdEncoding.EncodeToString(secrets.NewMasterKey()))
 	url, _, stop := startServe(t, "--db", filepath.Join(dir, "tls.db"), "--tls-cert", certFile, "--tls-key", keyFile)
 	defer stop()
 	if !strings.HasPrefix(url, "https://") {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"os"
 	"path/filepath"
@@ -40,8 +39,7 @@ func TestRotateReplacesTheKeyFileBesideTheDatabase(t *testing.T) {
 	if err := open(oldKey); err != nil {
 		t.Fatal(err)
 	}
-	newKey := make([]byte, secrets.KeySize)
-	_, _ = rand.Read(newKey)
+	newKey := secrets.NewMasterKey()
 	newFile := filepath.Join(dir, "new.key")
 	if err := os.WriteFile(newFile, []byte(base64.StdEncoding.EncodeToString(newKey)), 0o600); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package provider
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -163,10 +162,7 @@ func newReplicatedTestServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	dsn := pgtest.Start(t) // skips without PostgreSQL
-	key := make([]byte, secrets.KeySize)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
+	key := secrets.NewMasterKey()
 	ring, err := secrets.NewKeyring(key)
 	if err != nil {
 		t.Fatal(err)

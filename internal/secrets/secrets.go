@@ -252,6 +252,13 @@ func ReadMasterKeyFile(path string) ([]byte, error) {
 	return key, nil
 }
 
+// NewMasterKey returns a new random master key of KeySize bytes.
+func NewMasterKey() []byte {
+	key := make([]byte, KeySize)
+	_, _ = rand.Read(key) // crypto/rand never fails: it panics rather than return an error
+	return key
+}
+
 // EnsureMasterKeyFile reads the key file at path, creating it with a new random key (mode 0600) when it
 // does not exist. created says whether it was made now.
 func EnsureMasterKeyFile(path string) (key []byte, created bool, err error) {
@@ -262,10 +269,7 @@ func EnsureMasterKeyFile(path string) (key []byte, created bool, err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, false, err
 	}
-	key = make([]byte, KeySize)
-	if _, err := io.ReadFull(rand.Reader, key); err != nil {
-		return nil, false, err
-	}
+	key = NewMasterKey()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) { // another process made it first: use theirs

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"net"
@@ -40,10 +39,7 @@ func testRotateMasterKeyOnStore(t *testing.T) {
 		Settings: map[string]string{"base_url": "https://gw.example.com/v1"}, Verify: ptr(false)})
 	recs = append(recs, rec{gw.ID, key, tok, gw.SecretFingerprint})
 
-	newKey := make([]byte, secrets.KeySize)
-	if _, err := rand.Read(newKey); err != nil {
-		t.Fatal(err)
-	}
+	newKey := secrets.NewMasterKey()
 	ring, err := secrets.NewKeyring(newKey, h.key)
 	if err != nil {
 		t.Fatal(err)
@@ -113,10 +109,7 @@ func testRotateMasterKeyOnStore(t *testing.T) {
 		WHERE credential_id = ? AND field = 'api_key'`), recs[0].id, gw.ID); err != nil {
 		t.Fatal(err)
 	}
-	third := make([]byte, secrets.KeySize)
-	if _, err := rand.Read(third); err != nil {
-		t.Fatal(err)
-	}
+	third := secrets.NewMasterKey()
 	ring3, err := secrets.NewKeyring(third, newKey)
 	if err != nil {
 		t.Fatal(err)
@@ -230,8 +223,7 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	key := make([]byte, secrets.KeySize)
-	_, _ = rand.Read(key)
+	key := secrets.NewMasterKey()
 	ring, _ := secrets.NewKeyring(key)
 	srv, err := New(ctx, Config{Store: st, Keyring: ring, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Limits: DefaultLimits(), Version: "test"})
 	if err != nil {

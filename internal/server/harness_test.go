@@ -165,10 +165,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 	}
 	h.key = o.masterKey
 	if h.key == nil {
-		h.key = make([]byte, secrets.KeySize)
-		if _, err := rand.Read(h.key); err != nil {
-			t.Fatal(err)
-		}
+		h.key = secrets.NewMasterKey()
 	}
 	var err error
 	if h.keyring, err = secrets.NewKeyring(h.key); err != nil {

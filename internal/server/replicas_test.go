@@ -7,7 +7,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -151,10 +150,7 @@ func TestReplicasFirstStartAgreeOnFingerprintKey(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.Start(t)
 	ctx := context.Background()
-	key := make([]byte, secrets.KeySize)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
+	key := secrets.NewMasterKey()
 	ring, err := secrets.NewKeyring(key)
 	if err != nil {
 		t.Fatal(err)

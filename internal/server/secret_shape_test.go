@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"net/http"
 	"testing"
 
@@ -29,10 +28,7 @@ func TestSecretShape(t *testing.T) {
 // rotate-master-key must not seal new secrets that nobody could open after the restart.
 func TestServerWithARotatedAwayKeyWritesNoSecret(t *testing.T) {
 	h := newHarness(t)
-	newKey := make([]byte, secrets.KeySize)
-	if _, err := rand.Read(newKey); err != nil {
-		t.Fatal(err)
-	}
+	newKey := secrets.NewMasterKey()
 	ring, err := secrets.NewKeyring(newKey, h.key)
 	if err != nil {
 		t.Fatal(err)
