@@ -78,7 +78,9 @@ type CredentialCreate struct {
 }
 
 // CredentialPatch is the body of PATCH /v1/credentials/{id}. A nil field is left as it is; an empty
-// string in APIKey or AuthToken removes that secret; a nil map is left alone and an empty map clears it.
+// string or a JSON null in APIKey or AuthToken removes that secret; a nil map is left alone and an empty
+// map clears it. A change of a destination setting (catalog.IsDestinationSetting) must carry every
+// secret the credential keeps, non-empty.
 type CredentialPatch struct {
 	Name        *string            `json:"name,omitempty"`
 	Description *string            `json:"description,omitempty"`
@@ -194,7 +196,8 @@ type Model struct {
 	Allowed bool `json:"allowed"`
 }
 
-// AuditEvent records one change. It names the fields changed, never their values.
+// AuditEvent records one change. It names the fields changed, never their values, except the
+// destination settings in Changes.
 type AuditEvent struct {
 	ID         int64     `json:"id"`
 	Time       time.Time `json:"time"`
@@ -203,6 +206,17 @@ type AuditEvent struct {
 	ObjectType string    `json:"object_type"`
 	ObjectID   string    `json:"object_id"`
 	Fields     []string  `json:"fields"`
+	// Changes gives the old and new values of the settings that decide where a credential's secrets
+	// are sent (base_url, endpoint, host, region, location), so a moved key is visible in the log.
+	// These settings are never secret: URL settings refuse user-info and query strings.
+	Changes []AuditChange `json:"changes,omitempty"`
+}
+
+// AuditChange is one setting's value before and after a change; "" means absent.
+type AuditChange struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
 }
 
 // List is the envelope of every list answer.

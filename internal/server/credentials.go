@@ -106,7 +106,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 		if err := s.putSecrets(ctx, tx, p.OrgID, c.ID, plain); err != nil {
 			return "", err
 		}
-		return c.ID, s.audit(ctx, tx, p, "create", "credential", c.ID, createdFields(c, plain))
+		return c.ID, s.auditChanges(ctx, tx, p, "create", "credential", c.ID, createdFields(c, plain), destinationChanges(nil, c.Settings))
 	})
 	if err != nil {
 		return api.Credential{}, false, err
@@ -257,7 +257,6 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 	if in.Settings != nil && !maps.Equal(*in.Settings, cur.Settings) {
 		next.Settings = nonNilMap(*in.Settings)
 		changed = append(changed, diffKeys("settings", cur.Settings, next.Settings)...)
-		fields = append(fields, checkDestinationChange(cur.Settings, next.Settings, len(plain) > 0, in.APIKey != nil || in.AuthToken != nil)...)
 	}
 	if in.Labels != nil && !maps.Equal(*in.Labels, cur.Labels) {
 		fields = append(fields, checkLabels(*in.Labels)...)
@@ -276,6 +275,8 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 		}
 	}
 	sent := map[string]string{api.SecretAPIKey: deref(in.APIKey), api.SecretAuthToken: deref(in.AuthToken)}
+	moved := destinationChanges(cur.Settings, next.Settings)
+	fields = append(fields, checkDestinationChange(moved, newPlain, sent)...)
 	fields = append(fields, checkSecretsAreNotMasks(sent, cur.SecretHint)...)
 	fields = append(fields, checkSecretShape(sent)...)
 	fields = append(fields, catalog.ValidateCredential(cur.Provider, next.Settings, newPlain[api.SecretAPIKey] != "", newPlain[api.SecretAuthToken] != "")...)
@@ -340,7 +341,7 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 				return err
 			}
 		}
-		return s.audit(ctx, tx, p, "update", "credential", id, changed)
+		return s.auditChanges(ctx, tx, p, "update", "credential", id, changed, moved)
 	})
 	if err != nil {
 		return api.Credential{}, err
@@ -507,23 +508,52 @@ func (s *Service) checkProjectExists(ctx context.Context, p Principal, projectID
 	})
 }
 
-// checkDestinationChange refuses to point a stored key at a new address unless the key comes with the
-// request: otherwise anyone who may edit settings could have the server send a key they may not read to
-// a host they control (by verification or by listing models). Whoever sends the key decides where it goes.
-func checkDestinationChange(before, after map[string]string, hasSecret, secretSent bool) []api.FieldError {
-	if !hasSecret || secretSent {
+// destinationChanges lists the destination settings (catalog.IsDestinationSetting) whose value differs
+// between before and after, added and removed ones included, in key order.
+func destinationChanges(before, after map[string]string) []api.AuditChange {
+	var out []api.AuditChange
+	keys := slices.Sorted(maps.Keys(before))
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if catalog.IsDestinationSetting(k) && before[k] != after[k] {
+			out = append(out, api.AuditChange{Field: "settings." + k, From: before[k], To: after[k]})
+		}
+	}
+	return out
+}
+
+// checkDestinationChange refuses to point a stored secret at a new address unless that secret comes,
+// non-empty, with the request: otherwise anyone who may edit settings could have the server send a key
+// they may not read to a host they control (by verification or by listing models). Every secret that
+// stays stored after the change must be sent; removing one ("" or null) is the only other way. Whoever
+// sends a key decides where it goes.
+func checkDestinationChange(moved []api.AuditChange, kept, sent map[string]string) []api.FieldError {
+	if len(moved) == 0 {
+		return nil
+	}
+	var missing []string
+	for _, f := range secretFields {
+		if kept[f] != "" && sent[f] == "" {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) == 0 {
 		return nil
 	}
 	var out []api.FieldError
-	for _, k := range slices.Sorted(maps.Keys(after)) {
-		if catalog.IsURLSetting(k) && before[k] != after[k] {
-			out = append(out, api.FieldError{Field: "settings." + k, Message: fmt.Sprintf("changing %s changes where the stored key is sent, so send the key again (api_key, and auth_token if set) in the same request.", k)})
+	for _, m := range moved {
+		verb := "changing"
+		if m.To == "" {
+			verb = "removing"
 		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(before)) {
-		if _, kept := after[k]; !kept && catalog.IsURLSetting(k) {
-			out = append(out, api.FieldError{Field: "settings." + k, Message: fmt.Sprintf("removing %s changes where the stored key is sent, so send the key again (api_key, and auth_token if set) in the same request.", k)})
-		}
+		out = append(out, api.FieldError{Field: m.Field, Message: fmt.Sprintf(
+			"%s %s changes where the stored secrets are sent, so send %s again, in full, in the same request (or remove a secret with an empty value).",
+			verb, strings.TrimPrefix(m.Field, "settings."), strings.Join(missing, " and "))})
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
@@ -37,5 +38,24 @@ func testKeyDestinationNeedsTheKey(t *testing.T) {
 	org := map[string]string{"base_url": "https://attacker.example/v1", "organization_id": "org-1"}
 	if _, err := h.editor.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &org}, 0); err != nil {
 		t.Fatalf("a non-URL setting: %v", err)
+	}
+}
+
+// A Bedrock key goes to bedrock.{region}.amazonaws.com: the region is a destination too.
+func TestRegionIsADestination(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	key := h.secret("ABSK")
+	c := h.mustCreate(h.admin, api.CredentialCreate{Name: "bedrock", Provider: "bedrock", APIKey: &key,
+		Settings: map[string]string{"region": "us-east-1"}, Verify: ptr(false)})
+	moved := map[string]string{"region": "eu-west-1"}
+	_, err := h.editor.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &moved}, 0)
+	fe := fieldError(t, apiError(t, err, http.StatusUnprocessableEntity).Problem, "settings.region")
+	if !strings.Contains(fe.Message, "api_key") {
+		t.Fatalf("the error should say which secret to send: %q", fe.Message)
+	}
+	if _, err := h.editor.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &moved, APIKey: &key}, 0); err != nil {
+		t.Fatalf("moving the key with the key: %v", err)
 	}
 }

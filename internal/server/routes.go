@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -144,16 +146,36 @@ func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p Prin
 	if err != nil {
 		return err
 	}
-	var in api.CredentialPatch
-	if err := s.decode(r, &in); err != nil {
+	body, err := readBody(r, s.svc.cfg.Limits.MaxBodyBytes)
+	if err != nil {
 		return err
 	}
+	var in api.CredentialPatch
+	if err := decodeStrict(body, &in); err != nil {
+		return err
+	}
+	nullRemovesSecrets(body, &in)
 	c, err := s.svc.UpdateCredential(r.Context(), p, r.PathValue("id"), in, match)
 	if err != nil {
 		return err
 	}
 	writeObject(w, 200, c.Version, c)
 	return nil
+}
+
+// nullRemovesSecrets gives "api_key": null the meaning of "": remove the secret. Decoding into a
+// pointer cannot tell null from absent, and a client that sends null surely does not mean "keep it".
+func nullRemovesSecrets(body []byte, in *api.CredentialPatch) {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(body, &raw) != nil {
+		return
+	}
+	empty := ""
+	for name, field := range map[string]**string{api.SecretAPIKey: &in.APIKey, api.SecretAuthToken: &in.AuthToken} {
+		if v, ok := raw[name]; ok && string(bytes.TrimSpace(v)) == "null" {
+			*field = &empty
+		}
+	}
 }
 
 func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, p Principal) error {

@@ -202,11 +202,17 @@ func (s *Service) read(ctx context.Context, fn func(store.Tx) error) error {
 
 // audit records a change. fields are names only, never values.
 func (s *Service) audit(ctx context.Context, tx store.Tx, p Principal, action, objectType, objectID string, fields []string) error {
+	return s.auditChanges(ctx, tx, p, action, objectType, objectID, fields, nil)
+}
+
+// auditChanges records a change that also moved a credential's destination: changes hold the old and
+// new values of destination settings, which are never secret.
+func (s *Service) auditChanges(ctx context.Context, tx store.Tx, p Principal, action, objectType, objectID string, fields []string, changes []api.AuditChange) error {
 	if fields == nil {
 		fields = []string{}
 	}
 	return tx.InsertAudit(ctx, p.OrgID, api.AuditEvent{
-		Time: s.now(), Actor: p.Actor, Action: action, ObjectType: objectType, ObjectID: objectID, Fields: fields,
+		Time: s.now(), Actor: p.Actor, Action: action, ObjectType: objectType, ObjectID: objectID, Fields: fields, Changes: changes,
 	})
 }
 

@@ -348,6 +348,7 @@ func TestCredentialCount(t *testing.T) {
 				downgrade = []string{"DROP TRIGGER credentials_counted ON credentials", "DROP FUNCTION modelkeys_count_credentials",
 					"ALTER TABLE organizations DROP COLUMN credential_count"}
 			}
+			downgrade = append(downgrade, "ALTER TABLE audit_events DROP COLUMN changes") // migration 0003
 			for _, q := range append(downgrade, "DELETE FROM schema_migrations WHERE version > 1") {
 				if _, err := s.db.Exec(q); err != nil {
 					t.Fatalf("%s: %v", q, err)
@@ -1212,4 +1213,28 @@ func TestTwoSQLiteHandles(t *testing.T) {
 			return nil
 		})
 	}
+}
+
+// An event keeps the destination settings' old and new values; one without them reads back without.
+func TestAuditChangesRoundTrip(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		org := ensureOrg(t, s, "acme")
+		moved := []api.AuditChange{{Field: "settings.base_url", From: "https://a.example/v1", To: "https://b.example/v1"}}
+		inTx(t, s, func(tx store.Tx) error {
+			if err := tx.InsertAudit(ctx, org, api.AuditEvent{Time: at(0), Actor: "t", Action: "update", ObjectType: "credential", ObjectID: "cred_1", Fields: []string{"settings.base_url"}, Changes: moved}); err != nil {
+				return err
+			}
+			return tx.InsertAudit(ctx, org, api.AuditEvent{Time: at(1), Actor: "t", Action: "update", ObjectType: "credential", ObjectID: "cred_1", Fields: []string{"name"}})
+		})
+		inTx(t, s, func(tx store.Tx) error {
+			events, err := tx.ListAudit(ctx, org, 0, 10)
+			if err != nil {
+				return err
+			}
+			if len(events) != 2 || !reflect.DeepEqual(events[0].Changes, moved) || events[1].Changes != nil {
+				t.Errorf("events %+v: want the first with changes %+v and the second with none", events, moved)
+			}
+			return nil
+		})
+	})
 }
