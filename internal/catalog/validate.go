@@ -66,6 +66,8 @@ func checkSettingValues(p api.Provider, settings map[string]string) []api.FieldE
 			errs = append(errs, api.FieldError{Field: field, Message: unknownSettingMessage(p, key)})
 		case strings.TrimSpace(settings[key]) == "":
 			errs = append(errs, api.FieldError{Field: field, Message: emptySettingMessage(p, def)})
+		case ValidateText(settings[key]) != nil:
+			errs = append(errs, api.FieldError{Field: field, Message: fmt.Sprintf("The setting %s: %v.", key, ValidateText(settings[key]))})
 		case IsURLSetting(key):
 			if msg := checkURL(settings[key]); msg != "" {
 				errs = append(errs, api.FieldError{Field: field, Message: fmt.Sprintf(

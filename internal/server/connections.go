@@ -21,9 +21,9 @@ func (s *Service) CreateConnection(ctx context.Context, p Principal, in api.Conn
 	if perr != nil {
 		fields = append(fields, *perr)
 	}
-	if strings.TrimSpace(in.Model) == "" {
-		fields = append(fields, api.FieldError{Field: "model", Message: "model is required: the provider's model id, such as gpt-4o."})
-	}
+	fields = append(fields, checkModel(in.Model)...)
+	fields = append(fields, checkID("credential_id", in.CredentialID)...)
+	fields = append(fields, checkID("project_id", in.ProjectID)...)
 	if in.CredentialID == "" {
 		fields = append(fields, api.FieldError{Field: "credential_id", Message: "credential_id is required."})
 	}
@@ -166,9 +166,15 @@ func (s *Service) UpdateConnection(ctx context.Context, p Principal, id string, 
 			next.Name, changed = *in.Name, append(changed, "name")
 		}
 		if in.CredentialID != nil && *in.CredentialID != cur.CredentialID {
+			if f := checkID("credential_id", *in.CredentialID); len(f) > 0 {
+				return invalid(f...)
+			}
 			next.CredentialID, changed = *in.CredentialID, append(changed, "credential_id")
 		}
 		if in.Model != nil && *in.Model != cur.Model {
+			if f := checkModel(*in.Model); len(f) > 0 {
+				return invalid(f...)
+			}
 			next.Model, changed = *in.Model, append(changed, "model")
 		}
 		if in.Parameters != nil {
@@ -273,6 +279,17 @@ func (c *statusCache) fill(ctx context.Context, conn *api.Connection) error {
 		conn.Status, conn.StatusMessage = api.ConnectionInvalid, fmt.Sprintf("Credential %q is invalid: %s", cred.Name, cred.StatusMessage)
 	default:
 		conn.Status, conn.StatusMessage = api.ConnectionReady, ""
+	}
+	return nil
+}
+
+// checkModel refuses an empty model id and one with control characters.
+func checkModel(model string) []api.FieldError {
+	if strings.TrimSpace(model) == "" {
+		return []api.FieldError{{Field: "model", Message: "model is required: the provider's model id, such as gpt-4o."}}
+	}
+	if err := catalog.ValidateText(model); err != nil {
+		return []api.FieldError{{Field: "model", Message: "the model id: " + err.Error() + "."}}
 	}
 	return nil
 }

@@ -19,8 +19,6 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
-const maxDescription = 1024
-
 // secretFields are the secret inputs of a credential, in a fixed order.
 var secretFields = []string{api.SecretAPIKey, api.SecretAuthToken}
 
@@ -40,6 +38,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	fields = append(fields, checkName(in.Name)...)
 	fields = append(fields, checkDescription(in.Description)...)
 	fields = append(fields, checkLabels(in.Labels)...)
+	fields = append(fields, checkID("project_id", in.ProjectID)...)
 	fields = append(fields, checkSecretsAreNotMasks(plain, "")...)
 	fields = append(fields, checkSecretShape(plain)...)
 	fields = append(fields, catalog.ValidateCredential(in.Provider, in.Settings, plain[api.SecretAPIKey] != "", plain[api.SecretAuthToken] != "")...)
@@ -624,24 +623,22 @@ func checkName(name string) []api.FieldError {
 }
 
 func checkDescription(d string) []api.FieldError {
-	if utf8.RuneCountInString(d) > maxDescription {
-		return []api.FieldError{{Field: "description", Message: fmt.Sprintf("description is longer than %d characters; shorten it.", maxDescription)}}
+	if err := catalog.ValidateDescription(d); err != nil {
+		return []api.FieldError{{Field: "description", Message: err.Error() + "."}}
 	}
 	return nil
 }
 
-func checkLabels(labels map[string]string) []api.FieldError {
-	var out []api.FieldError
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		if k == "" || utf8.RuneCountInString(k) > 63 {
-			out = append(out, api.FieldError{Field: "labels." + k, Message: "label keys must be 1 to 63 characters."})
-		}
-		if utf8.RuneCountInString(labels[k]) > 256 {
-			out = append(out, api.FieldError{Field: "labels." + k, Message: "label values must be at most 256 characters."})
-		}
+// checkID refuses an id with control characters before it reaches the store: no id has one, and
+// PostgreSQL cannot even compare a text holding a NUL.
+func checkID(field, id string) []api.FieldError {
+	if err := catalog.ValidateText(id); err != nil {
+		return []api.FieldError{{Field: field, Message: field + " is not an id: " + err.Error() + "."}}
 	}
-	return out
+	return nil
 }
+
+func checkLabels(labels map[string]string) []api.FieldError { return catalog.ValidateLabels(labels) }
 
 func createdFields(c api.Credential, plain map[string]string) []string {
 	out := []string{"name", "provider"}

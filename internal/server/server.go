@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 )
 
 // Server is the HTTP face of the Service.
@@ -84,10 +86,30 @@ func (s *Server) endpoint(rt route) http.Handler {
 				return
 			}
 		}
+		if err := checkURLText(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		if err := rt.handle(s, w, r, p); err != nil {
 			s.fail(w, r, err)
 		}
 	})
+}
+
+// checkURLText refuses control characters in the path and query: ids and filters have none, and a NUL
+// would reach the store, which PostgreSQL cannot take.
+func checkURLText(r *http.Request) error {
+	if catalog.ValidateText(r.URL.Path) != nil {
+		return badRequest("The URL path holds a control character; ids have none, so remove it.")
+	}
+	for name, values := range r.URL.Query() {
+		for _, v := range values {
+			if catalog.ValidateText(name) != nil || catalog.ValidateText(v) != nil {
+				return badRequest("The query parameter " + strconv.Quote(name) + " holds a control character; ids and filters have none, so remove it.")
+			}
+		}
+	}
+	return nil
 }
 
 // fail writes err as a problem; errors that are not API errors are logged and answered with a 500
