@@ -7,6 +7,7 @@ package secrets
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -160,10 +161,25 @@ func (k *Keyring) RewrapFingerprintKey(s Sealed) (Sealed, error) {
 // nothing about the secret, yet equal secrets have equal fingerprints, which is what drift detection needs.
 type Fingerprinter struct{ key []byte }
 
-// Fingerprint of a credential's secrets; fields maps field name to value, empty values are absent.
-// The result is "hmac-sha256:" and 32 hex digits, or "" when there is no secret at all.
-func (f *Fingerprinter) Fingerprint(fields map[string]string) string {
-	mac := hmac.New(sha256.New, f.key)
+// FingerprintScheme prefixes every fingerprint Fingerprint makes. Fingerprints are keyed per
+// organisation (HKDF of the fingerprint key and the organisation id), so the same key has unrelated
+// fingerprints in two organisations and nobody can confirm a guess against another organisation's
+// state. LegacyFingerprintScheme marks the fingerprints of one key for the whole database, which
+// older servers made; a client that sees the scheme change with the same secret_version knows that
+// the secret did not.
+const (
+	FingerprintScheme       = "hmac-sha256-org:"
+	LegacyFingerprintScheme = "hmac-sha256:"
+)
+
+// Fingerprint of a credential's secrets in organisation orgID; fields maps field name to value, empty
+// values are absent. The result is FingerprintScheme and 32 hex digits, or "" when there is no secret.
+func (f *Fingerprinter) Fingerprint(orgID string, fields map[string]string) string {
+	key, err := hkdf.Key(sha256.New, f.key, nil, "modelkeys secret fingerprint, organisation "+orgID, sha256.Size)
+	if err != nil {
+		panic(err) // only for a length above 255 hash sizes
+	}
+	mac := hmac.New(sha256.New, key)
 	has := false
 	for _, name := range []string{"api_key", "auth_token"} {
 		v := fields[name]
@@ -176,7 +192,7 @@ func (f *Fingerprinter) Fingerprint(fields map[string]string) string {
 	if !has {
 		return ""
 	}
-	return "hmac-sha256:" + hex.EncodeToString(mac.Sum(nil)[:16])
+	return FingerprintScheme + hex.EncodeToString(mac.Sum(nil)[:16])
 }
 
 // Keyed hashes a value with the fingerprint key; the server uses it for idempotency request hashes so

@@ -97,7 +97,7 @@ func TestRewrapKeepsCiphertextAndFingerprint(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := map[string]string{"api_key": "sk-abc"}
-	if fp1.Fingerprint(in) != fp2.Fingerprint(in) {
+	if fp1.Fingerprint("org_1", in) != fp2.Fingerprint("org_1", in) {
 		t.Fatal("fingerprint changed across master-key rotation")
 	}
 }
@@ -106,21 +106,26 @@ func TestFingerprint(t *testing.T) {
 	kr, _ := NewKeyring(newKey(t))
 	s, _ := kr.NewFingerprintKey()
 	f, _ := kr.OpenFingerprintKey(s)
-	a := f.Fingerprint(map[string]string{"api_key": "sk-one"})
-	if a == f.Fingerprint(map[string]string{"api_key": "sk-two"}) {
+	a := f.Fingerprint("org_1", map[string]string{"api_key": "sk-one"})
+	if a == f.Fingerprint("org_1", map[string]string{"api_key": "sk-two"}) {
 		t.Fatal("different keys, same fingerprint")
 	}
-	if a != f.Fingerprint(map[string]string{"api_key": "sk-one", "auth_token": ""}) {
+	if a != f.Fingerprint("org_1", map[string]string{"api_key": "sk-one", "auth_token": ""}) {
 		t.Fatal("an empty field changed the fingerprint")
 	}
-	if a == f.Fingerprint(map[string]string{"auth_token": "sk-one"}) {
+	if a == f.Fingerprint("org_1", map[string]string{"auth_token": "sk-one"}) {
 		t.Fatal("field name not part of the fingerprint")
 	}
-	if f.Fingerprint(nil) != "" {
+	if f.Fingerprint("org_1", nil) != "" {
 		t.Fatal("no secret should have no fingerprint")
 	}
-	if strings.Contains(a, "sk-one") || !strings.HasPrefix(a, "hmac-sha256:") {
+	if strings.Contains(a, "sk-one") || !strings.HasPrefix(a, FingerprintScheme) {
 		t.Fatalf("fingerprint %q", a)
+	}
+	// The same key in another organisation: nothing in common, so one organisation's state cannot
+	// confirm a guess about another's key.
+	if b := f.Fingerprint("org_2", map[string]string{"api_key": "sk-one"}); b == a || b[len(FingerprintScheme):len(FingerprintScheme)+8] == a[len(FingerprintScheme):len(FingerprintScheme)+8] {
+		t.Fatalf("the same key fingerprints alike in two organisations: %s, %s", a, b)
 	}
 }
 
@@ -187,6 +192,6 @@ func BenchmarkFingerprint(b *testing.B) {
 	f, _ := kr.OpenFingerprintKey(s)
 	in := map[string]string{"api_key": "sk-proj-abcdefghijklmnopqrstuvwxyz"}
 	for b.Loop() {
-		_ = f.Fingerprint(in)
+		_ = f.Fingerprint("org_1", in)
 	}
 }

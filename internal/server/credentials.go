@@ -79,7 +79,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 		HasAPIKey:         plain[api.SecretAPIKey] != "",
 		HasAuthToken:      plain[api.SecretAuthToken] != "",
 		SecretHint:        hintOf(plain),
-		SecretFingerprint: s.fp.Fingerprint(plain),
+		SecretFingerprint: s.fp.Fingerprint(p.OrgID, plain),
 		Status:            status,
 		StatusMessage:     message,
 		VerifiedAt:        verifiedAt,
@@ -297,7 +297,7 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 		next.HasAPIKey = newPlain[api.SecretAPIKey] != ""
 		next.HasAuthToken = newPlain[api.SecretAuthToken] != ""
 		next.SecretHint = hintOf(newPlain)
-		next.SecretFingerprint = s.fp.Fingerprint(newPlain)
+		next.SecretFingerprint = s.fp.Fingerprint(p.OrgID, newPlain)
 		next.SecretVersion = cur.SecretVersion + 1
 	}
 	settingsChanged := slices.ContainsFunc(changed, func(f string) bool { return strings.HasPrefix(f, "settings") })
@@ -459,18 +459,27 @@ func (s *Service) readCredentialWithSecrets(ctx context.Context, p Principal, id
 	if err != nil {
 		return api.Credential{}, nil, err
 	}
+	plain, err := s.openSecrets(ctx, id, sealed)
+	if err != nil {
+		return api.Credential{}, nil, err
+	}
+	return c, plain, nil
+}
+
+// openSecrets decrypts a credential's sealed secrets into field name -> value.
+func (s *Service) openSecrets(ctx context.Context, id string, sealed []store.SealedSecret) (map[string]string, error) {
 	plain := map[string]string{}
 	for _, ss := range sealed {
 		pt, err := s.keys.Open(secrets.Sealed{KeyID: ss.KeyID, WrappedKey: ss.WrappedKey, Ciphertext: ss.Ciphertext},
 			secrets.Binding{OrgID: ss.OrgID, CredentialID: ss.CredentialID, Field: ss.Field})
 		if err != nil {
 			s.log.ErrorContext(ctx, "secret does not decrypt", "credential_id", id, "field", ss.Field, "key_id", ss.KeyID, "error", err)
-			return api.Credential{}, nil, &Error{Status: http.StatusInternalServerError, Title: "Secret cannot be decrypted",
+			return nil, &Error{Status: http.StatusInternalServerError, Title: "Secret cannot be decrypted",
 				Detail: fmt.Sprintf("The %s of credential %s does not decrypt with this server's master key: the server runs with another key than the one that wrote it, or the row was altered. Start the server with the right master key, or finish rotate-master-key.", ss.Field, id)}
 		}
 		plain[ss.Field] = string(pt)
 	}
-	return c, plain, nil
+	return plain, nil
 }
 
 func (s *Service) putSecrets(ctx context.Context, tx store.Tx, orgID, credentialID string, plain map[string]string) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 )
 
 func TestCredentialLifecycle(t *testing.T) { forEachBackend(t, testCredentialLifecycle) }
@@ -42,7 +43,7 @@ func testCredentialLifecycle(t *testing.T) {
 	if want := "sk-proj-..." + key[len(key)-4:]; created.SecretHint != want {
 		t.Errorf("secret_hint %q, want %q", created.SecretHint, want)
 	}
-	if !strings.HasPrefix(created.SecretFingerprint, "hmac-sha256:") {
+	if !strings.HasPrefix(created.SecretFingerprint, secrets.FingerprintScheme) {
 		t.Errorf("secret_fingerprint %q", created.SecretFingerprint)
 	}
 	if created.Settings["organization_id"] != "org-test" || created.Labels["team"] != "ml" || created.Description != "production key" {

@@ -176,7 +176,7 @@ func TestReplicasFirstStartAgreeOnFingerprintKey(t *testing.T) {
 				errs[i] = err
 				return
 			}
-			fps[i] = svc.fp.Fingerprint(map[string]string{api.SecretAPIKey: "sk-same"})
+			fps[i] = svc.fp.Fingerprint("org_1", map[string]string{api.SecretAPIKey: "sk-same"})
 		}()
 	}
 	time.Sleep(200 * time.Millisecond) // let every store open (and migrate) first

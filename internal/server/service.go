@@ -142,6 +142,9 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.upgradeFingerprints(ctx); err != nil {
+		return nil, fmt.Errorf("upgrade secret fingerprints to the per-organisation scheme: %w", err)
+	}
 	return s, nil
 }
 
