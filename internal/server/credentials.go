@@ -591,9 +591,12 @@ func checkSecretsAreNotMasks(plain map[string]string, storedHint string) []api.F
 }
 
 // checkMasterKeyCurrent refuses to seal with a master key the database has rotated away from (a server
-// started before rotate-master-key ran): what it sealed could not be opened after the restart.
+// started before rotate-master-key ran): what it sealed could not be opened after the restart. It holds
+// the fingerprint key's row shared until the transaction ends, so a rotation (which takes the row
+// exclusive) waits for this write and then rewraps it, or this write waits for the rotation and then
+// sees the new key.
 func (s *Service) checkMasterKeyCurrent(ctx context.Context, tx store.Tx) error {
-	raw, ok, err := tx.GetMeta(ctx, metaFingerprintKey)
+	raw, ok, err := tx.LockMeta(ctx, metaFingerprintKey, false)
 	if err != nil || !ok {
 		return err
 	}

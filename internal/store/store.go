@@ -109,6 +109,11 @@ type Tx interface {
 	PutMeta(ctx context.Context, key, value string) error
 	// InsertMeta writes a new key; ErrDuplicate when it exists (a first start racing another replica's).
 	InsertMeta(ctx context.Context, key, value string) error
+	// LockMeta is GetMeta that also locks the row until the transaction ends: shared, beside other
+	// shared holders, or exclusive. Writers of secrets hold the fingerprint key's row shared and
+	// master-key rotation holds it exclusive, so the two never interleave (where transactions run
+	// side by side: PostgreSQL).
+	LockMeta(ctx context.Context, key string, exclusive bool) (string, bool, error)
 
 	EnsureOrganization(ctx context.Context, name string) (Organization, error)
 	GetOrganization(ctx context.Context, id string) (Organization, error)
@@ -137,6 +142,11 @@ type Tx interface {
 	GetSecrets(ctx context.Context, orgID, credentialID string) ([]SealedSecret, error)
 	DeleteSecret(ctx context.Context, orgID, credentialID, field string) error
 	ListAllSecrets(ctx context.Context) ([]SealedSecret, error)
+	// RewrapSecret swaps in a secret's new key id and wrapped key if its wrapped key is still
+	// oldWrappedKey; false when it is not (or the secret is gone).
+	RewrapSecret(ctx context.Context, s SealedSecret, oldWrappedKey []byte) (bool, error)
+	// CountSecretsNotWrappedBy counts the secrets that a master key other than keyID wraps.
+	CountSecretsNotWrappedBy(ctx context.Context, keyID string) (int, error)
 
 	InsertConnection(ctx context.Context, orgID string, c api.Connection) error
 	GetConnection(ctx context.Context, orgID, id string) (api.Connection, error)

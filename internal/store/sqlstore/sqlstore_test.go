@@ -1238,3 +1238,43 @@ func TestAuditChangesRoundTrip(t *testing.T) {
 		})
 	})
 }
+
+// RewrapSecret swaps only a secret still wrapped as it was read; CountSecretsNotWrappedBy finds what a
+// rotation missed.
+func TestRewrapSecretCompareAndSwap(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		org := ensureOrg(t, s, "acme")
+		sec := store.SealedSecret{OrgID: org, CredentialID: "cred_1", Field: api.SecretAPIKey, KeyID: "k1", WrappedKey: []byte("w1"), Ciphertext: []byte("c")}
+		inTx(t, s, func(tx store.Tx) error {
+			if err := tx.InsertCredential(ctx, org, newCredential("cred_1", "a", "")); err != nil {
+				return err
+			}
+			return tx.PutSecret(ctx, sec)
+		})
+		inTx(t, s, func(tx store.Tx) error {
+			next := sec
+			next.KeyID, next.WrappedKey = "k2", []byte("w2")
+			if ok, err := tx.RewrapSecret(ctx, next, []byte("stale")); err != nil || ok {
+				t.Errorf("rewrap of a secret rewritten since it was read: ok %v, err %v; want false, nil", ok, err)
+			}
+			if n, err := tx.CountSecretsNotWrappedBy(ctx, "k2"); err != nil || n != 1 {
+				t.Errorf("secrets not wrapped by k2: %d, %v; want 1", n, err)
+			}
+			if ok, err := tx.RewrapSecret(ctx, next, []byte("w1")); err != nil || !ok {
+				t.Errorf("rewrap of the secret as read: ok %v, err %v; want true, nil", ok, err)
+			}
+			if n, err := tx.CountSecretsNotWrappedBy(ctx, "k2"); err != nil || n != 0 {
+				t.Errorf("secrets not wrapped by k2 after the rewrap: %d, %v; want 0", n, err)
+			}
+			got, err := tx.GetSecrets(ctx, org, "cred_1")
+			if err != nil || len(got) != 1 || got[0].KeyID != "k2" || string(got[0].WrappedKey) != "w2" || string(got[0].Ciphertext) != "c" {
+				t.Errorf("after the rewrap: %+v, %v", got, err)
+			}
+			v, ok, err := tx.LockMeta(ctx, "missing", true)
+			if err != nil || ok || v != "" {
+				t.Errorf("LockMeta of a missing key: %q %v %v", v, ok, err)
+			}
+			return nil
+		})
+	})
+}

@@ -261,6 +261,28 @@ func (t *tx) GetMeta(ctx context.Context, key string) (string, bool, error) {
 	return v, true, nil
 }
 
+// LockMeta reads a meta value and locks its row until the transaction ends: shared (FOR SHARE) beside
+// other shared holders, or exclusive (FOR UPDATE), which waits for every holder and makes later ones
+// wait. SQLite needs no lock: its write transactions run one at a time.
+func (t *tx) LockMeta(ctx context.Context, key string, exclusive bool) (string, bool, error) {
+	if t.d.name != DialectPostgres {
+		return t.GetMeta(ctx, key)
+	}
+	lock := " FOR SHARE"
+	if exclusive {
+		lock = " FOR UPDATE"
+	}
+	var v string
+	err := t.queryRow(ctx, "SELECT value FROM meta WHERE key = ?"+lock, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return v, true, nil
+}
+
 func (t *tx) PutMeta(ctx context.Context, key, value string) error {
 	_, err := t.exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
@@ -677,6 +699,27 @@ func (t *tx) DeleteSecret(ctx context.Context, orgID, credentialID, field string
 		return fmt.Errorf("secret %s of credential %s: %w", field, credentialID, store.ErrNotFound)
 	}
 	return nil
+}
+
+// RewrapSecret replaces the key id and wrapped data key of one secret, if its wrapped key is still
+// oldWrappedKey (a compare-and-swap: a secret rewritten since it was read is never put back). ok is
+// false when it was not, or when the secret is gone.
+func (t *tx) RewrapSecret(ctx context.Context, s store.SealedSecret, oldWrappedKey []byte) (bool, error) {
+	res, err := t.exec(ctx, `UPDATE credential_secrets SET key_id = ?, wrapped_key = ?
+		WHERE org_id = ? AND credential_id = ? AND field = ? AND wrapped_key = ?`,
+		s.KeyID, nonNilBytes(s.WrappedKey), s.OrgID, s.CredentialID, s.Field, nonNilBytes(oldWrappedKey))
+	if err != nil {
+		return false, err
+	}
+	n, err := affected(res)
+	return n == 1, err
+}
+
+// CountSecretsNotWrappedBy counts the secrets whose data key another master key than keyID wraps.
+func (t *tx) CountSecretsNotWrappedBy(ctx context.Context, keyID string) (int, error) {
+	var n int
+	err := t.queryRow(ctx, "SELECT COUNT(*) FROM credential_secrets WHERE key_id <> ?", keyID).Scan(&n)
+	return n, err
 }
 
 // ListAllSecrets lists every organisation's secrets (master key rotation), by credential then field.
