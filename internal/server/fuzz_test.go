@@ -2,11 +2,18 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 )
 
 // FuzzCreateCredential sends arbitrary bodies to POST /v1/credentials through the real handler with an
@@ -85,4 +92,83 @@ func truncate(b []byte) string {
 		return string(b[:200]) + "..."
 	}
 	return string(b)
+}
+
+// recordingVerifier accepts every key and remembers where each secret was sent.
+type recordingVerifier struct {
+	mu    sync.Mutex
+	calls []recordedProbe
+}
+
+type recordedProbe struct{ settings, secrets map[string]string }
+
+func (v *recordingVerifier) Verify(_ context.Context, _ api.Provider, settings, secrets map[string]string) VerifyResult {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.calls = append(v.calls, recordedProbe{maps.Clone(settings), maps.Clone(secrets)})
+	return VerifyResult{OK: true, Message: "accepted"}
+}
+
+func (v *recordingVerifier) take() []recordedProbe {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := v.calls
+	v.calls = nil
+	return out
+}
+
+// FuzzPatchStoredSecrets sends arbitrary PATCH bodies, with an editor's token, to a credential that
+// holds an admin's api_key and auth_token. Whatever the body: no 5xx, no stored secret in the answer,
+// and no stored secret is ever probed at a destination other than the one it was stored with unless
+// the body itself carried it.
+func FuzzPatchStoredSecrets(f *testing.F) {
+	seeds := []string{
+		`{"settings":{"base_url":"http://127.0.0.1:9/v1"},"auth_token":"","verify":true}`,
+		`{"settings":{"base_url":"http://127.0.0.1:9/v1"},"auth_token":null,"verify":true}`,
+		`{"settings":{"base_url":"http://127.0.0.1:9/v1"},"api_key":"sk-editor-own-key-0000000000","verify":true}`,
+		`{"settings":{"base_url":"http://127.0.0.1:9/v1"},"api_key":"sk-editor-own-key-0000000000","auth_token":"","verify":true}`,
+		`{"settings":{"base_url":"http://127.0.0.1:9/v1"},"api_key":"","auth_token":"","verify":true}`,
+		`{"settings":{},"verify":true}`, `{"settings":{"base_url":"https://gw.example.com/v1#"},"verify":true}`,
+		`{"settings":{"base_url":"https://gw.example.com/v1?x="},"verify":true}`, `{"verify":true}`,
+		`{"name":"renamed","labels":{"a":"b"},"verify":true}`, `{"api_key":"sk-editor-own-key-0000000000","verify":true}`,
+		`{"settings":{"base_url":"HTTP://127.0.0.1:9/v1"},"api_key":"x","auth_token":"y"}`, `{"settings":null,"api_key":null}`,
+		`{"settings":{"base_url":"https://gw.example.com/v1","base_url ":"x"},"verify":true}`, `{`, `[]`, `null`,
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	rec := &recordingVerifier{}
+	h := newHarness(f, withVerifier(rec), withLimits(Limits{MaxBodyBytes: 1 << 20}))
+	const home = "https://gw.example.com/v1"
+	apiKey, authToken := "sk-ADMINSTOREDKEY-7f3a9c2e", "tok-ADMINSTOREDTOKEN-5b8d1e4f"
+	var n atomic.Int64
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, err := h.admin.CreateCredential(context.Background(), api.CredentialCreate{Name: fmt.Sprintf("gw-%d", n.Add(1)), Provider: "custom",
+			APIKey: ptr(apiKey), AuthToken: ptr(authToken), Settings: map[string]string{"base_url": home}, Verify: ptr(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.take()
+		req := httptest.NewRequest(http.MethodPatch, "/v1/credentials/"+c.ID, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+h.tokens["editor"])
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.srv.Handler().ServeHTTP(w, req)
+		if w.Code >= 500 {
+			t.Fatalf("body %q: HTTP %d %s", truncate(body), w.Code, w.Body.Bytes())
+		}
+		if bytes.Contains(w.Body.Bytes(), []byte(apiKey)) || bytes.Contains(w.Body.Bytes(), []byte(authToken)) {
+			t.Fatalf("body %q: a stored secret is in the answer", truncate(body))
+		}
+		for _, p := range rec.take() {
+			if p.settings["base_url"] == home {
+				continue
+			}
+			for field, stored := range map[string]string{api.SecretAPIKey: apiKey, api.SecretAuthToken: authToken} {
+				if p.secrets[field] == stored && !bytes.Contains(body, []byte(stored)) {
+					t.Fatalf("body %q: the stored %s was sent to %q", truncate(body), field, p.settings["base_url"])
+				}
+			}
+		}
+	})
 }
