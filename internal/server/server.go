@@ -28,6 +28,8 @@ type Server struct {
 	limitersMu    sync.Mutex
 	limiters      map[string]*rate.Limiter // by token id
 	limitersSwept time.Time
+
+	authGate *authGate // failed authentications per client address; nil when off
 }
 
 // New opens the service and builds the handler.
@@ -37,6 +39,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{svc: svc, limiters: map[string]*rate.Limiter{}}
+	if !cfg.Embedded { // in-process: no tokens to guess, and every request comes from one "address"
+		s.authGate = newAuthGate(cfg.Limits)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -74,7 +79,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 		var p Principal
 		if !rt.Public {
 			var err error
-			if p, err = s.svc.authenticate(r); err != nil {
+			if p, err = s.gateAuth(w, r); err != nil {
 				s.fail(w, r, err)
 				return
 			}
