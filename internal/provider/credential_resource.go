@@ -168,8 +168,9 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Computed:            true,
 			},
 			"secret_fingerprint": schema.StringAttribute{
-				MarkdownDescription: "Keyed HMAC of the secrets. It changes when the key changes, including outside Terraform, which is how drift is detected.",
-				Computed:            true,
+				MarkdownDescription: "Keyed HMAC of the secrets, such as `hmac-sha256:` and 32 hex digits. It changes when the key changes, including outside Terraform, which is how drift is detected. " +
+					"When only its scheme (the part before the last `:`) changes and `secret_version` does not, the server changed how it fingerprints, not the key: the refresh takes the new value without a warning.",
+				Computed: true,
 			},
 			"secret_version": schema.Int64Attribute{
 				MarkdownDescription: "Goes up by one every time the secret changes.",
@@ -376,7 +377,13 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 	}
 	// Drift: the secret behind the fingerprint is not the one Terraform last wrote. Forget the declared
 	// key in state so that the plan shows an update that puts it back.
-	if known(state.SecretFingerprint) && state.SecretFingerprint.ValueString() != c.SecretFingerprint {
+	stateFP := state.SecretFingerprint.ValueString()
+	drift := known(state.SecretFingerprint) && secretDrifted(stateFP, state.SecretVersion, c.SecretFingerprint, c.SecretVersion)
+	if known(state.SecretFingerprint) && !drift && stateFP != c.SecretFingerprint {
+		tflog.Debug(ctx, "secret fingerprint scheme changed on the server; the secret did not", map[string]any{
+			"id": c.ID, "from_scheme": fingerprintScheme(stateFP), "to_scheme": fingerprintScheme(c.SecretFingerprint), "secret_version": c.SecretVersion})
+	}
+	if drift {
 		resp.Diagnostics.AddWarning("Credential secret changed outside Terraform",
 			fmt.Sprintf("The secret of credential %q (%s) no longer matches the one Terraform set: its fingerprint went from %s to %s (secret_version %d). "+
 				"The next apply puts the configured key back; to keep the new key, put it in the configuration.",
@@ -554,4 +561,30 @@ func fingerprintOrNone(fp string) string {
 		return "(no secret)"
 	}
 	return fp
+}
+
+// secretDrifted reports whether the server's fingerprint of a credential's secret means the secret is
+// no longer the one Terraform last wrote. A server that changes how it fingerprints (from one key for
+// the database, "hmac-sha256:", to one per organisation, "hmac-sha256-org:") changes every fingerprint
+// without changing any secret; when only the scheme differs and secret_version, which goes up with
+// every change of secret, is the one in state, the secret is the same and the new fingerprint is
+// simply taken. The same scheme with another value, or another version, is drift.
+func secretDrifted(stateFP string, stateVersion types.Int64, serverFP string, serverVersion int64) bool {
+	if stateFP == serverFP {
+		return false
+	}
+	from, to := fingerprintScheme(stateFP), fingerprintScheme(serverFP)
+	schemeChanged := from != "" && to != "" && from != to
+	sameVersion := !stateVersion.IsNull() && !stateVersion.IsUnknown() && stateVersion.ValueInt64() == serverVersion
+	return !(schemeChanged && sameVersion)
+}
+
+// fingerprintScheme is the part of a fingerprint before its last ':' ("hmac-sha256" of
+// "hmac-sha256:0123..."), or "" when it has none (no secret).
+func fingerprintScheme(fp string) string {
+	i := strings.LastIndexByte(fp, ':')
+	if i <= 0 {
+		return ""
+	}
+	return fp[:i]
 }
