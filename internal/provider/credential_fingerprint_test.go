@@ -67,15 +67,16 @@ func TestSecretDrifted(t *testing.T) {
 	}
 }
 
-// schemeUpgrade stands in front of a test server and, once upgraded, rewrites every old-scheme
-// fingerprint in its answers into a new-scheme one (a different value, as the new per-organisation
-// key gives), the way the server's answers change when it moves to per-organisation keys.
+// schemeUpgrade stands in front of a test server and rewrites every fingerprint in its answers into
+// the old scheme, or once upgraded into the new one (with another value, as the per-organisation key
+// gives), the way the server's answers change when it moves to per-organisation keys. Rewriting both
+// ways keeps the test independent of the scheme the server in this tree uses.
 type schemeUpgrade struct {
 	URL      string
 	upgraded atomic.Bool
 }
 
-var oldFingerprint = regexp.MustCompile(`"hmac-sha256:([0-9a-f]{32})"`)
+var anyFingerprint = regexp.MustCompile(`"hmac-sha256(-org)?:[0-9a-f]{32}"`)
 
 func newSchemeUpgrade(t *testing.T, s *testServer) *schemeUpgrade {
 	t.Helper()
@@ -86,17 +87,18 @@ func newSchemeUpgrade(t *testing.T, s *testServer) *schemeUpgrade {
 	u := &schemeUpgrade{}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.ModifyResponse = func(resp *http.Response) error {
-		if !u.upgraded.Load() {
-			return nil
+		scheme := "hmac-sha256"
+		if u.upgraded.Load() {
+			scheme = "hmac-sha256-org"
 		}
 		b, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil {
 			return err
 		}
-		b = oldFingerprint.ReplaceAllFunc(b, func(m []byte) []byte {
-			sum := sha256.Sum256(append([]byte("org:"), m...))
-			return []byte(`"hmac-sha256-org:` + hex.EncodeToString(sum[:16]) + `"`)
+		b = anyFingerprint.ReplaceAllFunc(b, func(m []byte) []byte {
+			sum := sha256.Sum256(append([]byte(scheme+"|"), m...))
+			return []byte(`"` + scheme + `:` + hex.EncodeToString(sum[:16]) + `"`)
 		})
 		resp.Body = io.NopCloser(bytes.NewReader(b))
 		resp.ContentLength = int64(len(b))
