@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -506,4 +507,52 @@ func writeSelfSignedCert(t *testing.T, certFile, keyFile string) *x509.CertPool 
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return pool
+}
+
+// TestServeAuthFailureLimit: --auth-failure-limit (and its variable) bound failed authentications per
+// client address; 0 turns the limit off; a negative limit or a refill of 0 is a usage error.
+func TestServeAuthFailureLimit(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("MODELKEYS_AUTH_FAILURE_LIMIT", "")
+	t.Setenv("MODELKEYS_AUTH_FAILURE_REFILL", "")
+	statuses := func(url string, n int) []int {
+		var got []int
+		for range n {
+			req, _ := http.NewRequest(http.MethodGet, url+"/v1/credentials", nil)
+			req.Header.Set("Authorization", "Bearer mkt_unknown")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got = append(got, resp.StatusCode)
+		}
+		return got
+	}
+	dir := t.TempDir()
+	url, _, stop := startServe(t, "--dev", "--db", filepath.Join(dir, "a.db"), "--auth-failure-limit", "2", "--auth-failure-refill", "0.01")
+	if got := fmt.Sprint(statuses(url, 3)); got != "[401 401 429]" {
+		t.Errorf("--auth-failure-limit 2: statuses %s, want [401 401 429]", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MODELKEYS_AUTH_FAILURE_LIMIT", "0")
+	url, _, stop = startServe(t, "--dev", "--db", filepath.Join(dir, "a.db"))
+	for _, s := range statuses(url, 12) {
+		if s != http.StatusUnauthorized {
+			t.Fatalf("MODELKEYS_AUTH_FAILURE_LIMIT=0: HTTP %d, want 401 every time", s)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MODELKEYS_AUTH_FAILURE_LIMIT", "")
+	for _, args := range [][]string{{"--auth-failure-limit", "-1"}, {"--auth-failure-refill", "0"}} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), append([]string{"serve", "--dev", "--db", filepath.Join(dir, "a.db"), "--listen", "127.0.0.1:0"}, args...), &stderr, &stderr)
+		if err == nil || !strings.Contains(err.Error(), "--auth-failure-limit") {
+			t.Errorf("serve %v: %v, want a usage error naming the flags", args, err)
+		}
+	}
 }

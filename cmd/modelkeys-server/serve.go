@@ -41,6 +41,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	maxCreds := fs.Int("max-credentials", env.Int("MODELKEYS_MAX_CREDENTIALS", server.DefaultLimits().MaxCredentialsPerOrg), "credentials allowed per organisation (env MODELKEYS_MAX_CREDENTIALS)")
 	onePer := fs.String("one-credential-per-provider", envOr("MODELKEYS_ONE_CREDENTIAL_PER_PROVIDER", ""), "comma-separated providers an organisation may hold only one credential of (env MODELKEYS_ONE_CREDENTIAL_PER_PROVIDER)")
 	rps := fs.Float64("rate-limit", env.Float("MODELKEYS_RATE_LIMIT", 0), "requests per second allowed per token, 0 for no limit (env MODELKEYS_RATE_LIMIT)")
+	authFailures := fs.Int("auth-failure-limit", env.Int("MODELKEYS_AUTH_FAILURE_LIMIT", server.DefaultLimits().AuthFailures), "failed authentications allowed per client address before its requests, valid tokens included, get 429 without a database read; 0 for no limit (env MODELKEYS_AUTH_FAILURE_LIMIT)")
+	authRefill := fs.Float64("auth-failure-refill", env.Float("MODELKEYS_AUTH_FAILURE_REFILL", server.DefaultLimits().AuthFailureRefill), "failed authentications per second an address earns back under --auth-failure-limit (env MODELKEYS_AUTH_FAILURE_REFILL)")
 	logLevel := fs.String("log-level", envOr("MODELKEYS_LOG_LEVEL", "info"), "debug, info, warn or error (env MODELKEYS_LOG_LEVEL)")
 	var baseURLs repeated
 	fs.Var(&baseURLs, "provider-base-url", "PROVIDER=URL overriding a provider's base URL for verification and model lists, repeatable (env MODELKEYS_PROVIDER_BASE_URLS=openai=URL,anthropic=URL; the flag wins)")
@@ -63,6 +65,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	mk.markFlags(fs)
 	if pool.MaxOpenConns < 0 || pool.MaxIdleConns < 0 || pool.ConnMaxLifetime < 0 {
 		return usageError{"--db-max-open-conns, --db-max-idle-conns and --db-conn-max-lifetime cannot be negative"}
+	}
+	if *authFailures < 0 || *authRefill <= 0 {
+		return usageError{"--auth-failure-limit must be 0 (no limit) or more, and --auth-failure-refill above 0"}
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError{"--tls-cert and --tls-key go together"}
@@ -106,6 +111,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	limits := server.DefaultLimits()
 	limits.MaxCredentialsPerOrg = *maxCreds
 	limits.RequestsPerSecond = *rps
+	limits.AuthFailures, limits.AuthFailureRefill = *authFailures, *authRefill
 	if *onePer != "" {
 		limits.OnePerProvider = strings.Split(*onePer, ",")
 	}

@@ -86,7 +86,8 @@ type Config struct {
 	// UserAgent identifies the caller, e.g. "terraform-provider-modelkeys/1.2.3". Defaults to
 	// DefaultUserAgent.
 	UserAgent string
-	// HTTPClient is the base client whose Transport carries the requests. It is copied, never modified.
+	// HTTPClient is the base client whose Transport carries the requests. It is copied, never modified;
+	// the copy's CheckRedirect is replaced, since the client refuses every redirect (see RedirectError).
 	// Nil means a pooled client with the usual proxy environment settings. Embedded mode passes a client
 	// whose Transport serves the API handler in-process, so nothing here assumes TCP.
 	HTTPClient *http.Client
@@ -149,6 +150,10 @@ func New(cfg Config) (*Client, error) {
 	case hc.Timeout == 0:
 		hc.Timeout = DefaultRequestTimeout
 	}
+	// The API never redirects, and following one would re-send the Authorization header and a body
+	// that may hold an API key (307/308 replay it) to wherever the Location points. The 3xx is handed
+	// back unfollowed so do can refuse it; retryablehttp uses this client, so it cannot follow either.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 	c := &Client{
 		baseURL:      strings.TrimRight(u.String(), "/"),
@@ -277,6 +282,9 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		resp.Body.Close()
 	}()
 
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 && resp.Header.Get("Location") != "" {
+		return newRedirectError(r, c.baseURL, resp)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return newAPIError(r, resp, r.secrets)
 	}

@@ -791,3 +791,82 @@ func TestNewValidatesBaseURL(t *testing.T) {
 		t.Errorf("negative values: retries %d timeout %v", c.maxRetries, c.http.Timeout)
 	}
 }
+
+// A redirect must be refused, not followed: a 307/308 would replay the body, which holds the API key, and
+// any redirect would replay the token, to a host the endpoint never named.
+func TestRedirectsRefused(t *testing.T) {
+	var elsewhere recorder
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.add(r)
+		writeJSON(w, 201, api.Credential{ID: "cred_stolen"})
+	}))
+	t.Cleanup(other.Close)
+
+	for _, status := range []int{301, 302, 303, 307, 308} {
+		for _, loc := range []string{other.URL + "/v1/credentials", "/elsewhere"} {
+			t.Run(fmt.Sprintf("%d %s", status, loc), func(t *testing.T) {
+				var rec recorder
+				c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+					rec.add(r)
+					if r.URL.Path == "/elsewhere" {
+						writeJSON(w, 201, api.Credential{ID: "cred_followed"})
+						return
+					}
+					w.Header().Set("Location", loc)
+					w.WriteHeader(status)
+				})
+				const apiKey = "sk-SECRET-redirected"
+				k := apiKey
+				_, err := c.CreateCredential(context.Background(), api.CredentialCreate{Name: "n", Provider: "openai", APIKey: &k})
+				var re *RedirectError
+				if !errors.As(err, &re) {
+					t.Fatalf("want *RedirectError, got %T %v", err, err)
+				}
+				wantLoc := loc
+				if strings.HasPrefix(loc, "/") {
+					wantLoc = c.BaseURL() + loc
+				}
+				if re.Status != status || re.Location != wantLoc {
+					t.Fatalf("got status %d location %q, want %d %q", re.Status, re.Location, status, wantLoc)
+				}
+				for _, want := range []string{c.BaseURL(), wantLoc, "never redirects", "point endpoint at the server itself"} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q does not say %q", err, want)
+					}
+				}
+				checkNoSecret(t, err, apiKey)
+				if n := rec.count(); n != 1 {
+					t.Errorf("server got %d requests, want 1 (a redirect is neither followed nor retried)", n)
+				}
+				// GETs are refused the same way: they carry the token.
+				if _, err := c.GetCredential(context.Background(), "cred_1"); !errors.As(err, &re) {
+					t.Fatalf("GET: want *RedirectError, got %T %v", err, err)
+				}
+			})
+		}
+	}
+	if n := elsewhere.count(); n != 0 {
+		t.Fatalf("the redirect target received %d requests, want none", n)
+	}
+}
+
+// A caller's own http.Client that would follow redirects is overridden too.
+func TestRedirectsRefusedWithCallerHTTPClient(t *testing.T) {
+	var elsewhere recorder
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.add(r) }))
+	t.Cleanup(other.Close)
+	follow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusPermanentRedirect)
+	}, func(cfg *Config) { cfg.HTTPClient = follow })
+	var re *RedirectError
+	if _, err := c.GetCredential(context.Background(), "cred_1"); !errors.As(err, &re) {
+		t.Fatalf("want *RedirectError, got %T %v", err, err)
+	}
+	if follow.CheckRedirect == nil {
+		t.Fatal("the caller's client was modified")
+	}
+	if n := elsewhere.count(); n != 0 {
+		t.Fatalf("the redirect target received %d requests, want none", n)
+	}
+}

@@ -233,3 +233,36 @@ func snippet(s string) string {
 	}
 	return s[:cut] + "…"
 }
+
+// RedirectError is a 3xx answer with a Location. The API never redirects, so the client never follows
+// one: a redirect means the endpoint points at something other than the server (a load balancer
+// upgrading http to https, a moved host, an attacker), and following it would hand the token and the
+// request body, which may hold an API key, to the redirect's target.
+type RedirectError struct {
+	// Status is the HTTP status code of the answer.
+	Status int
+	// Server is the base URL the client was configured with; Location is where the answer pointed,
+	// resolved against the request URL and without user info.
+	Server   string
+	Location string
+	// Method and Path name the call that was refused (Path without the base URL or query).
+	Method string
+	Path   string
+}
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("modelkeys: %s %s: the modelkeys server at %s answered with a redirect (HTTP %d) to %s; "+
+		"the API never redirects, so nothing was sent there: point endpoint at the server itself",
+		e.Method, e.Path, e.Server, e.Status, e.Location)
+}
+
+func newRedirectError(r request, server string, resp *http.Response) *RedirectError {
+	loc := resp.Header.Get("Location")
+	if u, err := resp.Location(); err == nil {
+		u.User = nil // user info may be a credential; the host and path are what the reader needs
+		loc = u.String()
+	} else {
+		loc = strconv.Quote(loc)
+	}
+	return &RedirectError{Status: resp.StatusCode, Server: server, Location: loc, Method: r.method, Path: r.path}
+}

@@ -42,27 +42,29 @@ func NewCredentialResource() resource.Resource { return &credentialResource{} }
 type credentialResource struct{ data *providerData }
 
 type credentialModel struct {
-	ID                types.String `tfsdk:"id"`
-	Name              types.String `tfsdk:"name"`
-	Description       types.String `tfsdk:"description"`
-	ModelProvider     types.String `tfsdk:"model_provider"`
-	ProjectID         types.String `tfsdk:"project_id"`
-	APIKey            types.String `tfsdk:"api_key"`
-	APIKeyWO          types.String `tfsdk:"api_key_wo"`
-	APIKeyWOVersion   types.Int64  `tfsdk:"api_key_wo_version"`
-	AuthToken         types.String `tfsdk:"auth_token"`
-	Settings          types.Map    `tfsdk:"settings"`
-	Labels            types.Map    `tfsdk:"labels"`
-	Verify            types.Bool   `tfsdk:"verify"`
-	SecretHint        types.String `tfsdk:"secret_hint"`
-	SecretFingerprint types.String `tfsdk:"secret_fingerprint"`
-	SecretVersion     types.Int64  `tfsdk:"secret_version"`
-	Status            types.String `tfsdk:"status"`
-	StatusMessage     types.String `tfsdk:"status_message"`
-	VerifiedAt        types.String `tfsdk:"verified_at"`
-	ConnectionIDs     types.Set    `tfsdk:"connection_ids"`
-	CreatedAt         types.String `tfsdk:"created_at"`
-	UpdatedAt         types.String `tfsdk:"updated_at"`
+	ID                 types.String `tfsdk:"id"`
+	Name               types.String `tfsdk:"name"`
+	Description        types.String `tfsdk:"description"`
+	ModelProvider      types.String `tfsdk:"model_provider"`
+	ProjectID          types.String `tfsdk:"project_id"`
+	APIKey             types.String `tfsdk:"api_key"`
+	APIKeyWO           types.String `tfsdk:"api_key_wo"`
+	APIKeyWOVersion    types.Int64  `tfsdk:"api_key_wo_version"`
+	AuthToken          types.String `tfsdk:"auth_token"`
+	AuthTokenWO        types.String `tfsdk:"auth_token_wo"`
+	AuthTokenWOVersion types.Int64  `tfsdk:"auth_token_wo_version"`
+	Settings           types.Map    `tfsdk:"settings"`
+	Labels             types.Map    `tfsdk:"labels"`
+	Verify             types.Bool   `tfsdk:"verify"`
+	SecretHint         types.String `tfsdk:"secret_hint"`
+	SecretFingerprint  types.String `tfsdk:"secret_fingerprint"`
+	SecretVersion      types.Int64  `tfsdk:"secret_version"`
+	Status             types.String `tfsdk:"status"`
+	StatusMessage      types.String `tfsdk:"status_message"`
+	VerifiedAt         types.String `tfsdk:"verified_at"`
+	ConnectionIDs      types.Set    `tfsdk:"connection_ids"`
+	CreatedAt          types.String `tfsdk:"created_at"`
+	UpdatedAt          types.String `tfsdk:"updated_at"`
 }
 
 func (r *credentialResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -73,7 +75,8 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A model-provider API key (OpenAI, Anthropic, Azure OpenAI, Bedrock, a self-hosted server, ...) with its provider-specific settings. " +
 			"The key is encrypted at rest and never returned by the API; `secret_fingerprint` lets `terraform plan` show when someone rotated it outside Terraform. " +
-			"Set the key with `api_key` (kept in state, marked sensitive) or with the write-only `api_key_wo` and `api_key_wo_version` (Terraform 1.11+, never stored in state).",
+			"Set the key with `api_key` (kept in state, marked sensitive) or with the write-only `api_key_wo` and `api_key_wo_version` (Terraform 1.11+, never stored in state); " +
+			"`auth_token` has the same two forms, `auth_token` and `auth_token_wo` with `auth_token_wo_version`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "Credential id, `cred_...`.",
@@ -121,9 +124,22 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Validators:          []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("api_key_wo"))},
 			},
 			"auth_token": schema.StringAttribute{
-				MarkdownDescription: "A second secret, for providers that take one (a `custom` server behind an authenticating proxy). Stored in state, marked sensitive.",
+				MarkdownDescription: "A second secret, for providers that take one (a `custom` server behind an authenticating proxy). Stored in state, marked sensitive. " +
+					"Set at most one of `auth_token` and `auth_token_wo`.",
+				Optional:  true,
+				Sensitive: true,
+			},
+			"auth_token_wo": schema.StringAttribute{
+				MarkdownDescription: "Write-only form of `auth_token`: sent to the API, never stored in plan or state (Terraform 1.11+). " +
+					"Terraform cannot see it change, so set `auth_token_wo_version` and bump it to rotate the token.",
+				Optional:  true,
+				Sensitive: true,
+				WriteOnly: true,
+			},
+			"auth_token_wo_version": schema.Int64Attribute{
+				MarkdownDescription: "Version of `auth_token_wo`. Changing it sends `auth_token_wo` again, rotating the token in place. Required with `auth_token_wo`.",
 				Optional:            true,
-				Sensitive:           true,
+				Validators:          []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("auth_token_wo"))},
 			},
 			"settings": schema.MapAttribute{
 				MarkdownDescription: "Provider-specific, non-secret settings, such as `endpoint`, `deployment` and `api_version` for Azure OpenAI or `region` for Bedrock. " +
@@ -152,8 +168,9 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Computed:            true,
 			},
 			"secret_fingerprint": schema.StringAttribute{
-				MarkdownDescription: "Keyed HMAC of the secrets. It changes when the key changes, including outside Terraform, which is how drift is detected.",
-				Computed:            true,
+				MarkdownDescription: "Keyed HMAC of the secrets, such as `hmac-sha256:` and 32 hex digits. It changes when the key changes, including outside Terraform, which is how drift is detected. " +
+					"When only its scheme (the part before the last `:`) changes and `secret_version` does not, the server changed how it fingerprints, not the key: the refresh takes the new value without a warning.",
+				Computed: true,
 			},
 			"secret_version": schema.Int64Attribute{
 				MarkdownDescription: "Goes up by one every time the secret changes.",
@@ -197,6 +214,8 @@ func (r *credentialResource) ConfigValidators(context.Context) []resource.Config
 	return []resource.ConfigValidator{
 		resourcevalidator.Conflicting(path.MatchRoot("api_key"), path.MatchRoot("api_key_wo")),
 		resourcevalidator.RequiredTogether(path.MatchRoot("api_key_wo"), path.MatchRoot("api_key_wo_version")),
+		resourcevalidator.Conflicting(path.MatchRoot("auth_token"), path.MatchRoot("auth_token_wo")),
+		resourcevalidator.RequiredTogether(path.MatchRoot("auth_token_wo"), path.MatchRoot("auth_token_wo_version")),
 	}
 }
 
@@ -213,7 +232,7 @@ func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.Va
 		return
 	}
 	hasKey := !cfg.APIKey.IsNull() || !cfg.APIKeyWO.IsNull()
-	hasToken := !cfg.AuthToken.IsNull()
+	hasToken := !cfg.AuthToken.IsNull() || !cfg.AuthTokenWO.IsNull()
 	fields := catalog.ValidateCredential(cfg.ModelProvider.ValueString(), settings, hasKey, hasToken)
 	for _, f := range fields {
 		if f.Field == "provider" {
@@ -223,7 +242,14 @@ func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.Va
 			resp.Diagnostics.AddAttributeError(path.Root("api_key"), "Missing API key", f.Message+" Set api_key, or api_key_wo with api_key_wo_version.")
 			continue
 		}
-		resp.Diagnostics.AddAttributeError(wireToPath(f.Field), "Invalid credential configuration", f.Message)
+		at := wireToPath(f.Field)
+		switch { // a secret set in its write-only form is reported on the attribute the configuration uses
+		case f.Field == api.SecretAPIKey && !cfg.APIKeyWO.IsNull():
+			at = path.Root("api_key_wo")
+		case f.Field == api.SecretAuthToken && !cfg.AuthTokenWO.IsNull():
+			at = path.Root("auth_token_wo")
+		}
+		resp.Diagnostics.AddAttributeError(at, "Invalid credential configuration", f.Message)
 	}
 }
 
@@ -257,7 +283,8 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if !plan.ProjectID.Equal(state.ProjectID) { // unknown counts as different, as RequiresReplace does
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("project_id"))
 	}
-	secretChanged := !plan.APIKey.Equal(state.APIKey) || !plan.AuthToken.Equal(state.AuthToken) || !plan.APIKeyWOVersion.Equal(state.APIKeyWOVersion)
+	secretChanged := !plan.APIKey.Equal(state.APIKey) || !plan.AuthToken.Equal(state.AuthToken) ||
+		!plan.APIKeyWOVersion.Equal(state.APIKeyWOVersion) || !plan.AuthTokenWOVersion.Equal(state.AuthTokenWOVersion)
 	settingsChanged := !plan.Settings.Equal(state.Settings)
 	anyChange := secretChanged || settingsChanged || !plan.Name.Equal(state.Name) || !plan.Description.Equal(state.Description) ||
 		!plan.Labels.Equal(state.Labels) || !plan.Verify.Equal(state.Verify) || !plan.ProjectID.Equal(state.ProjectID)
@@ -266,9 +293,9 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	// the same run may land before or after this update, so Update keeps this value rather than
 	// reporting one the plan did not promise; the next refresh brings it up to date.
 	plan.ConnectionIDs = state.ConnectionIDs
-	// A settings change resends the key (see Update); a write-only key may differ from the stored one
-	// without a version bump, so its fingerprint is known only after apply then.
-	if !secretChanged && !(settingsChanged && !cfg.APIKeyWO.IsNull()) {
+	// A settings change resends the secrets (see Update); a write-only one may differ from the stored
+	// one without a version bump, so the fingerprint is known only after apply then.
+	if !secretChanged && !(settingsChanged && (!cfg.APIKeyWO.IsNull() || !cfg.AuthTokenWO.IsNull())) {
 		plan.SecretHint, plan.SecretFingerprint, plan.SecretVersion = state.SecretHint, state.SecretFingerprint, state.SecretVersion
 	}
 	if !secretChanged && !settingsChanged && plan.Verify.Equal(state.Verify) {
@@ -290,18 +317,21 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	key := plan.APIKey.ValueString()
+	key, token := plan.APIKey.ValueString(), plan.AuthToken.ValueString()
 	if !cfg.APIKeyWO.IsNull() {
 		key = cfg.APIKeyWO.ValueString() // write-only values live only in the configuration
 	}
-	ctx = r.data.requestContext(ctx, key, plan.AuthToken.ValueString())
+	if !cfg.AuthTokenWO.IsNull() {
+		token = cfg.AuthTokenWO.ValueString()
+	}
+	ctx = r.data.requestContext(ctx, key, token)
 	in := api.CredentialCreate{
 		Name:        plan.Name.ValueString(),
 		Description: plan.Description.ValueString(),
 		Provider:    plan.ModelProvider.ValueString(),
 		ProjectID:   plan.ProjectID.ValueString(),
 		APIKey:      optionalString(key),
-		AuthToken:   optionalString(plan.AuthToken.ValueString()),
+		AuthToken:   optionalString(token),
 		Verify:      plan.Verify.ValueBoolPointer(),
 	}
 	var d diag.Diagnostics
@@ -312,7 +342,7 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	tflog.Debug(ctx, "creating credential", map[string]any{"name": in.Name, "provider": in.Provider, "project_id": in.ProjectID, "write_only": !cfg.APIKeyWO.IsNull()})
+	tflog.Debug(ctx, "creating credential", map[string]any{"name": in.Name, "provider": in.Provider, "project_id": in.ProjectID, "write_only": !cfg.APIKeyWO.IsNull() || !cfg.AuthTokenWO.IsNull()})
 	c, err := r.data.client.CreateCredential(ctx, in)
 	if err != nil {
 		addAPIError(&resp.Diagnostics, "Cannot create credential "+strconv.Quote(in.Name), err)
@@ -320,7 +350,7 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	tflog.Info(ctx, "created credential", map[string]any{"id": c.ID, "status": c.Status, "secret_version": c.SecretVersion})
 	resp.Diagnostics.Append(credentialToModel(ctx, c, &plan)...)
-	plan.APIKeyWO = types.StringNull()
+	plan.APIKeyWO, plan.AuthTokenWO = types.StringNull(), types.StringNull()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
@@ -347,7 +377,13 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 	}
 	// Drift: the secret behind the fingerprint is not the one Terraform last wrote. Forget the declared
 	// key in state so that the plan shows an update that puts it back.
-	if known(state.SecretFingerprint) && state.SecretFingerprint.ValueString() != c.SecretFingerprint {
+	stateFP := state.SecretFingerprint.ValueString()
+	drift := known(state.SecretFingerprint) && secretDrifted(stateFP, state.SecretVersion, c.SecretFingerprint, c.SecretVersion)
+	if known(state.SecretFingerprint) && !drift && stateFP != c.SecretFingerprint {
+		tflog.Debug(ctx, "secret fingerprint scheme changed on the server; the secret did not", map[string]any{
+			"id": c.ID, "from_scheme": fingerprintScheme(stateFP), "to_scheme": fingerprintScheme(c.SecretFingerprint), "secret_version": c.SecretVersion})
+	}
+	if drift {
 		resp.Diagnostics.AddWarning("Credential secret changed outside Terraform",
 			fmt.Sprintf("The secret of credential %q (%s) no longer matches the one Terraform set: its fingerprint went from %s to %s (secret_version %d). "+
 				"The next apply puts the configured key back; to keep the new key, put it in the configuration.",
@@ -361,6 +397,9 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 		}
 		if !state.APIKeyWOVersion.IsNull() {
 			state.APIKeyWOVersion = types.Int64Null()
+		}
+		if !state.AuthTokenWOVersion.IsNull() {
+			state.AuthTokenWOVersion = types.Int64Null()
 		}
 	}
 	resp.Diagnostics.Append(credentialToModel(ctx, c, &state)...)
@@ -379,7 +418,7 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx = r.data.requestContext(ctx, plan.APIKey.ValueString(), cfg.APIKeyWO.ValueString(), plan.AuthToken.ValueString())
+	ctx = r.data.requestContext(ctx, plan.APIKey.ValueString(), cfg.APIKeyWO.ValueString(), plan.AuthToken.ValueString(), cfg.AuthTokenWO.ValueString())
 	patch := api.CredentialPatch{
 		Name:        plan.Name.ValueStringPointer(),
 		Description: stringPointerOrEmpty(plan.Description),
@@ -403,8 +442,11 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		v := plan.APIKey.ValueString() // "" removes the key, for providers where it is optional
 		patch.APIKey = &v
 	}
-	if !plan.AuthToken.Equal(state.AuthToken) {
-		v := plan.AuthToken.ValueString()
+	switch {
+	case !cfg.AuthTokenWO.IsNull() && !plan.AuthTokenWOVersion.Equal(state.AuthTokenWOVersion):
+		patch.AuthToken = cfg.AuthTokenWO.ValueStringPointer()
+	case cfg.AuthTokenWO.IsNull() && !plan.AuthToken.Equal(state.AuthToken):
+		v := plan.AuthToken.ValueString() // "" removes the token
 		patch.AuthToken = &v
 	}
 	// The server sends a stored key to a new address only when the key comes with the change (so that
@@ -417,8 +459,12 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 				patch.APIKey = plan.APIKey.ValueStringPointer()
 			}
 		}
-		if patch.AuthToken == nil && !plan.AuthToken.IsNull() {
-			patch.AuthToken = plan.AuthToken.ValueStringPointer()
+		if patch.AuthToken == nil {
+			if !cfg.AuthTokenWO.IsNull() {
+				patch.AuthToken = cfg.AuthTokenWO.ValueStringPointer()
+			} else if !plan.AuthToken.IsNull() {
+				patch.AuthToken = plan.AuthToken.ValueStringPointer()
+			}
 		}
 	}
 	version, d := getVersion(ctx, req.Private)
@@ -440,7 +486,7 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	if !planned.IsUnknown() {
 		plan.ConnectionIDs = planned
 	}
-	plan.APIKeyWO = types.StringNull()
+	plan.APIKeyWO, plan.AuthTokenWO = types.StringNull(), types.StringNull()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
@@ -515,4 +561,30 @@ func fingerprintOrNone(fp string) string {
 		return "(no secret)"
 	}
 	return fp
+}
+
+// secretDrifted reports whether the server's fingerprint of a credential's secret means the secret is
+// no longer the one Terraform last wrote. A server that changes how it fingerprints (from one key for
+// the database, "hmac-sha256:", to one per organisation, "hmac-sha256-org:") changes every fingerprint
+// without changing any secret; when only the scheme differs and secret_version, which goes up with
+// every change of secret, is the one in state, the secret is the same and the new fingerprint is
+// simply taken. The same scheme with another value, or another version, is drift.
+func secretDrifted(stateFP string, stateVersion types.Int64, serverFP string, serverVersion int64) bool {
+	if stateFP == serverFP {
+		return false
+	}
+	from, to := fingerprintScheme(stateFP), fingerprintScheme(serverFP)
+	schemeChanged := from != "" && to != "" && from != to
+	sameVersion := !stateVersion.IsNull() && !stateVersion.IsUnknown() && stateVersion.ValueInt64() == serverVersion
+	return !(schemeChanged && sameVersion)
+}
+
+// fingerprintScheme is the part of a fingerprint before its last ':' ("hmac-sha256" of
+// "hmac-sha256:0123..."), or "" when it has none (no secret).
+func fingerprintScheme(fp string) string {
+	i := strings.LastIndexByte(fp, ':')
+	if i <= 0 {
+		return ""
+	}
+	return fp[:i]
 }

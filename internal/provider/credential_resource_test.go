@@ -2,8 +2,10 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/compare"
@@ -25,6 +27,10 @@ const (
 	keyOne   = "sk-proj-first-key-0000000000000000001"
 	keyTwo   = "sk-proj-second-key-000000000000000002"
 	keyOther = "sk-proj-rotated-by-hand-00000000000003"
+
+	tokenOne   = "proxy-token-first-aaaaaaaaaaaaaaaaaa01"
+	tokenTwo   = "proxy-token-second-bbbbbbbbbbbbbbbbb02"
+	tokenOther = "proxy-token-by-hand-ccccccccccccccccc03"
 )
 
 func credentialConfig(s *testServer, body string) string {
@@ -340,6 +346,33 @@ func TestAccCredential_planTimeValidation(t *testing.T) {
   model_provider = "openai"
   api_key_wo     = %q
 `, keyOne), `api_key_wo_version`},
+		"both token forms": {fmt.Sprintf(`
+  name                  = "k"
+  model_provider        = "custom"
+  settings              = { base_url = "http://127.0.0.1:8000/v1" }
+  auth_token            = %q
+  auth_token_wo         = %q
+  auth_token_wo_version = 1
+`, tokenOne, tokenOne), `(?s)auth_token.*auth_token_wo|auth_token_wo.*auth_token`},
+		"write-only token without version": {fmt.Sprintf(`
+  name           = "k"
+  model_provider = "custom"
+  settings       = { base_url = "http://127.0.0.1:8000/v1" }
+  auth_token_wo  = %q
+`, tokenOne), `auth_token_wo_version`},
+		"token version without write-only token": {`
+  name                  = "k"
+  model_provider        = "custom"
+  settings              = { base_url = "http://127.0.0.1:8000/v1" }
+  auth_token_wo_version = 1
+`, `(?s)auth_token_wo`},
+		"write-only token for a provider without one": {fmt.Sprintf(`
+  name                  = "k"
+  model_provider        = "openai"
+  api_key               = %q
+  auth_token_wo         = %q
+  auth_token_wo_version = 1
+`, keyOne, tokenOne), `(?s)auth_token`},
 		"bad name": {fmt.Sprintf(`
   name           = "Has Spaces"
   model_provider = "openai"
@@ -489,4 +522,146 @@ resource "modelkeys_project" "b" {
 			},
 		},
 	})
+}
+
+// stateHolds fails when the state, as Terraform wrote it, holds any of secrets.
+func stateHolds(secrets ...string) resource.TestCheckFunc {
+	return func(st *terraform.State) error {
+		raw, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		for _, v := range secrets {
+			if strings.Contains(string(raw), v) {
+				return fmt.Errorf("state holds a write-only secret")
+			}
+		}
+		return nil
+	}
+}
+
+// TestAccCredential_authTokenWriteOnly: auth_token_wo works as api_key_wo does. It reaches the server,
+// stays out of plan and state, is sent again only when auth_token_wo_version changes, and a token
+// changed outside Terraform shows as drift that the next apply repairs.
+func TestAccCredential_authTokenWriteOnly(t *testing.T) {
+	s := newTestServer(t)
+	config := func(token string, version int) string {
+		return credentialConfig(s, fmt.Sprintf(`
+  name                  = "proxied"
+  model_provider        = "custom"
+  settings              = { base_url = "http://127.0.0.1:8000/v1" }
+  api_key               = %q
+  auth_token_wo         = %q
+  auth_token_wo_version = %d
+  verify                = false
+`, keyOne, token, version))
+	}
+	var id, rotated string
+	sameFingerprint := statecheck.CompareValue(compare.ValuesSame())
+	noToken := stateHolds(tokenOne, tokenTwo, tokenOther)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		CheckDestroy:             checkAllDestroyed(s),
+		Steps: []resource.TestStep{
+			{
+				Config: config(tokenOne, 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("auth_token_wo"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("auth_token"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("auth_token_wo_version"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_version"), knownvalue.Int64Exact(1)),
+				},
+				Check: resource.ComposeTestCheckFunc(captureAttr(credAddr, "id", &id), noToken, serverHasToken(s, &id, true)),
+			},
+			{
+				// A new value with the same version is invisible to Terraform, by design of write-only.
+				Config: config(tokenTwo, 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+			{
+				// Bumping the version sends the token again.
+				Config: config(tokenTwo, 2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(credAddr, tfjsonpath.New("secret_fingerprint")),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_version"), knownvalue.Int64Exact(2)),
+					sameFingerprint.AddStateValue(credAddr, tfjsonpath.New("secret_fingerprint")),
+				},
+				Check: resource.ComposeTestCheckFunc(noToken, captureAttr(credAddr, "secret_fingerprint", &rotated)),
+			},
+			{
+				// terraform plan -refresh-only after someone replaced the token by hand: drift, and the
+				// version is forgotten so that the plan sends the configured token again.
+				PreConfig: func() {
+					other := tokenOther
+					if _, err := s.Client.UpdateCredential(context.Background(), id, api.CredentialPatch{AuthToken: &other}, 0); err != nil {
+						t.Fatal(err)
+					}
+				},
+				RefreshState:       true,
+				ExpectNonEmptyPlan: true,
+				RefreshPlanChecks: resource.RefreshPlanChecks{
+					PostRefresh: []plancheck.PlanCheck{plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: func(st *terraform.State) error {
+					a := st.RootModule().Resources[credAddr].Primary.Attributes
+					if a["secret_fingerprint"] == rotated || a["secret_fingerprint"] == "" {
+						return fmt.Errorf("refresh kept fingerprint %q, want the hand-set token's", a["secret_fingerprint"])
+					}
+					if v, ok := a["auth_token_wo_version"]; ok && v != "" {
+						return fmt.Errorf("refresh kept auth_token_wo_version %q after drift; the plan would not resend the token", v)
+					}
+					return noToken(st)
+				},
+			},
+			{
+				// terraform apply puts the configured token back.
+				Config: config(tokenTwo, 2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(credAddr, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameFingerprint.AddStateValue(credAddr, tfjsonpath.New("secret_fingerprint")),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("secret_version"), knownvalue.Int64Exact(4)),
+					statecheck.ExpectKnownValue(credAddr, tfjsonpath.New("auth_token_wo_version"), knownvalue.Int64Exact(2)),
+				},
+				Check: noToken,
+			},
+			{
+				ResourceName:            credAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"api_key", "auth_token_wo_version"},
+			},
+		},
+	})
+}
+
+// serverHasToken checks that the server holds an auth token for the credential: the write-only value
+// was sent, not dropped.
+func serverHasToken(s *testServer, id *string, want bool) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		c, err := s.Client.GetCredential(context.Background(), *id)
+		if err != nil {
+			return err
+		}
+		if c.HasAuthToken != want {
+			return fmt.Errorf("server has_auth_token = %v, want %v", c.HasAuthToken, want)
+		}
+		return nil
+	}
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,25 @@ func parseEndpoint(raw string) (endpoint, error) {
 		return endpoint{}, fmt.Errorf("endpoint %q must not have a query or fragment", raw)
 	}
 	return endpoint{url: strings.TrimSuffix(u.String(), "/")}, nil
+}
+
+// cleartextToRemote reports whether the server endpoint u is plain http to a host that may not be this
+// machine, so the token and every key sent travel readable by anyone on the path. Only names that
+// cannot leave the machine count as local: "localhost" and loopback IP literals. Nothing is resolved,
+// since a lookup could itself reach the network and its answer can change between plan and apply.
+func cleartextToRemote(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil || pu.Scheme != "http" {
+		return false
+	}
+	host := strings.TrimSuffix(strings.ToLower(pu.Hostname()), ".")
+	if host == "localhost" {
+		return false
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLoopback() {
+		return false
+	}
+	return true
 }
 
 // endpointValidator checks the endpoint at plan time, naming the attribute.

@@ -10,7 +10,7 @@ import (
 )
 
 // secretFieldKeys are log field names whose values are always masked.
-var secretFieldKeys = []string{"token", "api_key", "api_key_wo", "auth_token", "authorization", "Authorization"}
+var secretFieldKeys = []string{"token", "api_key", "api_key_wo", "auth_token", "auth_token_wo", "authorization", "Authorization"}
 
 // maskSecrets returns a context whose tflog output masks the given values wherever they appear, in
 // messages and in fields, and masks the secret field names whatever their values.

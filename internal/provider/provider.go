@@ -65,6 +65,7 @@ func (p *modelkeysProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 			"endpoint": schema.StringAttribute{
 				MarkdownDescription: "Where the modelkeys API is: `https://host:port`, `http://127.0.0.1:port`, or `file://PATH` for the embedded " +
 					"store (an SQLite file served in-process, no server needed). Defaults to `" + DefaultEndpoint + "`, relative to the working directory. " +
+					"Plain `http://` to a host other than `localhost` or a loopback address draws a warning: the token and keys would travel in clear text. " +
 					"Environment: `MODELKEYS_ENDPOINT`.",
 				Optional:   true,
 				Validators: []validator.String{endpointValidator{}},
@@ -189,6 +190,12 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 			}
 		}
 		ccfg.HTTPClient = hc
+		if cleartextToRemote(ep.url) {
+			resp.Diagnostics.AddAttributeWarning(path.Root("endpoint"), "Endpoint is not encrypted",
+				"endpoint "+ep.url+" is plain http to a host that is not this machine, so the token and every API key sent "+
+					"travel in clear text and can be read or changed on the way: use https:// (ca_cert_pem trusts a private "+
+					"certificate), or http:// only to 127.0.0.1, [::1] or localhost.")
+		}
 		if token == "" {
 			resp.Diagnostics.AddAttributeWarning(path.Root("token"), "No API token",
 				"endpoint "+ep.url+" is a server, which answers 401 without a token: set token or MODELKEYS_TOKEN.")

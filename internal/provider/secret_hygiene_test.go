@@ -15,11 +15,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 )
 
-// TestAccSecretHygiene_writeOnly applies and rotates a write-only key at TRACE level and finds the key
-// in none of: the provider's and Terraform's logs, the state, the server's logs, the database files.
+// TestAccSecretHygiene_writeOnly applies and rotates a write-only key and a write-only auth token at
+// TRACE level and finds neither in any of: the provider's and Terraform's logs, the state, the server's
+// logs, the database files.
 func TestAccSecretHygiene_writeOnly(t *testing.T) {
 	const first = "sk-proj-hygiene-first-4f1c9a7b2e8d6c5a3f1e"
 	const second = "sk-proj-hygiene-second-9b8a7c6d5e4f3a2b1c0d"
+	const firstToken = "proxy-hygiene-first-7d3e1a9c5b2f8e4d6a0c"
+	const secondToken = "proxy-hygiene-second-2b6f0d8a4c1e9b7d3f5a"
 	logPath := filepath.Join(t.TempDir(), "tf.log")
 	t.Setenv("TF_LOG", "TRACE")
 	t.Setenv("TF_ACC_LOG_PATH", logPath)
@@ -33,22 +36,29 @@ variable "key" {
   type      = string
   sensitive = true
 }
+variable "token" {
+  type      = string
+  sensitive = true
+}
 ` + credentialConfig(s, fmt.Sprintf(`
-  name               = "hygiene"
-  model_provider     = "openai"
-  api_key_wo         = var.key
-  api_key_wo_version = %d
-  verify             = false
-`, version))
+  name                  = "hygiene"
+  model_provider        = "custom"
+  settings              = { base_url = "http://127.0.0.1:8000/v1" }
+  api_key_wo            = var.key
+  api_key_wo_version    = %d
+  auth_token_wo         = var.token
+  auth_token_wo_version = %d
+  verify                = false
+`, version, version))
 	}
 	stateHasNoSecret := func(st *terraform.State) error {
 		raw, err := json.Marshal(st)
 		if err != nil {
 			return err
 		}
-		for _, k := range []string{first, second} {
+		for _, k := range []string{first, second, firstToken, secondToken} {
 			if bytes.Contains(raw, []byte(k)) {
-				return fmt.Errorf("state holds a write-only key")
+				return fmt.Errorf("state holds a write-only secret")
 			}
 		}
 		return nil
@@ -58,8 +68,8 @@ variable "key" {
 		ProtoV6ProviderFactories: protoV6Providers,
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 		Steps: []resource.TestStep{
-			{Config: config(1), ConfigVariables: tfconfig.Variables{"key": tfconfig.StringVariable(first)}, Check: stateHasNoSecret},
-			{Config: config(2), ConfigVariables: tfconfig.Variables{"key": tfconfig.StringVariable(second)}, Check: stateHasNoSecret},
+			{Config: config(1), ConfigVariables: tfconfig.Variables{"key": tfconfig.StringVariable(first), "token": tfconfig.StringVariable(firstToken)}, Check: stateHasNoSecret},
+			{Config: config(2), ConfigVariables: tfconfig.Variables{"key": tfconfig.StringVariable(second), "token": tfconfig.StringVariable(secondToken)}, Check: stateHasNoSecret},
 		},
 	})
 
@@ -85,7 +95,8 @@ variable "key" {
 		}
 	}
 	for where, b := range places {
-		for _, k := range []string{first, second, strings.TrimPrefix(first, "sk-proj-"), strings.TrimPrefix(second, "sk-proj-")} {
+		for _, k := range []string{first, second, strings.TrimPrefix(first, "sk-proj-"), strings.TrimPrefix(second, "sk-proj-"),
+			firstToken, secondToken, strings.TrimPrefix(firstToken, "proxy-"), strings.TrimPrefix(secondToken, "proxy-")} {
 			if i := bytes.Index(b, []byte(k)); i >= 0 {
 				t.Errorf("%s contain a plaintext key, after: %q", where, b[max(0, i-160):i])
 			}

@@ -30,6 +30,8 @@ type Server struct {
 	limitersMu    sync.Mutex
 	limiters      map[string]*rate.Limiter // by token id
 	limitersSwept time.Time
+
+	authGate *authGate // failed authentications per client address; nil when off
 }
 
 // New opens the service and builds the handler.
@@ -39,6 +41,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{svc: svc, limiters: map[string]*rate.Limiter{}}
+	if !cfg.Embedded { // in-process: no tokens to guess, and every request comes from one "address"
+		s.authGate = newAuthGate(cfg.Limits)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -76,7 +81,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 		var p Principal
 		if !rt.Public {
 			var err error
-			if p, err = s.svc.authenticate(r); err != nil {
+			if p, err = s.gateAuth(w, r); err != nil {
 				s.fail(w, r, err)
 				return
 			}

@@ -29,11 +29,21 @@ type Limits struct {
 	// RequestsPerSecond and Burst rate-limit each token; zero turns the limit off.
 	RequestsPerSecond float64
 	Burst             int
+	// AuthFailures and AuthFailureRefill limit failed authentications per client address (the host of
+	// the connection's remote address; X-Forwarded-For is not trusted): each 401 takes one from a
+	// bucket of AuthFailures that refills AuthFailureRefill per second (zero or less means 1). While an
+	// address's bucket is empty, every request from it that needs a token is answered 429 before the
+	// token is looked up, so guessing costs no database read; a valid token from that address is
+	// refused too until the bucket refills. Zero AuthFailures turns the limit off; embedded mode has
+	// no tokens and never limits.
+	AuthFailures      int
+	AuthFailureRefill float64
 }
 
-// DefaultLimits are the limits of DESIGN.md.
+// DefaultLimits are the limits of DESIGN.md, and a limit on failed authentication: 10 per client
+// address, refilling one a second, which no correctly configured client comes near.
 func DefaultLimits() Limits {
-	return Limits{MaxCredentialsPerOrg: 200, MaxBodyBytes: 1 << 20}
+	return Limits{MaxCredentialsPerOrg: 200, MaxBodyBytes: 1 << 20, AuthFailures: 10, AuthFailureRefill: 1}
 }
 
 // Verifier probes a provider with a credential's secrets. It is called outside any transaction.

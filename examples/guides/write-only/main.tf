@@ -29,3 +29,21 @@ resource "modelkeys_credential" "openai" {
   api_key_wo         = var.openai_api_key
   api_key_wo_version = var.openai_api_key_version
 }
+
+# A self-hosted server behind an authenticating proxy: the proxy's token is
+# write-only too, with its own version.
+variable "proxy_token" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+resource "modelkeys_credential" "vllm" {
+  name                  = "vllm-behind-proxy"
+  model_provider        = "custom"
+  auth_token_wo         = var.proxy_token
+  auth_token_wo_version = 1
+  settings = {
+    base_url = "https://llm.internal.example.com/v1"
+  }
+}

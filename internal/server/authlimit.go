@@ -1,0 +1,143 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// authGate limits failed authentication per client address, so that guessing tokens is slow and an
+// unknown token cannot make the server read its database at any rate a client likes. Each request that
+// needs a token takes one unit from its address's bucket before the token is looked up and gives it
+// back when the token was valid: only failures use the bucket up, and concurrent guesses cannot
+// overshoot it, since each holds its unit while it is looked up.
+type authGate struct {
+	burst  float64
+	refill float64 // units per second
+
+	mu      sync.Mutex
+	buckets map[string]*failBucket // by client address
+	swept   time.Time
+}
+
+type failBucket struct {
+	units float64
+	at    time.Time
+}
+
+const (
+	// authGateSweepEvery is how often full buckets are forgotten, as for the per-token limiters.
+	authGateSweepEvery = time.Minute
+	// authGateMax bounds the addresses tracked: reaching it forces a sweep (at most once a second).
+	// Past it after a sweep, a new address goes untracked rather than pushing out one being limited.
+	authGateMax = 100_000
+)
+
+// newAuthGate returns nil, the gate that lets everything through, when lim turns the limit off.
+func newAuthGate(lim Limits) *authGate {
+	if lim.AuthFailures <= 0 {
+		return nil
+	}
+	refill := lim.AuthFailureRefill
+	if refill <= 0 {
+		refill = 1
+	}
+	return &authGate{burst: float64(lim.AuthFailures), refill: refill, buckets: map[string]*failBucket{}}
+}
+
+// clientAddress is the host of the request's remote address (no port: a client opens a new port per
+// connection).
+func clientAddress(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// take reserves one unit for an authentication attempt from addr. It reports false, with the wait
+// until a unit is back, when addr's failures have emptied its bucket. tracked is false when the
+// address could not be tracked (the map is full), in which case nothing must be given back.
+func (g *authGate) take(addr string, now time.Time) (ok, tracked bool, wait time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if now.Sub(g.swept) > authGateSweepEvery {
+		g.sweepLocked(now)
+	}
+	b := g.buckets[addr]
+	if b == nil {
+		if len(g.buckets) >= authGateMax && now.Sub(g.swept) > time.Second {
+			g.sweepLocked(now)
+		}
+		if len(g.buckets) >= authGateMax {
+			return true, false, 0
+		}
+		b = &failBucket{units: g.burst, at: now}
+		g.buckets[addr] = b
+	}
+	g.refillLocked(b, now)
+	if b.units < 1 {
+		return false, true, time.Duration((1 - b.units) / g.refill * float64(time.Second))
+	}
+	b.units--
+	return true, true, 0
+}
+
+// give returns the unit take reserved, after a successful authentication (or one that failed for
+// another reason than the token, such as a database error).
+func (g *authGate) give(addr string, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b := g.buckets[addr]
+	if b == nil {
+		return
+	}
+	g.refillLocked(b, now)
+	b.units = min(g.burst, b.units+1)
+	if b.units >= g.burst {
+		delete(g.buckets, addr) // a full bucket is the same as none: well-behaved clients leave no entry
+	}
+}
+
+func (g *authGate) refillLocked(b *failBucket, now time.Time) {
+	if now.After(b.at) {
+		b.units = min(g.burst, b.units+now.Sub(b.at).Seconds()*g.refill)
+		b.at = now
+	}
+}
+
+// sweepLocked forgets the buckets that have filled up again, so the map holds only the addresses that
+// failed in the last burst/refill seconds.
+func (g *authGate) sweepLocked(now time.Time) {
+	for addr, b := range g.buckets {
+		if g.refillLocked(b, now); b.units >= g.burst {
+			delete(g.buckets, addr)
+		}
+	}
+	g.swept = now
+}
+
+// gateAuth runs authenticate behind the per-address failure limit.
+func (s *Server) gateAuth(w http.ResponseWriter, r *http.Request) (Principal, error) {
+	g := s.authGate
+	if g == nil {
+		return s.svc.authenticate(r)
+	}
+	addr := clientAddress(r)
+	ok, tracked, wait := g.take(addr, time.Now())
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+		return Principal{}, &Error{Status: http.StatusTooManyRequests, Title: "Too many failed authentications",
+			Detail: fmt.Sprintf("%s failed authentication %.0f times in quick succession (a missing, unknown or revoked token), so requests "+
+				"from it are refused, valid tokens included, until Retry-After has passed; it then gets one more attempt every %s. "+
+				"Check the token the client sends.", addr, g.burst, time.Duration(float64(time.Second)/g.refill))}
+	}
+	p, err := s.svc.authenticate(r)
+	if e, isAPI := asError(err); tracked && (err == nil || !isAPI || e.Status != http.StatusUnauthorized) {
+		g.give(addr, time.Now())
+	}
+	return p, err
+}
