@@ -42,12 +42,19 @@ type Verifier interface {
 }
 
 // VerifyResult is what a probe found. Refused means the provider rejected the key (invalid); an outage
-// or timeout is Err with Refused false, which keeps the credential's last status.
+// or timeout is Err with Refused false, which keeps the credential's last status. Blocked means the
+// server's egress policy refused the destination and nothing was sent: a create or update fails with
+// 422 and Message, a re-verification records Message and keeps the last status.
 type VerifyResult struct {
 	OK      bool
 	Refused bool
+	Blocked bool
 	Message string
 }
+
+// ErrEgressRefused is in the chain of a ModelLister's error when the egress policy refused the
+// destination (nothing was sent).
+var ErrEgressRefused = errors.New("the destination is refused by the server's egress policy")
 
 // Config configures a Server.
 type Config struct {
