@@ -29,6 +29,11 @@ type Limits struct {
 	// RequestsPerSecond and Burst rate-limit each token; zero turns the limit off.
 	RequestsPerSecond float64
 	Burst             int
+	// ProbesPerOrg bounds the provider probes (verifications, model lists) an organisation has in
+	// flight; ProbeWait is how long one more waits for a slot before a 429. Zero: the defaults
+	// (DefaultProbesPerOrg, DefaultProbeWait).
+	ProbesPerOrg int
+	ProbeWait    time.Duration
 }
 
 // DefaultLimits are the limits of DESIGN.md.
@@ -90,7 +95,8 @@ type Service struct {
 	embeddedMu  sync.Mutex
 	embeddedOrg string
 
-	tokens tokenCache // see Config.TokenCacheTTL
+	tokens tokenCache   // see Config.TokenCacheTTL
+	probes probeLimiter // see Limits.ProbesPerOrg
 }
 
 const metaFingerprintKey = "fingerprint_key"
