@@ -301,3 +301,30 @@ func TestEgressVertexTokenURI(t *testing.T) {
 		t.Fatal("a token_uri the server refuses received a request")
 	}
 }
+
+// TestVerifyURLsRefuseQueryFragmentUserinfo: the server's own base URLs and a credential's setting
+// (checked again here, as the verifier may be called without the catalog's validation) cannot carry a
+// query, a fragment or user info, which would swallow the probe's path.
+func TestVerifyURLsRefuseQueryFragmentUserinfo(t *testing.T) {
+	for _, spec := range []string{
+		"openai=https://proxy.example.com/v1?x=", "openai=https://proxy.example.com/v1?", "openai=https://proxy.example.com/v1#",
+		"openai=https://proxy.example.com/v1#x", "openai=https://user:pw@proxy.example.com/v1", "openai=https://user@proxy.example.com",
+	} {
+		if _, err := ParseBaseURLs(spec); err == nil {
+			t.Errorf("ParseBaseURLs(%q) accepted it", spec)
+		}
+	}
+	var hits atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer ts.Close()
+	p, _ := catalog.Provider("custom")
+	for _, base := range []string{ts.URL + "/admin#", ts.URL + "/admin?x=", ts.URL + "/admin?", "http://u:p@" + strings.TrimPrefix(ts.URL, "http://")} {
+		r := New(Options{}).Verify(context.Background(), p, map[string]string{"base_url": base}, map[string]string{api.SecretAPIKey: goodKey})
+		if r.OK || !strings.Contains(r.Message, "must not contain") {
+			t.Errorf("base_url %q: %+v", base, r)
+		}
+	}
+	if hits.Load() != 0 {
+		t.Fatal("a refused base_url received a request")
+	}
+}
