@@ -29,11 +29,14 @@ type EgressPolicy struct {
 	embedded bool            // words the refusal for the embedded server, which has no flags
 	trusted  map[string]bool // "host:port", lower case
 
-	// resolver and dialIP are replaced by tests, which must not send packets off loopback.
-	resolver interface {
-		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
-	}
-	dialIP func(ctx context.Context, network, address string) (net.Conn, error)
+	// resolver and dial are replaced by tests, which must not send packets off loopback.
+	resolver resolver
+	dial     func(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// resolver is the part of *net.Resolver the policy uses.
+type resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
 // egressRule is a refused range and how a refusal names it.
@@ -202,15 +205,15 @@ func hostPort(raw string) string {
 // by its IP, so that the address checked is the address connected to (no second lookup to rebind).
 // A trusted host is dialled as it is.
 func (p *EgressPolicy) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	dial := p.dialIP
-	if dial == nil {
-		dial = p.dialer().DialContext
-	}
 	if p.trusted[strings.ToLower(address)] {
-		if p.dialIP != nil {
-			return p.dialIP(ctx, network, address)
+		if p.dial != nil {
+			return p.dial(ctx, network, address)
 		}
 		return (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext(ctx, network, address)
+	}
+	dial := p.dial
+	if dial == nil {
+		dial = p.dialer().DialContext
 	}
 	host, port, err := net.SplitHostPort(address)
 	if err != nil {
@@ -220,9 +223,7 @@ func (p *EgressPolicy) DialContext(ctx context.Context, network, address string)
 	if ip, err := netip.ParseAddr(host); err == nil {
 		ips = []netip.Addr{ip}
 	} else {
-		var r interface {
-			LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
-		} = net.DefaultResolver
+		var r resolver = net.DefaultResolver
 		if p.resolver != nil {
 			r = p.resolver
 		}

@@ -167,7 +167,7 @@ func TestEgressDialChecksResolvedAddresses(t *testing.T) {
 		"trusted-ip.example": addrs("192.168.50.5"),
 	}}
 	p := ServerEgress(nil).withTrusted(map[string]string{"openai": "https://proxy.corp.example:8443/v1", "anthropic": "http://127.0.0.1:9999"})
-	p.resolver, p.dialIP = fn, fn.dial
+	p.resolver, p.dial = fn, fn.dial
 	ctx := context.Background()
 
 	for _, tc := range []struct {
