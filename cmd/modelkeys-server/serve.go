@@ -45,7 +45,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	authRefill := fs.Float64("auth-failure-refill", env.Float("MODELKEYS_AUTH_FAILURE_REFILL", server.DefaultLimits().AuthFailureRefill), "failed authentications per second an address earns back under --auth-failure-limit (env MODELKEYS_AUTH_FAILURE_REFILL)")
 	logLevel := fs.String("log-level", envOr("MODELKEYS_LOG_LEVEL", "info"), "debug, info, warn or error (env MODELKEYS_LOG_LEVEL)")
 	var baseURLs repeated
-	fs.Var(&baseURLs, "provider-base-url", "PROVIDER=URL overriding a provider's base URL for verification and model lists, repeatable (env MODELKEYS_PROVIDER_BASE_URLS=openai=URL,anthropic=URL; the flag wins)")
+	fs.Var(&baseURLs, "provider-base-url", "PROVIDER=URL overriding a provider's base URL for verification and model lists, repeatable (env MODELKEYS_PROVIDER_BASE_URLS=openai=URL,anthropic=URL; the flag wins). The URL's host and port are trusted by the egress policy, whatever they resolve to")
+	var egressAllow repeated
+	fs.Var(&egressAllow, "egress-allow", "CIDR range the server may send keys to although the egress policy refuses it, repeatable (env MODELKEYS_EGRESS_ALLOW=10.0.0.0/8,fd00::/8; the flag wins). "+
+		"Verification, model lists and token exchanges refuse, after DNS, loopback (127.0.0.0/8, ::1), private (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7), shared (100.64.0.0/10), "+
+		"link-local (169.254.0.0/16 with cloud metadata, fe80::/10), unspecified, multicast and broadcast addresses unless a range here holds them; e.g. --egress-allow 10.20.0.0/16 for an in-house model gateway")
 	verifyTimeout := fs.Duration("verify-timeout", env.Duration("MODELKEYS_VERIFY_TIMEOUT", verify.DefaultTimeout), "how long one provider probe may take (env MODELKEYS_VERIFY_TIMEOUT)")
 	reverifyInterval := fs.Duration("reverify-interval", env.Duration("MODELKEYS_REVERIFY_INTERVAL", 24*time.Hour), "how often every credential is checked again at its provider, 0 to turn it off (env MODELKEYS_REVERIFY_INTERVAL)")
 	var pool sqlstore.PostgresOptions
@@ -85,6 +89,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		maps.Copy(providerURLs, one)
 	}
 
+	egressSpec, egressSource := os.Getenv("MODELKEYS_EGRESS_ALLOW"), "MODELKEYS_EGRESS_ALLOW"
+	if len(egressAllow) > 0 {
+		egressSpec, egressSource = strings.Join(egressAllow, ","), "--egress-allow"
+	}
+	egressRanges, err := verify.ParseEgressAllow(egressSpec)
+	if err != nil {
+		return usageError{egressSource + ": " + err.Error()}
+	}
+
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usageError{fmt.Sprintf("--log-level: %v", err)}
@@ -117,7 +130,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv, err := server.New(ctx, server.Config{
 		Store: st, Keyring: ring, Logger: logger, Limits: limits, AllowReveal: *allowReveal, Version: version, TokenCacheTTL: *tokenTTL,
-		Verifier: verify.New(verify.Options{BaseURLs: providerURLs, Timeout: *verifyTimeout}),
+		Verifier: verify.New(verify.Options{BaseURLs: providerURLs, Timeout: *verifyTimeout, Egress: verify.ServerEgress(egressRanges)}),
 	})
 	if err != nil {
 		return err
@@ -165,7 +178,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
-	logger.Info("modelkeys-server listening", "url", scheme+"://"+ln.Addr().String(), "database", st.Dialect(), "master_key", secrets.KeyID(key), "master_key_source", keySource, "version", version)
+	logger.Info("modelkeys-server listening", "url", scheme+"://"+ln.Addr().String(), "database", st.Dialect(), "master_key", secrets.KeyID(key), "master_key_source", keySource, "version", version,
+		"egress_allow", fmt.Sprint(egressRanges))
 
 	errc := make(chan error, 1)
 	go func() {

@@ -326,6 +326,16 @@ func TestValidateCredentialURLs(t *testing.T) {
 		{"https://user:secret@llm.example.com", "user name or password"},
 		{"https://", "absolute URL"},
 		{"://x", "absolute URL"},
+		// A query, a fragment or user info would let the setting choose the probe's path and query.
+		{"https://llm.example.com/v1?x=", "must not contain a query"},
+		{"https://llm.example.com/v1?", "must not contain a query"},
+		{"https://169.254.169.254/latest/meta-data?", "must not contain a query"},
+		{"https://llm.example.com/v1#", "must not contain a fragment"},
+		{"https://llm.example.com/v1#frag", "must not contain a fragment"},
+		{"http://127.0.0.1:6379/#", "must not contain a fragment"},
+		{"https://user@llm.example.com", "user name or password"},
+		{"https://@llm.example.com", "user name or password"},
+		{"https://:443/v1", "absolute URL"},
 	}
 	// Check every URL setting of every provider, as named in the catalog.
 	for _, p := range Providers() {

@@ -163,15 +163,29 @@ func closeSetting(p api.Provider, key string) string {
 	return ""
 }
 
-// checkURL returns what is wrong with a URL setting value, or "" when it is fine. Plain http is
-// refused except on loopback, because the key travels with every request to that URL.
+// CheckURL returns what is wrong with a URL that will receive a key, or "" when it is fine. It is the
+// one rule of URL settings (checked at plan time and by the server) and of the server's own
+// --provider-base-url and token endpoints. Plain http is refused except on loopback, because the key
+// travels with every request to that URL. A query, a fragment or user info is refused too: the probe
+// appends its path (such as /models) to the URL, and a "?" or "#" would swallow that path and let the
+// setting choose the request's path and query.
+func CheckURL(raw string) string { return checkURL(raw) }
+
 func checkURL(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Hostname() == "" || u.Opaque != "" {
 		return "must be an absolute URL with a scheme and a host"
 	}
-	if u.User != nil {
+	if u.User != nil || strings.Contains(u.Host, "@") {
 		return "must not contain a user name or password; put secrets in api_key or auth_token instead"
+	}
+	// url.Parse drops an empty "?" or "#" (ForceQuery aside), so look at the text itself.
+	if strings.Contains(raw, "?") {
+		return "must not contain a query (?...); give the base URL only, and modelkeys adds the path and query of each call"
+	}
+	if strings.Contains(raw, "#") {
+		return "must not contain a fragment (#...); give the base URL only"
 	}
 	switch u.Scheme {
 	case "https":

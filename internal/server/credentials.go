@@ -62,7 +62,10 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	}
 
 	prov, _ := catalog.Provider(in.Provider)
-	status, message, verifiedAt := s.verify(ctx, prov, in.Settings, plain, in.Verify == nil || *in.Verify)
+	status, message, verifiedAt, err := s.verify(ctx, p.OrgID, prov, in.Settings, plain, in.Verify == nil || *in.Verify)
+	if err != nil {
+		return api.Credential{}, false, err
+	}
 	if status == api.StatusInvalid {
 		return api.Credential{}, false, invalidField(api.SecretAPIKey, "%s", message)
 	}
@@ -304,7 +307,10 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 	verify := next.Verify
 	if secretChanged || settingsChanged || (next.Verify && !cur.Verify) {
 		prov, _ := catalog.Provider(cur.Provider)
-		status, message, at := s.verify(ctx, prov, next.Settings, newPlain, verify)
+		status, message, at, err := s.verify(ctx, p.OrgID, prov, next.Settings, newPlain, verify)
+		if err != nil {
+			return api.Credential{}, err
+		}
 		if status == api.StatusInvalid {
 			return api.Credential{}, invalidField(api.SecretAPIKey, "%s", message)
 		}
@@ -410,7 +416,11 @@ func (s *Service) reverify(ctx context.Context, orgID, id string) (api.Credentia
 		return api.Credential{}, err
 	}
 	prov, _ := catalog.Provider(cur.Provider)
-	status, message, at := s.verify(ctx, prov, cur.Settings, plain, true)
+	// An egress refusal is recorded like an outage: status kept, the reason in status_message.
+	status, message, at, err := s.verify(ctx, orgID, prov, cur.Settings, plain, true)
+	if err != nil && !isEgressRefusal(err) {
+		return api.Credential{}, err
+	}
 	next := cur
 	next.Status, next.StatusMessage = status, message
 	if at != nil {
@@ -425,24 +435,31 @@ func (s *Service) reverify(ctx context.Context, orgID, id string) (api.Credentia
 	return next, err
 }
 
-// verify runs the configured probe. An outage keeps status unverified with the error recorded; a
-// refusal is invalid. Messages come from the verifier, which never includes the key.
-func (s *Service) verify(ctx context.Context, prov api.Provider, settings, plain map[string]string, wanted bool) (string, string, *time.Time) {
+// verify runs the configured probe, in one of the organisation's probe slots (a 429 error when they
+// stay full). An outage keeps status unverified with the error recorded; a refusal is invalid. A
+// destination the egress policy refuses is an egressError (422) with status unverified and the
+// reason as message. Messages come from the verifier, which never includes the key.
+func (s *Service) verify(ctx context.Context, orgID string, prov api.Provider, settings, plain map[string]string, wanted bool) (string, string, *time.Time, error) {
 	switch {
 	case !wanted:
-		return api.StatusUnverified, "Verification was skipped (verify = false).", nil
+		return api.StatusUnverified, "Verification was skipped (verify = false).", nil, nil
 	case s.cfg.Verifier == nil:
-		return api.StatusUnverified, "This server has no verifier configured; the key was not checked.", nil
+		return api.StatusUnverified, "This server has no verifier configured; the key was not checked.", nil, nil
 	}
-	r := s.cfg.Verifier.Verify(ctx, prov, settings, plain)
+	var r VerifyResult
+	if err := s.probe(ctx, orgID, func() { r = s.cfg.Verifier.Verify(ctx, prov, settings, plain) }); err != nil {
+		return "", "", nil, err
+	}
 	now := s.now()
 	switch {
 	case r.OK:
-		return api.StatusVerified, r.Message, &now
+		return api.StatusVerified, r.Message, &now, nil
+	case r.Blocked:
+		return api.StatusUnverified, "The key was not checked and nothing was sent: " + r.Message + ".", nil, egressRefused(settings, r.Message)
 	case r.Refused:
-		return api.StatusInvalid, fmt.Sprintf("%s refused the key: %s", prov.DisplayName, r.Message), &now
+		return api.StatusInvalid, fmt.Sprintf("%s refused the key: %s", prov.DisplayName, r.Message), &now, nil
 	}
-	return api.StatusUnverified, "Could not reach the provider to check the key: " + r.Message, nil
+	return api.StatusUnverified, "Could not reach the provider to check the key: " + r.Message, nil, nil
 }
 
 func (s *Service) readCredentialWithSecrets(ctx context.Context, p Principal, id string) (api.Credential, map[string]string, error) {

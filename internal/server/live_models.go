@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
@@ -24,9 +25,17 @@ func (s *Service) CredentialModels(ctx context.Context, p Principal, id string) 
 	// verify = false says "do not call the provider with this key": keep to the catalog then.
 	if lister, ok := s.cfg.Verifier.(ModelLister); ok && cred.Verify {
 		prov, _ := catalog.Provider(cred.Provider)
-		ids, err := lister.ListModels(ctx, prov, cred.Settings, plain)
-		if err != nil {
-			return api.List[api.Model]{}, &Error{Status: 502, Title: "Provider error", Detail: "Could not list the provider's models: " + err.Error()}
+		var ids []string
+		var lerr error
+		if err := s.probe(ctx, p.OrgID, func() { ids, lerr = lister.ListModels(ctx, prov, cred.Settings, plain) }); err != nil {
+			return api.List[api.Model]{}, err
+		}
+		if isEgressRefusal(lerr) {
+			return api.List[api.Model]{}, &Error{Status: http.StatusUnprocessableEntity, Title: "Destination refused",
+				Detail: "Could not list the provider's models; nothing was sent: " + lerr.Error() + "."}
+		}
+		if lerr != nil {
+			return api.List[api.Model]{}, &Error{Status: 502, Title: "Provider error", Detail: "Could not list the provider's models: " + lerr.Error()}
 		}
 		models = models[:0:0]
 		for _, mid := range ids {

@@ -97,7 +97,9 @@ func (s *Service) reverifyOne(ctx context.Context, ref store.CredentialRef) stri
 	case !c.Verify:
 		return "skipped"
 	}
-	next, err := s.reverify(ctx, ref.OrgID, ref.ID)
+	// No caller waits on the background pass: it waits for its organisation's probe slots instead of
+	// giving up after Limits.ProbeWait.
+	next, err := s.reverify(context.WithValue(ctx, patientProbes{}, true), ref.OrgID, ref.ID)
 	if err != nil {
 		// A concurrent edit wins: its own verification (if any) is newer than ours.
 		s.log.Warn("re-verification could not record a result", "org", ref.OrgID, "credential", ref.ID, "error", err)

@@ -38,6 +38,11 @@ type Limits struct {
 	// no tokens and never limits.
 	AuthFailures      int
 	AuthFailureRefill float64
+	// ProbesPerOrg bounds the provider probes (verifications, model lists) an organisation has in
+	// flight; ProbeWait is how long one more waits for a slot before a 429. Zero: the defaults
+	// (DefaultProbesPerOrg, DefaultProbeWait).
+	ProbesPerOrg int
+	ProbeWait    time.Duration
 }
 
 // DefaultLimits are the limits of DESIGN.md, and a limit on failed authentication: 10 per client
@@ -52,12 +57,19 @@ type Verifier interface {
 }
 
 // VerifyResult is what a probe found. Refused means the provider rejected the key (invalid); an outage
-// or timeout is Err with Refused false, which keeps the credential's last status.
+// or timeout is Err with Refused false, which keeps the credential's last status. Blocked means the
+// server's egress policy refused the destination and nothing was sent: a create or update fails with
+// 422 and Message, a re-verification records Message and keeps the last status.
 type VerifyResult struct {
 	OK      bool
 	Refused bool
+	Blocked bool
 	Message string
 }
+
+// ErrEgressRefused is in the chain of a ModelLister's error when the egress policy refused the
+// destination (nothing was sent).
+var ErrEgressRefused = errors.New("the destination is refused by the server's egress policy")
 
 // Config configures a Server.
 type Config struct {
@@ -93,7 +105,8 @@ type Service struct {
 	embeddedMu  sync.Mutex
 	embeddedOrg string
 
-	tokens tokenCache // see Config.TokenCacheTTL
+	tokens tokenCache   // see Config.TokenCacheTTL
+	probes probeLimiter // see Limits.ProbesPerOrg
 }
 
 const metaFingerprintKey = "fingerprint_key"

@@ -70,7 +70,9 @@ func newVerifyServer(t *testing.T, fake *fakeOpenAI) (*server.Server, *client.Cl
 		t.Fatal(err)
 	}
 	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Version: "test",
-		Verifier: verify.New(verify.Options{BaseURLs: map[string]string{"openai": provider.URL + "/v1"}, Timeout: 2 * time.Second})})
+		// The server's own egress policy: the loopback fake is reachable because it is the operator's
+		// base URL, which is trusted.
+		Verifier: verify.New(verify.Options{BaseURLs: map[string]string{"openai": provider.URL + "/v1"}, Timeout: 2 * time.Second, Egress: verify.ServerEgress(nil)})})
 	if err != nil {
 		t.Fatal(err)
 	}

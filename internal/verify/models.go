@@ -2,27 +2,64 @@ package verify
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
+
+// Bounds of a model list: far above any provider's real list, low enough that an unknown service's
+// data cannot come back as "models".
+const (
+	maxModels     = 5000
+	maxModelIDLen = 256
+)
+
+// errNotAList is every parser's answer to a body of another shape; it quotes nothing of the body.
+var errNotAList = errors.New("the body does not have the documented shape of a model list")
+
+// checkModelIDs refuses a list that is too long or holds anything but plausible model ids: 1 to 256
+// characters of printable text without spaces.
+func checkModelIDs(ids []string) error {
+	if len(ids) > maxModels {
+		return fmt.Errorf("it lists %d models, more than the %d a provider lists", len(ids), maxModels)
+	}
+	for i, id := range ids {
+		if id == "" || len(id) > maxModelIDLen || !utf8.ValidString(id) ||
+			strings.IndexFunc(id, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0 {
+			return fmt.Errorf("entry %d is not a model id (1 to %d printable characters without spaces)", i+1, maxModelIDLen)
+		}
+	}
+	return nil
+}
 
 // openAIModels reads {"object":"list","data":[{"id":...}]}: OpenAI and every server that copies it.
 // "data": null and a missing data are an empty list (some servers send them when there are no models);
 // a bare array of models and {"models":[...]} (Ollama-style names) are accepted too.
+// The object must have "data" or "models", or say "object":"list".
 func openAIModels(body []byte) ([]string, error) {
 	var doc struct {
-		Data   []modelEntry `json:"data"`
-		Models []modelEntry `json:"models"`
+		Object string          `json:"object"`
+		Data   json.RawMessage `json:"data"`
+		Models []modelEntry    `json:"models"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
 		var arr []modelEntry
 		if err2 := json.Unmarshal(body, &arr); err2 == nil {
 			return ids(arr), nil
 		}
-		return nil, fmt.Errorf("not a JSON list of models: %v", err)
+		return nil, errNotAList
 	}
-	if len(doc.Data) > 0 {
-		return ids(doc.Data), nil
+	var data []modelEntry
+	if len(doc.Data) > 0 && json.Unmarshal(doc.Data, &data) != nil {
+		return nil, errNotAList
+	}
+	if doc.Data == nil && doc.Models == nil && doc.Object != "list" {
+		return nil, errNotAList
+	}
+	if len(data) > 0 {
+		return ids(data), nil
 	}
 	return ids(doc.Models), nil
 }
@@ -36,7 +73,7 @@ func geminiModels(body []byte) ([]string, error) {
 		Models []modelEntry `json:"models"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("not a Gemini list of models: %v", err)
+		return nil, errNotAList
 	}
 	out := []string{}
 	for _, m := range doc.Models {
@@ -53,7 +90,7 @@ func databricksModels(body []byte) ([]string, error) {
 		Endpoints []modelEntry `json:"endpoints"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("not a Databricks list of serving endpoints: %v", err)
+		return nil, errNotAList
 	}
 	return ids(doc.Endpoints), nil
 }
@@ -66,7 +103,7 @@ func bedrockModels(body []byte) ([]string, error) {
 		} `json:"modelSummaries"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("not a Bedrock list of foundation models: %v", err)
+		return nil, errNotAList
 	}
 	out := []string{}
 	for _, m := range doc.ModelSummaries {
@@ -83,7 +120,7 @@ func foundryModels(body []byte) ([]string, error) {
 		ModelName string `json:"model_name"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("not an Azure AI model info: %v", err)
+		return nil, errNotAList
 	}
 	if doc.ModelName == "" {
 		return []string{}, nil

@@ -40,11 +40,21 @@
 //     since Vertex has no per-key model list.
 //
 // Base URLs: settings.base_url (or endpoint, host) wins, then Options.BaseURLs[provider], then the
-// catalog's default. Every URL that receives a key must be https, or http on a loopback host.
+// catalog's default. Every URL that receives a key must be https, or http on a loopback host, with no
+// query, fragment or user info (catalog.CheckURL); a Vertex key file's token_uri too.
+//
+// Egress: every connection goes through an EgressPolicy (Options.Egress), checked on the address
+// dialled after DNS. A refused destination is Blocked: nothing is sent, and the message names the rule
+// and the --egress-allow range that would open it.
 //
 // Results: 2xx is OK; 401 and 403 are a refusal summarised as "HTTP 401: <provider's message>";
 // timeouts, connection errors, 429, 5xx and any other answer are an outage, which keeps the
-// credential's last status. Messages never contain the key: any secret the provider echoes is redacted.
+// credential's last status. No answer's body is ever echoed: a message says what happened (the HTTP
+// status, a timeout, a TLS or connection error in fixed words), and adds a provider's own error message
+// only when the body has a provider's documented JSON error shape, trimmed to 200 characters with the
+// secrets and anything key-shaped redacted. A 2xx model list must have the provider's list shape and
+// hold plausible model ids, or it is an error that quotes none of it. This keeps the verifier from
+// being a way to read other services the server can reach.
 package verify
 
 import (
@@ -90,11 +100,16 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock of signed requests (SigV4, JWT); nil is time.Now.
 	Now func() time.Time
+	// Egress decides which addresses may be dialled. nil is EmbeddedEgress (loopback and private
+	// ranges allowed, for the provider's embedded server); modelkeys-server passes ServerEgress. The
+	// hosts of BaseURLs are trusted either way.
+	Egress *EgressPolicy
 }
 
 // Verifier probes providers. It is safe for concurrent use.
 type Verifier struct {
 	baseURLs map[string]string
+	egress   *EgressPolicy
 	client   *http.Client
 	timeout  time.Duration
 	now      func() time.Time
@@ -117,13 +132,35 @@ func New(o Options) *Verifier {
 	if v.now == nil {
 		v.now = time.Now
 	}
+	egress := o.Egress
+	if egress == nil {
+		egress = EmbeddedEgress()
+	}
+	v.egress = egress.withTrusted(v.baseURLs)
 	c := http.Client{}
 	if o.HTTPClient != nil {
 		c = *o.HTTPClient
 	}
+	// Every connection dials through the egress policy, and no proxy from the environment is used: a
+	// proxy would dial the destination itself, out of the policy's sight. A caller's own RoundTripper
+	// that is not an *http.Transport is used as it is and owns its egress.
+	switch t := c.Transport.(type) {
+	case nil:
+		c.Transport = v.transport(http.DefaultTransport.(*http.Transport).Clone())
+	case *http.Transport:
+		c.Transport = v.transport(t.Clone())
+	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	v.client = &c
 	return v
+}
+
+func (v *Verifier) transport(t *http.Transport) *http.Transport {
+	t.Proxy = nil
+	t.DialContext = v.egress.DialContext
+	t.DialTLSContext = nil
+	t.ForceAttemptHTTP2 = true
+	return t
 }
 
 // ParseBaseURLs reads "openai=https://...,anthropic=https://..." (the MODELKEYS_PROVIDER_BASE_URLS
@@ -152,30 +189,13 @@ func ParseBaseURLs(spec string) (map[string]string, error) {
 	return out, nil
 }
 
-// checkURL refuses URLs a key must not be sent to: not absolute, or plain http off loopback.
+// checkURL refuses URLs a key must not be sent to, by the catalog's one rule for URL settings: not
+// absolute, plain http off loopback, or with a query, fragment or user info.
 func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", raw)
+	if msg := catalog.CheckURL(raw); msg != "" {
+		return fmt.Errorf("%q %s", redactURL(raw), msg)
 	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if isLoopback(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("%q uses plain http; keys are sent only over https, or http on a loopback host", raw)
-	}
-	return fmt.Errorf("%q must use https", raw)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return nil
 }
 
 // probe is one prepared request: the request, how to read its models, and the secrets to redact.
@@ -191,10 +211,14 @@ type probe struct {
 // failure is a result decided before or instead of the probe's HTTP answer.
 type failure struct {
 	refused bool
+	blocked bool // the egress policy refused the destination
 	msg     string
 }
 
 func (f *failure) Error() string { return f.msg }
+
+// Is lets the server recognise an egress refusal in a ListModels error.
+func (f *failure) Is(target error) bool { return f.blocked && target == server.ErrEgressRefused }
 
 func refused(format string, a ...any) *failure {
 	return &failure{refused: true, msg: fmt.Sprintf(format, a...)}
@@ -212,6 +236,9 @@ func (v *Verifier) Verify(ctx context.Context, p api.Provider, settings, secrets
 	}
 	status, body, err := v.do(ctx, pr.req)
 	if err != nil {
+		if e, ok := asEgress(err); ok {
+			return server.VerifyResult{Blocked: true, Message: e.Error()}
+		}
 		return server.VerifyResult{Message: red(v.transportError(err))}
 	}
 	switch {
@@ -239,7 +266,7 @@ func (v *Verifier) ListModels(ctx context.Context, p api.Provider, settings, sec
 	if err != nil {
 		var f *failure
 		if errors.As(err, &f) {
-			return nil, errors.New(red(f.msg))
+			return nil, &failure{blocked: f.blocked, msg: red(f.msg)}
 		}
 		return nil, errors.New(red(err.Error()))
 	}
@@ -248,14 +275,20 @@ func (v *Verifier) ListModels(ctx context.Context, p api.Provider, settings, sec
 	}
 	status, body, err := v.do(ctx, pr.req)
 	if err != nil {
+		if e, ok := asEgress(err); ok {
+			return nil, &failure{blocked: true, msg: e.Error()}
+		}
 		return nil, errors.New(red(v.transportError(err)))
 	}
 	if status < 200 || status >= 300 {
 		return nil, errors.New(summary(status, body, red))
 	}
 	ids, err := pr.models(body)
+	if err == nil {
+		err = checkModelIDs(ids)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("the provider's list of models could not be read: %v", err)
+		return nil, fmt.Errorf("HTTP %d, but the answer is not %s's list of models (%v)", status, p.DisplayName, err)
 	}
 	return ids, nil
 }
@@ -263,7 +296,7 @@ func (v *Verifier) ListModels(ctx context.Context, p api.Provider, settings, sec
 func resultOf(err error, red func(string) string) server.VerifyResult {
 	var f *failure
 	if errors.As(err, &f) {
-		return server.VerifyResult{Refused: f.refused, Message: red(f.msg)}
+		return server.VerifyResult{Refused: f.refused, Blocked: f.blocked, Message: red(f.msg)}
 	}
 	return server.VerifyResult{Message: red(err.Error())}
 }
@@ -293,17 +326,20 @@ func (v *Verifier) do(ctx context.Context, req *http.Request) (int, []byte, erro
 	return resp.StatusCode, body, nil
 }
 
-// transportError words a failure to get an answer at all.
+// transportError words a failure to get an answer at all, in fixed words: the errors of a
+// connection can quote what the other end sent (net/http's "malformed HTTP response" quotes its first
+// line, an SSH or Redis banner for instance), and that must not reach a message.
 func (v *Verifier) transportError(err error) string {
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return fmt.Sprintf("the provider did not answer within %s", v.timeout)
 	}
+	what := connectionProblem(err)
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return fmt.Sprintf("%s %s: %v", ue.Op, redactURL(ue.URL), ue.Err)
+		return fmt.Sprintf("%s %s: %s", ue.Op, redactURL(ue.URL), what)
 	}
-	return err.Error()
+	return what
 }
 
 // redactURL drops the query, which for some providers could carry a key.

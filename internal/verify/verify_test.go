@@ -325,7 +325,7 @@ func TestVerifyOutages(t *testing.T) {
 		want   string
 	}{
 		{500, `{"error":{"message":"The server had an error while processing your request."}}`, "HTTP 500: The server had an error"},
-		{503, `<html><body><h1>503 Service Unavailable</h1></body></html>`, "HTTP 503: 503 Service Unavailable"},
+		{503, `<html><body><h1>503 Service Unavailable</h1></body></html>`, "HTTP 503: Service Unavailable"},
 		{429, `{"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}}`, "HTTP 429: Rate limit reached"},
 		{529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, "HTTP 529: Overloaded"},
 		{404, `{"detail":"Not Found"}`, "HTTP 404: Not Found"},
@@ -487,12 +487,22 @@ func TestModelParsers(t *testing.T) {
 func TestErrorMessageShapes(t *testing.T) {
 	for body, want := range map[string]string{
 		`{"error":{"message":"m1"}}`: "m1",
-		`{"error":"m2"}`:             "m2",
-		`{"message":"m3"}`:           "m3",
-		`{"Message":"m4"}`:           "m4",
+		`{"type":"error","error":{"type":"authentication_error","message":"m2"}}`: "m2",
+		`{"error":{"code":400,"message":"m3","status":"INVALID_ARGUMENT"}}`:       "m3",
+		`[{"error":{"code":400,"message":"m3a","status":"INVALID_ARGUMENT"}}]`:    "m3a",
+		`{"error":{"code":"DeploymentNotFound"}}`:                                 "DeploymentNotFound",
+		`{"message":"m4"}`: "m4",
+		`{"Message":"m5"}`: "m5",
 		`{"error":"invalid_grant","error_description":"Invalid JWT Signature."}`: "invalid_grant: Invalid JWT Signature.",
-		`{"detail":"m5"}`:  "m5",
-		"  plain\n text  ": "plain text",
+		// Anything else contributes nothing: the body of an unknown service is never echoed.
+		`{"error":"Unauthorized SECRET"}`:            "",
+		`{"error":{"code":"has spaces in it"}}`:      "",
+		`{"error":{"message":["not","a","string"]}}`: "",
+		`{"detail":"m6"}`:                            "",
+		`{"data":"m7"}`:                              "",
+		`[{"message":"a"},{"message":"b"}]`:          "",
+		"  plain\n text  ":                           "",
+		"<html><title>Internal</title></html>":       "",
 	} {
 		if got := errorMessage([]byte(body)); got != want {
 			t.Errorf("errorMessage(%s) = %q, want %q", body, got, want)

@@ -23,6 +23,9 @@ import (
 // GoogleTokenURL is the token endpoint of Google service accounts.
 const GoogleTokenURL = "https://oauth2.googleapis.com/token"
 
+// googleTokenURLs are the token endpoints Google writes in key files (older files name the second).
+var googleTokenURLs = map[string]bool{GoogleTokenURL: true, "https://accounts.google.com/o/oauth2/token": true}
+
 // cloudPlatformScope is the OAuth scope Vertex AI calls need.
 const cloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform"
 
@@ -106,7 +109,12 @@ func (v *Verifier) vertex(ctx context.Context, p api.Provider, settings map[stri
 	if err := checkURL(tokenURL); err != nil {
 		return nil, refused("token_uri of the key file: %v", err)
 	}
-	token, err := v.exchange(ctx, sa, pk, tokenURL)
+	// The key file is the editor's input: its token_uri would let them choose where the server POSTs.
+	// Only Google's endpoints, or a host the operator configured, receive the signed assertion.
+	if !googleTokenURLs[tokenURL] && !v.egress.trusted[hostPort(tokenURL)] {
+		return nil, refused("token_uri of the key file is %q; modelkeys exchanges service-account tokens only at %s, or at a host the operator set with --provider-base-url vertex_ai=URL", redactURL(tokenURL), GoogleTokenURL)
+	}
+	token, err := v.exchange(ctx, sa, pk, tokenURL, newRedactor(map[string]string{"api_key": key}))
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +137,7 @@ func (v *Verifier) vertex(ctx context.Context, p api.Provider, settings map[stri
 
 // exchange runs the OAuth 2.0 JWT bearer grant (RFC 7523) as Google's libraries do. An
 // invalid_grant (deleted or disabled key, wrong signature) is a refusal.
-func (v *Verifier) exchange(ctx context.Context, sa serviceAccount, pk *rsa.PrivateKey, tokenURL string) (string, error) {
+func (v *Verifier) exchange(ctx context.Context, sa serviceAccount, pk *rsa.PrivateKey, tokenURL string, red func(string) string) (string, error) {
 	now := v.now().Unix()
 	header := map[string]string{"alg": "RS256", "typ": "JWT"}
 	if sa.PrivateKeyID != "" {
@@ -155,10 +163,13 @@ func (v *Verifier) exchange(ctx context.Context, sa serviceAccount, pk *rsa.Priv
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	status, body, err := v.do(ctx, req)
 	if err != nil {
+		if e, ok := asEgress(err); ok {
+			return "", &failure{blocked: true, msg: "token exchange: " + e.Error()}
+		}
 		return "", outage("token exchange: %s", v.transportError(err))
 	}
 	if status < 200 || status >= 300 {
-		msg := "token exchange: " + summary(status, body, func(s string) string { return s })
+		msg := "token exchange: " + summary(status, body, red)
 		if status == http.StatusUnauthorized || status == http.StatusForbidden ||
 			(status == http.StatusBadRequest && strings.Contains(string(body), "invalid_grant")) {
 			return "", refused("%s", msg)
