@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -89,9 +88,9 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Validators:          []validator.String{stringCheck{description: "a valid object name", check: catalog.ValidateName}},
 			},
 			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text for people, at most 1024 characters.",
+				MarkdownDescription: "Free text for people, at most 1024 characters; newlines and tabs are the only control characters allowed.",
 				Optional:            true,
-				Validators:          []validator.String{stringvalidator.LengthAtMost(1024)},
+				Validators:          []validator.String{stringCheck{description: "a description", check: catalog.ValidateDescription}},
 			},
 			"model_provider": schema.StringAttribute{
 				MarkdownDescription: "Catalog id of the model provider: " + quotedList(catalog.ProviderIDs()) + ". Changing it replaces the credential. " +
@@ -148,13 +147,10 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Optional:    true,
 			},
 			"labels": schema.MapAttribute{
-				MarkdownDescription: "Free-form labels: keys of 1 to 63 characters, values of at most 256.",
+				MarkdownDescription: "Free-form labels: at most 64, keys of 1 to 63 characters, values of at most 256, without control characters.",
 				ElementType:         types.StringType,
 				Optional:            true,
-				Validators: []validator.Map{
-					mapvalidator.KeysAre(stringvalidator.LengthBetween(1, 63)),
-					mapvalidator.ValueStringsAre(stringvalidator.LengthAtMost(256)),
-				},
+				Validators:          []validator.Map{labelsCheck{}},
 			},
 			"verify": schema.BoolAttribute{
 				MarkdownDescription: "Ask the server to check the key with the provider on create and on every change of key or settings; a refused key fails the apply. " +

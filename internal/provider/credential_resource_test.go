@@ -383,6 +383,24 @@ func TestAccCredential_planTimeValidation(t *testing.T) {
   model_provider = "opena1"
   api_key        = %q
 `, keyOne), `(?s)model_provider.*openai`},
+		"too many labels": {fmt.Sprintf(`
+  name           = "k"
+  model_provider = "openai"
+  api_key        = %q
+  labels         = { for i in range(65) : "k${i}" => "v" }
+`, keyOne), `(?s)65 labels.*limit of 64`},
+		"control character in a label": {fmt.Sprintf(`
+  name           = "k"
+  model_provider = "openai"
+  api_key        = %q
+  labels         = { team = "a\u0007b" }
+`, keyOne), `(?s)Invalid labels.*control character`},
+		"query in a base URL": {fmt.Sprintf(`
+  name           = "k"
+  model_provider = "openai"
+  api_key        = %q
+  settings       = { base_url = "https://api.openai.com/v1?x=" }
+`, keyOne), `(?s)base_url.*must not contain a query`},
 		"plain http to a remote custom server": {`
   name           = "k"
   model_provider = "custom"

@@ -50,7 +50,7 @@ func openEmbedded(ctx context.Context, path, version string) (http.RoundTripper,
 		return nil, fmt.Errorf("MODELKEYS_PROVIDER_BASE_URLS: %w", err)
 	}
 	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Embedded: true, Version: version,
-		Verifier: verify.New(verify.Options{BaseURLs: baseURLs})})
+		Verifier: verify.New(verify.Options{BaseURLs: baseURLs, Egress: verify.EmbeddedEgress()})})
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -64,9 +63,9 @@ func (r *projectResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				Validators:          []validator.String{stringCheck{description: "a valid object name", check: catalog.ValidateName}},
 			},
 			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text for people, up to 1024 characters.",
+				MarkdownDescription: "Free text for people, up to 1024 characters; newlines and tabs are the only control characters allowed.",
 				Optional:            true,
-				Validators:          []validator.String{stringvalidator.LengthAtMost(1024)},
+				Validators:          []validator.String{stringCheck{description: "a description", check: catalog.ValidateDescription}},
 			},
 			"inherit_organization_credentials": schema.BoolAttribute{
 				MarkdownDescription: "Whether the project's connections may use organisation credentials (those without `project_id`), as well as the project's own. " +

@@ -2,13 +2,16 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 )
 
 // stringCheck adapts a check written once for the server (internal/catalog) to a plan-time validator.
@@ -48,5 +51,35 @@ func wireToPath(field string) path.Path {
 func addFieldErrors(diags *diag.Diagnostics, summary string, fields []api.FieldError) {
 	for _, f := range fields {
 		diags.AddAttributeError(wireToPath(f.Field), summary, f.Message)
+	}
+}
+
+// labelsCheck applies the server's label rules (catalog.ValidateLabels) at plan time.
+type labelsCheck struct{}
+
+func (labelsCheck) Description(context.Context) string {
+	return fmt.Sprintf("at most %d labels; keys of 1 to %d characters, values of at most %d, no control characters",
+		catalog.MaxLabels, catalog.MaxLabelKeyLen, catalog.MaxLabelValueLen)
+}
+func (v labelsCheck) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (labelsCheck) ValidateMap(ctx context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	labels := map[string]string{}
+	for k, v := range req.ConfigValue.Elements() {
+		s, ok := v.(types.String)
+		if !ok || s.IsUnknown() {
+			return // checked once every value is known
+		}
+		labels[k] = s.ValueString()
+	}
+	for _, f := range catalog.ValidateLabels(labels) {
+		p := req.Path
+		if key, ok := strings.CutPrefix(f.Field, "labels."); ok {
+			p = p.AtMapKey(key)
+		}
+		resp.Diagnostics.AddAttributeError(p, "Invalid "+req.Path.String(), f.Message)
 	}
 }
