@@ -446,7 +446,7 @@ func (s *Service) verify(ctx context.Context, orgID string, prov api.Provider, s
 	case s.cfg.Verifier == nil:
 		return api.StatusUnverified, "This server has no verifier configured; the key was not checked.", nil, nil
 	}
-	var r VerifyResult
+	var r api.VerifyResult
 	if err := s.probe(ctx, orgID, func() { r = s.cfg.Verifier.Verify(ctx, prov, settings, plain) }); err != nil {
 		return "", "", nil, err
 	}
