@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/idgen"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
@@ -70,7 +71,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 
 	now := s.now()
 	c := api.Credential{
-		ID:                newID("cred"),
+		ID:                idgen.New("cred"),
 		Name:              in.Name,
 		Description:       in.Description,
 		Provider:          in.Provider,

@@ -1,4 +1,6 @@
-package server
+// Package idgen mints the ids of stored objects: a prefix, "_", then 24 characters of lower-case
+// base32hex, which sort in creation order.
+package idgen
 
 import (
 	"crypto/rand"
@@ -12,8 +14,8 @@ import (
 // later, which keeps list pagination by id in creation order.
 var idEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
 
-// newID makes prefix_ followed by 48 bits of milliseconds and 72 random bits.
-func newID(prefix string) string {
+// New makes prefix_ followed by 48 bits of milliseconds and 72 random bits.
+func New(prefix string) string {
 	var b [15]byte
 	ms := uint64(time.Now().UnixMilli())
 	binary.BigEndian.PutUint64(b[:8], ms<<16)
