@@ -1,5 +1,5 @@
 // Package idgen mints the ids of stored objects: a prefix, "_", then 24 characters of lower-case
-// base32hex, which sort in creation order.
+// base32hex, which sort in creation order. The server and the store both take their ids from here.
 package idgen
 
 import (

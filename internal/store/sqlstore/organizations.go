@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/idgen"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
@@ -19,7 +20,7 @@ func (t *tx) EnsureOrganization(ctx context.Context, name string) (store.Organiz
 	// ON CONFLICT DO NOTHING, then read: under READ COMMITTED the read sees a row that a concurrent
 	// transaction committed while the insert waited on it.
 	if _, err := t.exec(ctx, `INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO NOTHING`, newID("org_"), name, formatTime(time.Now())); err != nil {
+		ON CONFLICT (name) DO NOTHING`, idgen.New("org"), name, formatTime(time.Now())); err != nil {
 		return store.Organization{}, err
 	}
 	return t.scanOrganization(t.queryRow(ctx, "SELECT id, name, created_at FROM organizations WHERE name = ?", name), name)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -80,5 +81,21 @@ func TestOrganizationsTokensMeta(t *testing.T) {
 			}
 			return nil
 		})
+	})
+}
+
+// Organisation ids come from the same generator as the server's: org_ then 24 characters of
+// lower-case base32hex, in creation order.
+func TestOrganizationIDsSortInCreationOrder(t *testing.T) {
+	orgID := regexp.MustCompile(`^org_[0-9a-v]{24}$`)
+	eachBackend(t, func(t *testing.T, s *Store) {
+		var prev string
+		for i := range 20 {
+			id := ensureOrg(t, s, fmt.Sprintf("org-%02d", i))
+			if !orgID.MatchString(id) || id <= prev {
+				t.Fatalf("organisation %d has id %q after %q: want org_ and 24 of 0-9a-v, sorting later", i, id, prev)
+			}
+			prev = id
+		}
 	})
 }

@@ -2,9 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -198,13 +196,6 @@ func limitOrDefault(n int) int {
 // placeholders returns "?, ?, ?" for n values.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
-// newID returns prefix + 24 random hex digits.
-func newID(prefix string) string {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics rather than return an error)
-	return prefix + hex.EncodeToString(b[:])
 }
 
 // versionedResult finishes an UPDATE ... WHERE id AND org_id AND version: a refused write is mapped,
