@@ -140,7 +140,11 @@ func New(o Options) *Verifier {
 	// that is not an *http.Transport is used as it is and owns its egress.
 	switch t := c.Transport.(type) {
 	case nil:
-		c.Transport = v.transport(http.DefaultTransport.(*http.Transport).Clone())
+		base, ok := http.DefaultTransport.(*http.Transport)
+		if !ok { // replaced by someone in this process: start from a plain transport instead
+			base = &http.Transport{}
+		}
+		c.Transport = v.transport(base.Clone())
 	case *http.Transport:
 		c.Transport = v.transport(t.Clone())
 	}
