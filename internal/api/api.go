@@ -79,6 +79,28 @@ type Credential struct {
 	Version       int64     `json:"version"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+	// Lifecycle: RotationPeriod and ExpiresAt are set by the client; the rest the server computes on
+	// every read from its clock, the stored times and the credential policy of the credential's scope.
+	//
+	// RotationPeriod is how often the key should be rotated, in the server's canonical spelling
+	// ("90d", "1d12h0m0s"); "" when not set.
+	RotationPeriod string `json:"rotation_period,omitempty"`
+	// ExpiresAt is when the provider's key stops working.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// RotatedAt is the last change of the secret (the creation for a key never rotated).
+	RotatedAt time.Time `json:"rotated_at"`
+	// RotationDueAt is RotatedAt plus the effective rotation period: RotationPeriod, capped by the
+	// scope's max_rotation_period, which also applies to credentials without one. Nil without either.
+	RotationDueAt *time.Time `json:"rotation_due_at,omitempty"`
+	// LifecycleStatus is ok, rotation_due, expiring (within the scope's expiry_warning of ExpiresAt) or
+	// expired; LifecycleSince is when it became so (nil for ok) and LifecycleMessage says what to do.
+	LifecycleStatus  string     `json:"lifecycle_status"`
+	LifecycleSince   *time.Time `json:"lifecycle_since,omitempty"`
+	LifecycleMessage string     `json:"lifecycle_message"`
+	// PolicyViolations are the rules of the scope's effective credential policy that the credential
+	// breaks (a policy made stricter after it was written), one sentence each. The next change of the
+	// credential is refused until they are fixed.
+	PolicyViolations []string `json:"policy_violations"`
 }
 
 // CredentialCreate is the body of POST /v1/credentials.
@@ -93,6 +115,9 @@ type CredentialCreate struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 	// Verify defaults to true when omitted.
 	Verify *bool `json:"verify,omitempty"`
+	// RotationPeriod and ExpiresAt: see Credential.
+	RotationPeriod string `json:"rotation_period,omitempty"`
+	ExpiresAt      string `json:"expires_at,omitempty"`
 }
 
 // CredentialPatch is the body of PATCH /v1/credentials/{id}. A nil field is left as it is; an empty
@@ -108,6 +133,10 @@ type CredentialPatch struct {
 	Settings    *map[string]string `json:"settings,omitempty"`
 	Labels      *map[string]string `json:"labels,omitempty"`
 	Verify      *bool              `json:"verify,omitempty"`
+	// RotationPeriod and ExpiresAt: "" removes them. A change of secret without ExpiresAt removes
+	// the expiry, which belonged to the old key.
+	RotationPeriod *string `json:"rotation_period,omitempty"`
+	ExpiresAt      *string `json:"expires_at,omitempty"`
 }
 
 // CredentialSecret is the answer of POST /v1/credentials/{id}/reveal.

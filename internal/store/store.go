@@ -137,6 +137,8 @@ type Tx interface {
 	LockOrganization(ctx context.Context, orgID string) error
 	// ListAllCredentials walks every organisation's credentials (re-verification, key rotation).
 	ListAllCredentialRefs(ctx context.Context) ([]CredentialRef, error)
+	// SetCredentialLifecycle records the lifecycle status last seen, without a new version.
+	SetCredentialLifecycle(ctx context.Context, orgID, id, status string) error
 
 	PutSecret(ctx context.Context, s SealedSecret) error
 	GetSecrets(ctx context.Context, orgID, credentialID string) ([]SealedSecret, error)
@@ -159,6 +161,12 @@ type Tx interface {
 	// PutModelPolicy inserts or replaces; expectVersion 0 skips the version check.
 	PutModelPolicy(ctx context.Context, orgID string, p api.ModelPolicy, expectVersion int64) error
 	DeleteModelPolicy(ctx context.Context, orgID, projectID string) error
+
+	// GetCredentialPolicy returns ErrNotFound when the scope has never had one (no rules).
+	GetCredentialPolicy(ctx context.Context, orgID, projectID string) (api.CredentialPolicy, error)
+	// PutCredentialPolicy inserts or replaces; expectVersion 0 skips the version check.
+	PutCredentialPolicy(ctx context.Context, orgID string, p api.CredentialPolicy, expectVersion int64) error
+	DeleteCredentialPolicy(ctx context.Context, orgID, projectID string) error
 
 	InsertProject(ctx context.Context, orgID string, p api.Project) error
 	GetProject(ctx context.Context, orgID, id string) (api.Project, error)

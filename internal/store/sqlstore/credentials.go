@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
@@ -17,7 +18,7 @@ const credentialSelect = `SELECT c.id, c.name, c.description, c.provider, c.proj
 	EXISTS (SELECT 1 FROM credential_secrets s WHERE s.credential_id = c.id AND s.field = ?),
 	EXISTS (SELECT 1 FROM credential_secrets s WHERE s.credential_id = c.id AND s.field = ?),
 	c.secret_hint, c.secret_fingerprint, c.secret_version, c.status, c.status_message, c.verified_at,
-	c.verify, c.version, c.created_at, c.updated_at
+	c.verify, c.version, c.created_at, c.updated_at, c.rotation_period, c.expires_at, c.rotated_at, c.lifecycle_status
 	FROM credentials c`
 
 var credentialSelectArgs = []any{api.SecretAPIKey, api.SecretAuthToken}
@@ -34,11 +35,13 @@ func (t *tx) InsertCredential(ctx context.Context, orgID string, c api.Credentia
 		return err
 	}
 	_, err = t.write(ctx, `INSERT INTO credentials (id, org_id, project_id, name, description, provider, settings, labels,
-		secret_hint, secret_fingerprint, secret_version, status, status_message, verified_at, verify, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		secret_hint, secret_fingerprint, secret_version, status, status_message, verified_at, verify, version, created_at, updated_at,
+		rotation_period, expires_at, rotated_at, lifecycle_status)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, orgID, c.ProjectID, c.Name, c.Description, c.Provider, settings, labels,
 		c.SecretHint, c.SecretFingerprint, c.SecretVersion, c.Status, c.StatusMessage, formatTimePtr(c.VerifiedAt),
-		c.Verify, c.Version, formatTime(c.CreatedAt), formatTime(c.UpdatedAt))
+		c.Verify, c.Version, formatTime(c.CreatedAt), formatTime(c.UpdatedAt),
+		c.RotationPeriod, formatTimePtr(c.ExpiresAt), formatTime(rotatedAt(c)), lifecycleOrOK(c.LifecycleStatus))
 	if t.d.violation(err) == violationForeignKey {
 		return fmt.Errorf("organization %s: %w", orgID, store.ErrNotFound)
 	}
@@ -129,10 +132,12 @@ func scanCredentials(rows *sql.Rows) ([]api.Credential, error) {
 	for rows.Next() {
 		var c api.Credential
 		var settings, labels, created, updated string
-		var verified sql.NullString
+		var verified, expires sql.NullString
+		var rotated string
 		if err := rows.Scan(&c.ID, &c.Name, &c.Description, &c.Provider, &c.ProjectID, &settings, &labels,
 			&c.HasAPIKey, &c.HasAuthToken, &c.SecretHint, &c.SecretFingerprint, &c.SecretVersion, &c.Status,
-			&c.StatusMessage, &verified, &c.Verify, &c.Version, &created, &updated); err != nil {
+			&c.StatusMessage, &verified, &c.Verify, &c.Version, &created, &updated,
+			&c.RotationPeriod, &expires, &rotated, &c.LifecycleStatus); err != nil {
 			return nil, err
 		}
 		var err error
@@ -151,6 +156,15 @@ func scanCredentials(rows *sql.Rows) ([]api.Credential, error) {
 		if c.UpdatedAt, err = parseTime(updated); err != nil {
 			return nil, err
 		}
+		if c.ExpiresAt, err = parseTimePtr(expires); err != nil {
+			return nil, err
+		}
+		c.RotatedAt = c.CreatedAt
+		if rotated != "" {
+			if c.RotatedAt, err = parseTime(rotated); err != nil {
+				return nil, err
+			}
+		}
 		c.ConnectionIDs = []string{}
 		out = append(out, c)
 	}
@@ -158,7 +172,7 @@ func scanCredentials(rows *sql.Rows) ([]api.Credential, error) {
 }
 
 // UpdateCredential writes the mutable fields of c (name, description, settings, labels, the secret
-// metadata, status, verified_at, version, updated_at) when the stored version is expectVersion.
+// metadata, status, verified_at, version, updated_at, the lifecycle fields) when the stored version is expectVersion.
 // Provider, ProjectID and CreatedAt never change after create and are not written.
 func (t *tx) UpdateCredential(ctx context.Context, orgID string, c api.Credential, expectVersion int64) error {
 	settings, err := marshalMap(c.Settings)
@@ -171,10 +185,11 @@ func (t *tx) UpdateCredential(ctx context.Context, orgID string, c api.Credentia
 	}
 	res, err := t.write(ctx, `UPDATE credentials SET name = ?, description = ?, settings = ?, labels = ?,
 		secret_hint = ?, secret_fingerprint = ?, secret_version = ?, status = ?, status_message = ?, verified_at = ?,
-		verify = ?, version = ?, updated_at = ?
+		verify = ?, version = ?, updated_at = ?, rotation_period = ?, expires_at = ?, rotated_at = ?, lifecycle_status = ?
 		WHERE id = ? AND org_id = ? AND version = ?`,
 		c.Name, c.Description, settings, labels, c.SecretHint, c.SecretFingerprint, c.SecretVersion, c.Status,
 		c.StatusMessage, formatTimePtr(c.VerifiedAt), c.Verify, c.Version, formatTime(c.UpdatedAt),
+		c.RotationPeriod, formatTimePtr(c.ExpiresAt), formatTime(rotatedAt(c)), lifecycleOrOK(c.LifecycleStatus),
 		c.ID, orgID, expectVersion)
 	return t.versionedResult(ctx, res, err, "credentials", "credential", c.Name, orgID, c.ID, expectVersion)
 }
@@ -241,4 +256,37 @@ func (t *tx) ListAllCredentialRefs(ctx context.Context) ([]store.CredentialRef, 
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// SetCredentialLifecycle records the lifecycle status the server last saw, without changing the
+// credential's version: it is an observation, like status. ErrNotFound when the credential is gone.
+func (t *tx) SetCredentialLifecycle(ctx context.Context, orgID, id, status string) error {
+	res, err := t.write(ctx, "UPDATE credentials SET lifecycle_status = ? WHERE id = ? AND org_id = ?", status, id, orgID)
+	if err != nil {
+		return err
+	}
+	n, err := affected(res)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("credential %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// rotatedAt is when c's secret last changed; a zero RotatedAt (a caller that does not set it) is the
+// creation.
+func rotatedAt(c api.Credential) time.Time {
+	if c.RotatedAt.IsZero() {
+		return c.CreatedAt
+	}
+	return c.RotatedAt
+}
+
+func lifecycleOrOK(s string) string {
+	if s == "" {
+		return api.LifecycleOK
+	}
+	return s
 }

@@ -101,6 +101,8 @@ func newCredential(id, name, project string) api.Credential {
 		Version:           1,
 		CreatedAt:         at(0),
 		UpdatedAt:         at(0),
+		RotatedAt:         at(0),
+		LifecycleStatus:   api.LifecycleOK,
 	}
 }
 

@@ -94,7 +94,7 @@ func (t *tx) UpdateProject(ctx context.Context, orgID string, p api.Project, exp
 	return t.versionedResult(ctx, res, err, "projects", "project", p.Name, orgID, p.ID, expectVersion)
 }
 
-// DeleteProject deletes the project and its model policy. A project that still holds credentials or
+// DeleteProject deletes the project and its model and credential policies. A project that still holds credentials or
 // connections is refused with ErrInUse: project_id is not a foreign key (the empty string stands for the
 // organisation), so this check is what keeps such objects from outliving their scope unseen.
 func (t *tx) DeleteProject(ctx context.Context, orgID, id string) error {
@@ -133,6 +133,9 @@ func (t *tx) DeleteProject(ctx context.Context, orgID, id string) error {
 		return fmt.Errorf("project %s holds %s: %w", id, strings.Join(users, ", "), ErrInUse)
 	}
 	if _, err := t.exec(ctx, "DELETE FROM model_policies WHERE org_id = ? AND project_id = ?", orgID, id); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, "DELETE FROM credential_policies WHERE org_id = ? AND project_id = ?", orgID, id); err != nil {
 		return err
 	}
 	_, err = t.exec(ctx, "DELETE FROM projects WHERE id = ? AND org_id = ?", id, orgID)

@@ -1,0 +1,111 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
+)
+
+func TestCredentialLifecycleColumns(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		org := ensureOrg(t, s, "acme")
+		c := newCredential("cred_l", "l", "")
+		c.RotationPeriod = "90d"
+		exp := at(500)
+		c.ExpiresAt = &exp
+		c.RotatedAt = at(10)
+		inTx(t, s, func(tx store.Tx) error {
+			if err := tx.InsertCredential(ctx, org, c); err != nil {
+				return err
+			}
+			got, err := tx.GetCredential(ctx, org, "cred_l")
+			if err != nil {
+				return err
+			}
+			if got.RotationPeriod != "90d" || got.ExpiresAt == nil || !got.ExpiresAt.Equal(exp) || !got.RotatedAt.Equal(at(10)) || got.LifecycleStatus != api.LifecycleOK {
+				return fmt.Errorf("read back %+v", got)
+			}
+			got.ExpiresAt, got.RotationPeriod, got.RotatedAt, got.Version = nil, "", at(20), 2
+			if err := tx.UpdateCredential(ctx, org, got, 1); err != nil {
+				return err
+			}
+			if err := tx.SetCredentialLifecycle(ctx, org, "cred_l", api.LifecycleExpired); err != nil {
+				return err
+			}
+			if err := tx.SetCredentialLifecycle(ctx, "org_other", "cred_l", api.LifecycleExpired); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("another organisation's credential: %v", err)
+			}
+			again, err := tx.GetCredential(ctx, org, "cred_l")
+			if err != nil {
+				return err
+			}
+			if again.RotationPeriod != "" || again.ExpiresAt != nil || !again.RotatedAt.Equal(at(20)) || again.LifecycleStatus != api.LifecycleExpired || again.Version != 2 {
+				return fmt.Errorf("after update %+v", again)
+			}
+			return nil
+		})
+	})
+}
+
+func TestCredentialPolicy(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		org := ensureOrg(t, s, "acme")
+		inTx(t, s, func(tx store.Tx) error {
+			if _, err := tx.GetCredentialPolicy(ctx, org, ""); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("policy never set: %v", err)
+			}
+			p := api.CredentialPolicy{AllowedProviders: []string{"anthropic", "openai"}, MaxRotationPeriod: "90d", ExpiryWarning: "14d",
+				RequireVerification: true, Version: 1, UpdatedAt: at(0)}
+			if err := tx.PutCredentialPolicy(ctx, org, p, 3); !errors.Is(err, store.ErrVersionMismatch) {
+				return fmt.Errorf("If-Match on a scope with no policy: %v", err)
+			}
+			if err := tx.PutCredentialPolicy(ctx, org, p, 0); err != nil {
+				return err
+			}
+			got, err := tx.GetCredentialPolicy(ctx, org, "")
+			if err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(got, p) {
+				return fmt.Errorf("GetCredentialPolicy\n got %+v\nwant %+v", got, p)
+			}
+			p2 := api.CredentialPolicy{AllowedProviders: []string{}, ExpiryWarning: "1d", Version: 2, UpdatedAt: at(1)}
+			if err := tx.PutCredentialPolicy(ctx, org, p2, 1); err != nil {
+				return err
+			}
+			if err := tx.PutCredentialPolicy(ctx, org, p2, 1); !errors.Is(err, store.ErrVersionMismatch) {
+				return fmt.Errorf("stale If-Match: %v", err)
+			}
+			if got, err = tx.GetCredentialPolicy(ctx, org, ""); err != nil || !reflect.DeepEqual(got, p2) {
+				return fmt.Errorf("after update %+v, %v", got, err)
+			}
+			if _, err := tx.GetCredentialPolicy(ctx, "org_other", ""); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("another organisation: %v", err)
+			}
+			if err := tx.DeleteCredentialPolicy(ctx, org, ""); err != nil {
+				return err
+			}
+			if err := tx.DeleteCredentialPolicy(ctx, org, ""); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("second delete: %v", err)
+			}
+			// A project's policy goes with the project.
+			if err := tx.InsertProject(ctx, org, newProject("proj_p", "p")); err != nil {
+				return err
+			}
+			if err := tx.PutCredentialPolicy(ctx, org, api.CredentialPolicy{ProjectID: "proj_p", AllowedProviders: []string{}, Version: 1, UpdatedAt: at(2)}, 0); err != nil {
+				return err
+			}
+			if err := tx.DeleteProject(ctx, org, "proj_p"); err != nil {
+				return err
+			}
+			if _, err := tx.GetCredentialPolicy(ctx, org, "proj_p"); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("policy of a deleted project: %v", err)
+			}
+			return nil
+		})
+	})
+}
