@@ -96,6 +96,17 @@ func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal,
 	if m, ok := catalog.Model(cred.Provider, c.Model); ok {
 		publisher = m.Publisher
 	}
+	// A project's credential policy rules the credentials its connections use, its own or inherited.
+	if c.ProjectID != cred.ProjectID {
+		cpol, err := s.effectiveCredentialPolicy(ctx, tx, p.OrgID, c.ProjectID)
+		if err != nil {
+			return err
+		}
+		if !cpol.providerAllowed(cred.Provider) {
+			return invalidField("credential_id", "credential %q is for provider %q, which %s credential policy does not allow; the allowed providers are: %s.",
+				cred.Name, cred.Provider, cpol.allowedBy, cpol.allowedList())
+		}
+	}
 	pol, err := s.effectivePolicy(ctx, tx, p.OrgID, c.ProjectID)
 	if err != nil {
 		return err
@@ -238,24 +249,29 @@ func (s *Service) DeleteConnection(ctx context.Context, p Principal, id string, 
 
 // statusCache computes connection statuses, reading each credential and policy once per request.
 type statusCache struct {
-	s        *Service
-	tx       store.Tx
-	orgID    string
-	creds    map[string]api.Credential
-	policies map[string]effectivePolicy
+	s         *Service
+	tx        store.Tx
+	orgID     string
+	creds     map[string]api.Credential
+	policies  map[string]effectivePolicy
+	lifecycle *lifecycleCache
 }
 
 func newStatusCache(s *Service, tx store.Tx, orgID string) *statusCache {
-	return &statusCache{s: s, tx: tx, orgID: orgID, creds: map[string]api.Credential{}, policies: map[string]effectivePolicy{}}
+	return &statusCache{s: s, tx: tx, orgID: orgID, creds: map[string]api.Credential{}, policies: map[string]effectivePolicy{},
+		lifecycle: newLifecycleCache(s, tx, orgID)}
 }
 
 // fill sets Provider, Status and StatusMessage: blocked when the effective policy refuses the model
-// now, invalid when the credential's key was refused, ready otherwise.
+// now, invalid when the credential's key was refused or has expired, ready otherwise.
 func (c *statusCache) fill(ctx context.Context, conn *api.Connection) error {
 	cred, ok := c.creds[conn.CredentialID]
 	if !ok {
 		var err error
 		if cred, err = c.tx.GetCredential(ctx, c.orgID, conn.CredentialID); err != nil {
+			return err
+		}
+		if err := c.lifecycle.fill(ctx, &cred); err != nil {
 			return err
 		}
 		c.creds[conn.CredentialID] = cred
@@ -278,6 +294,8 @@ func (c *statusCache) fill(ctx context.Context, conn *api.Connection) error {
 		conn.Status, conn.StatusMessage = api.ConnectionBlocked, "Blocked: "+d.Reason+"."
 	case cred.Status == api.StatusInvalid:
 		conn.Status, conn.StatusMessage = api.ConnectionInvalid, fmt.Sprintf("Credential %q is invalid: %s", cred.Name, cred.StatusMessage)
+	case cred.LifecycleStatus == api.LifecycleExpired:
+		conn.Status, conn.StatusMessage = api.ConnectionInvalid, cred.LifecycleMessage
 	default:
 		conn.Status, conn.StatusMessage = api.ConnectionReady, ""
 	}

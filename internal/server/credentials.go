@@ -41,6 +41,9 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	fields = append(fields, checkSecretsAreNotMasks(plain, "")...)
 	fields = append(fields, checkSecretShape(plain)...)
 	fields = append(fields, catalog.ValidateCredential(in.Provider, in.Settings, plain[api.SecretAPIKey] != "", plain[api.SecretAuthToken] != "")...)
+	period, pf := normalizePeriod(in.RotationPeriod)
+	expires, ef := parseExpiry(in.ExpiresAt)
+	fields = append(append(fields, pf...), ef...)
 	if len(fields) > 0 {
 		return api.Credential{}, false, invalid(fields...)
 	}
@@ -58,6 +61,21 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 			c, err := s.GetCredential(ctx, p, id)
 			return c, true, err
 		}
+	}
+
+	// The scope's credential policy is checked before the key is sent anywhere.
+	var pol effectiveCredentialPolicy
+	if err := s.read(ctx, func(tx store.Tx) error {
+		var err error
+		if pol, err = s.effectiveCredentialPolicy(ctx, tx, p.OrgID, in.ProjectID); err != nil {
+			return err
+		}
+		if v := pol.violations(api.Credential{Provider: in.Provider, RotationPeriod: period, Verify: in.Verify == nil || *in.Verify}); len(v) > 0 {
+			return invalid(v...)
+		}
+		return nil
+	}); err != nil {
+		return api.Credential{}, false, err
 	}
 
 	prov, _ := catalog.Provider(in.Provider)
@@ -90,10 +108,14 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 		Version:           1,
 		CreatedAt:         now,
 		UpdatedAt:         now,
+		RotationPeriod:    period,
+		ExpiresAt:         expires,
+		RotatedAt:         now,
 	}
 	if len(plain) > 0 {
 		c.SecretVersion = 1
 	}
+	applyLifecycle(pol, &c, now) // the status stored is the one at creation: no transition to record
 	id, replayed, err := s.createOnce(ctx, p, idem, "credential", func(tx store.Tx) (string, error) {
 		if err := s.checkCredentialLimits(ctx, tx, p, c.Provider); err != nil {
 			return "", err
@@ -175,33 +197,53 @@ func (s *Service) GetCredential(ctx context.Context, p Principal, id string) (ap
 	var c api.Credential
 	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
-		c, err = tx.GetCredential(ctx, p.OrgID, id)
-		return storeErr(err, "credential", id)
+		if c, err = tx.GetCredential(ctx, p.OrgID, id); err != nil {
+			return storeErr(err, "credential", id)
+		}
+		return newLifecycleCache(s, tx, p.OrgID).fill(ctx, &c)
 	})
 	return c, err
 }
 
-// ListCredentials pages credentials.
+// ListCredentials pages credentials. A lifecycle_status filter is applied here, after the status is
+// computed, so it reads on through the store's pages until it has a page of matches.
 func (s *Service) ListCredentials(ctx context.Context, p Principal, f store.CredentialFilter) (api.List[api.Credential], error) {
-	f.Limit = clampLimit(f.Limit)
-	limit := f.Limit
-	f.Limit++
-	var out api.List[api.Credential]
-	err := s.read(ctx, func(tx store.Tx) error {
-		items, err := tx.ListCredentials(ctx, p.OrgID, f)
-		if err != nil {
-			return err
-		}
-		if len(items) > limit {
-			items = items[:limit]
-			out.NextPageToken = items[limit-1].ID
-		}
-		out.Items = items
-		return nil
-	})
-	if out.Items == nil {
-		out.Items = []api.Credential{}
+	if f.LifecycleStatus != "" && !slices.Contains(api.LifecycleStatuses, f.LifecycleStatus) {
+		return api.List[api.Credential]{}, invalidField("lifecycle_status", "lifecycle_status must be one of %s, not %q.", strings.Join(api.LifecycleStatuses, ", "), f.LifecycleStatus)
 	}
+	limit := clampLimit(f.Limit)
+	f.Limit = limit + 1
+	out := api.List[api.Credential]{Items: []api.Credential{}}
+	err := s.read(ctx, func(tx store.Tx) error {
+		cache := newLifecycleCache(s, tx, p.OrgID)
+		for {
+			items, err := tx.ListCredentials(ctx, p.OrgID, f)
+			if err != nil {
+				return err
+			}
+			more := len(items) > limit
+			if more {
+				items = items[:limit]
+			}
+			for i := range items {
+				if err := cache.fill(ctx, &items[i]); err != nil {
+					return err
+				}
+				if f.LifecycleStatus != "" && items[i].LifecycleStatus != f.LifecycleStatus {
+					continue
+				}
+				out.Items = append(out.Items, items[i])
+				if len(out.Items) == limit && (more || i < len(items)-1) {
+					out.NextPageToken = items[i].ID
+					return nil
+				}
+			}
+			if !more {
+				return nil
+			}
+			f.AfterID = items[len(items)-1].ID
+		}
+	})
 	return out, err
 }
 
@@ -224,7 +266,10 @@ func (s *Service) UpdateCredential(ctx context.Context, p Principal, id string, 
 			}
 			return api.Credential{}, preconditionFailed("credential", id, ifMatch, cur.Version)
 		}
-		return c, err
+		if err != nil {
+			return api.Credential{}, err
+		}
+		return s.withLifecycle(ctx, p.OrgID, c)
 	}
 }
 
@@ -264,6 +309,22 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 		next.Labels = nonNilMap(*in.Labels)
 		changed = append(changed, diffKeys("labels", cur.Labels, next.Labels)...)
 	}
+	if in.RotationPeriod != nil {
+		period, pf := normalizePeriod(*in.RotationPeriod)
+		fields = append(fields, pf...)
+		if len(pf) == 0 && period != cur.RotationPeriod {
+			next.RotationPeriod = period
+			changed = append(changed, "rotation_period")
+		}
+	}
+	if in.ExpiresAt != nil {
+		expires, ef := parseExpiry(*in.ExpiresAt)
+		fields = append(fields, ef...)
+		if len(ef) == 0 && !sameTime(expires, cur.ExpiresAt) {
+			next.ExpiresAt = expires
+			changed = append(changed, "expires_at")
+		}
+	}
 	newPlain := maps.Clone(plain)
 	for field, v := range map[string]*string{api.SecretAPIKey: in.APIKey, api.SecretAuthToken: in.AuthToken} {
 		if v == nil {
@@ -301,6 +362,18 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 		next.SecretHint = hintOf(newPlain)
 		next.SecretFingerprint = s.fp.Fingerprint(p.OrgID, newPlain)
 		next.SecretVersion = cur.SecretVersion + 1
+		next.RotatedAt = s.now()
+		if in.ExpiresAt == nil && cur.ExpiresAt != nil {
+			// The expiry was the old key's; a new key without one has none.
+			next.ExpiresAt = nil
+			changed = append(changed, "expires_at")
+		}
+	}
+	if len(changed) > 0 {
+		// A credential that a policy made stricter since refuses every change until it complies.
+		if err := s.read(ctx, func(tx store.Tx) error { return s.checkCredentialPolicy(ctx, tx, p.OrgID, next) }); err != nil {
+			return api.Credential{}, err
+		}
 	}
 	settingsChanged := slices.ContainsFunc(changed, func(f string) bool { return strings.HasPrefix(f, "settings") })
 	verify := next.Verify
@@ -404,7 +477,11 @@ func (s *Service) VerifyCredential(ctx context.Context, p Principal, id string) 
 	if err := requireWrite(p); err != nil {
 		return api.Credential{}, err
 	}
-	return s.reverify(ctx, p.OrgID, id)
+	c, err := s.reverify(ctx, p.OrgID, id)
+	if err != nil {
+		return api.Credential{}, err
+	}
+	return s.withLifecycle(ctx, p.OrgID, c)
 }
 
 // reverify probes a stored credential and records the status without changing its version: a status is
@@ -534,6 +611,12 @@ func createdFields(c api.Credential, plain map[string]string) []string {
 		if plain[f] != "" {
 			out = append(out, f)
 		}
+	}
+	if c.RotationPeriod != "" {
+		out = append(out, "rotation_period")
+	}
+	if c.ExpiresAt != nil {
+		out = append(out, "expires_at")
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Settings)) {
 		out = append(out, "settings."+k)

@@ -122,12 +122,12 @@ func (s *Service) reverifyOne(ctx context.Context, ref store.CredentialRef) stri
 // duplicate probes, never wrong results.
 type ReverifyLock func(ctx context.Context) (release func(), acquired bool, err error)
 
-// RunReverifier re-verifies every credential each interval until ctx ends. interval <= 0 turns it
-// off. The first pass starts after a random delay of up to a tenth of the interval (at most five
+// RunReverifier re-verifies every credential, and sweeps their lifecycles (SweepLifecycle), each
+// interval until ctx ends. interval <= 0 turns it off. The first pass starts after a random delay of up to a tenth of the interval (at most five
 // minutes), and each later wait varies by ±10%, so replicas and restarts do not probe in step.
 func (s *Service) RunReverifier(ctx context.Context, interval time.Duration, lock ReverifyLock) {
-	if interval <= 0 || s.cfg.Verifier == nil {
-		return
+	if interval <= 0 {
+		return // without a verifier the loop still sweeps lifecycles (SweepLifecycle)
 	}
 	wait := time.Duration(rand.Int64N(int64(min(interval/10, 5*time.Minute)) + 1))
 	for {
@@ -158,6 +158,9 @@ func (s *Service) reverifyPass(ctx context.Context, lock ReverifyLock) {
 	}
 	if _, err := s.Reverify(ctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("re-verification pass failed", "error", err)
+	}
+	if _, err := s.SweepLifecycle(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("lifecycle sweep failed", "error", err)
 	}
 }
 

@@ -29,7 +29,7 @@ func routes() []route {
 		{Method: "GET", Path: "/v1/models", Summary: "List catalog models with whether the scope's policy allows them", Query: []string{"provider", "publisher", "capability", "project_id", "credential_id"}, Response: api.List[api.Model]{}, Status: 200, handle: (*Server).listModels},
 
 		{Method: "POST", Path: "/v1/credentials", Summary: "Create a credential", Request: api.CredentialCreate{}, Response: api.Credential{}, Status: 201, handle: (*Server).createCredential},
-		{Method: "GET", Path: "/v1/credentials", Summary: "List credentials", Query: []string{"project_id", "provider", "name", "page_token", "limit"}, Response: api.List[api.Credential]{}, Status: 200, handle: (*Server).listCredentials},
+		{Method: "GET", Path: "/v1/credentials", Summary: "List credentials", Query: []string{"project_id", "provider", "name", "lifecycle_status", "page_token", "limit"}, Response: api.List[api.Credential]{}, Status: 200, handle: (*Server).listCredentials},
 		{Method: "GET", Path: "/v1/credentials/{id}", Summary: "Read a credential", Response: api.Credential{}, Status: 200, handle: (*Server).getCredential},
 		{Method: "PATCH", Path: "/v1/credentials/{id}", Summary: "Update a credential", Request: api.CredentialPatch{}, Response: api.Credential{}, Status: 200, handle: (*Server).updateCredential},
 		{Method: "DELETE", Path: "/v1/credentials/{id}", Summary: "Delete a credential", Status: 204, handle: (*Server).deleteCredential},
@@ -59,6 +59,10 @@ func routes() []route {
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Public: true, Status: 200, handle: (*Server).readyz},
 		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Public: true, Status: 200, handle: (*Server).metrics},
 		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3.1 document", Public: true, Status: 200, handle: (*Server).openAPI},
+
+		{Method: "GET", Path: "/v1/credential-policy", Summary: "Read a scope's credential policy", Query: []string{"project_id"}, Response: api.CredentialPolicy{}, Status: 200, handle: (*Server).getCredentialPolicy},
+		{Method: "PUT", Path: "/v1/credential-policy", Summary: "Write a scope's credential policy", Query: []string{"project_id"}, Request: api.CredentialPolicyPut{}, Response: api.CredentialPolicy{}, Status: 200, handle: (*Server).putCredentialPolicy},
+		{Method: "DELETE", Path: "/v1/credential-policy", Summary: "Reset a scope's credential policy to no rules", Query: []string{"project_id"}, Status: 204, handle: (*Server).deleteCredentialPolicy},
 	}
 }
 
@@ -124,7 +128,8 @@ func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, p Princ
 	if err != nil {
 		return err
 	}
-	out, err := s.svc.ListCredentials(r.Context(), p, store.CredentialFilter{ProjectID: q.Get("project_id"), Provider: q.Get("provider"), Name: q.Get("name"), AfterID: q.Get("page_token"), Limit: limit})
+	out, err := s.svc.ListCredentials(r.Context(), p, store.CredentialFilter{ProjectID: q.Get("project_id"), Provider: q.Get("provider"), Name: q.Get("name"), AfterID: q.Get("page_token"), Limit: limit,
+		LifecycleStatus: q.Get("lifecycle_status")})
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Name: "modelkeys_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"method", "route"})
-	reg.MustRegister(s.requests, s.duration)
+	reg.MustRegister(s.requests, s.duration, newLifecycleCollector(svc))
 	s.metricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 
 	mux := http.NewServeMux()

@@ -80,6 +80,8 @@ type CredentialFilter struct {
 	Name      string
 	AfterID   string // page after this id (ids sort in creation order)
 	Limit     int
+	// LifecycleStatus is applied by the service, which computes it; stores ignore it.
+	LifecycleStatus string
 }
 
 // ConnectionFilter narrows ListConnections.
