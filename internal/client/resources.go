@@ -32,6 +32,8 @@ type CredentialListOptions struct {
 	ProjectID string
 	Provider  string
 	Name      string
+	// LifecycleStatus keeps credentials in that lifecycle status (ok, rotation_due, expiring, expired).
+	LifecycleStatus string
 	// PageToken is the NextPageToken of the previous page; empty for the first page.
 	PageToken string
 	// Limit is the page size; zero leaves it to the server.
@@ -205,7 +207,7 @@ func (c *Client) DeleteCredential(ctx context.Context, id string, expectedVersio
 }
 
 func (o CredentialListOptions) query() url.Values {
-	q := values("project_id", o.ProjectID, "provider", o.Provider, "name", o.Name, "page_token", o.PageToken)
+	q := values("project_id", o.ProjectID, "provider", o.Provider, "name", o.Name, "lifecycle_status", o.LifecycleStatus, "page_token", o.PageToken)
 	setLimit(q, o.Limit)
 	return q
 }
