@@ -50,6 +50,7 @@ type credentialDataModel struct {
 	ConnectionIDs     []string          `tfsdk:"connection_ids"`
 	CreatedAt         string            `tfsdk:"created_at"`
 	UpdatedAt         string            `tfsdk:"updated_at"`
+	credentialLifecycleDataModel
 }
 
 func (d *credentialDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -67,7 +68,7 @@ func (d *credentialDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 
 // credentialDataAttributes is the schema of a credential without its secrets. With lookup, id, name and
 // project_id are arguments of the modelkeys_credential data source; without, every attribute is read.
-func credentialDataAttributes(lookup bool) map[string]schema.Attribute {
+func credentialBaseDataAttributes(lookup bool) map[string]schema.Attribute {
 	id := schema.StringAttribute{MarkdownDescription: "Credential id, `cred_...`.", Computed: true}
 	name := schema.StringAttribute{MarkdownDescription: "Name, unique in its scope.", Computed: true}
 	project := schema.StringAttribute{MarkdownDescription: "Project the credential belongs to; null for an organisation-wide credential.", Computed: true}
@@ -264,6 +265,8 @@ func credentialToDataModel(c *api.Credential) credentialDataModel {
 		ConnectionIDs:     append([]string{}, c.ConnectionIDs...),
 		CreatedAt:         c.CreatedAt.UTC().Format(time.RFC3339),
 		UpdatedAt:         c.UpdatedAt.UTC().Format(time.RFC3339),
+
+		credentialLifecycleDataModel: lifecycleToDataModel(c),
 	}
 	for k, v := range c.Settings {
 		m.Settings[k] = v

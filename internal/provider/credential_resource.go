@@ -64,6 +64,7 @@ type credentialModel struct {
 	ConnectionIDs      types.Set    `tfsdk:"connection_ids"`
 	CreatedAt          types.String `tfsdk:"created_at"`
 	UpdatedAt          types.String `tfsdk:"updated_at"`
+	credentialLifecycleModel
 }
 
 func (r *credentialResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -71,6 +72,11 @@ func (r *credentialResource) Metadata(_ context.Context, req resource.MetadataRe
 }
 
 func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	defer func() {
+		for name, a := range credentialLifecycleAttributes() {
+			resp.Schema.Attributes[name] = a
+		}
+	}()
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A model-provider API key (OpenAI, Anthropic, Azure OpenAI, Bedrock, a self-hosted server, ...) with its provider-specific settings. " +
 			"The key is encrypted at rest and never returned by the API; `secret_fingerprint` lets `terraform plan` show when someone rotated it outside Terraform. " +
@@ -283,7 +289,8 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 		!plan.APIKeyWOVersion.Equal(state.APIKeyWOVersion) || !plan.AuthTokenWOVersion.Equal(state.AuthTokenWOVersion)
 	settingsChanged := !plan.Settings.Equal(state.Settings)
 	anyChange := secretChanged || settingsChanged || !plan.Name.Equal(state.Name) || !plan.Description.Equal(state.Description) ||
-		!plan.Labels.Equal(state.Labels) || !plan.Verify.Equal(state.Verify) || !plan.ProjectID.Equal(state.ProjectID)
+		!plan.Labels.Equal(state.Labels) || !plan.Verify.Equal(state.Verify) || !plan.ProjectID.Equal(state.ProjectID) ||
+		!sameDuration(plan.RotationPeriod, state.RotationPeriod) || !sameTimestamp(plan.ExpiresAt, state.ExpiresAt)
 
 	// connection_ids is the server's view as of the last refresh. Connections re-pointed or deleted in
 	// the same run may land before or after this update, so Update keeps this value rather than
@@ -291,9 +298,11 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	plan.ConnectionIDs = state.ConnectionIDs
 	// A settings change resends the secrets (see Update); a write-only one may differ from the stored
 	// one without a version bump, so the fingerprint is known only after apply then.
-	if !secretChanged && !(settingsChanged && (!cfg.APIKeyWO.IsNull() || !cfg.AuthTokenWO.IsNull())) {
+	secretKept := !secretChanged && !(settingsChanged && (!cfg.APIKeyWO.IsNull() || !cfg.AuthTokenWO.IsNull()))
+	if secretKept {
 		plan.SecretHint, plan.SecretFingerprint, plan.SecretVersion = state.SecretHint, state.SecretFingerprint, state.SecretVersion
 	}
+	planLifecycle(&plan.credentialLifecycleModel, &state.credentialLifecycleModel, secretKept, anyChange)
 	if !secretChanged && !settingsChanged && plan.Verify.Equal(state.Verify) {
 		plan.Status, plan.StatusMessage, plan.VerifiedAt = state.Status, state.StatusMessage, state.VerifiedAt
 	}
@@ -329,6 +338,9 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 		APIKey:      optionalString(key),
 		AuthToken:   optionalString(token),
 		Verify:      plan.Verify.ValueBoolPointer(),
+
+		RotationPeriod: plan.RotationPeriod.ValueString(),
+		ExpiresAt:      plan.ExpiresAt.ValueString(),
 	}
 	var d diag.Diagnostics
 	in.Settings, d = stringMap(ctx, plan.Settings)
@@ -399,6 +411,7 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 		}
 	}
 	resp.Diagnostics.Append(credentialToModel(ctx, c, &state)...)
+	lifecycleWarnings(c, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
@@ -419,6 +432,9 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		Name:        plan.Name.ValueStringPointer(),
 		Description: stringPointerOrEmpty(plan.Description),
 		Verify:      plan.Verify.ValueBoolPointer(),
+		// Always sent: a rotation without expires_at would drop the expiry on the server.
+		RotationPeriod: stringPointerOrEmpty(plan.RotationPeriod),
+		ExpiresAt:      stringPointerOrEmpty(plan.ExpiresAt),
 	}
 	settings, d := stringMap(ctx, plan.Settings)
 	resp.Diagnostics.Append(d...)
@@ -477,11 +493,12 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		addAPIError(&resp.Diagnostics, "Cannot update credential "+state.ID.ValueString(), err)
 		return
 	}
-	planned := plan.ConnectionIDs
+	planned, plannedLifecycle := plan.ConnectionIDs, plan.credentialLifecycleModel
 	resp.Diagnostics.Append(credentialToModel(ctx, c, &plan)...)
 	if !planned.IsUnknown() {
 		plan.ConnectionIDs = planned
 	}
+	keepPlannedLifecycle(plannedLifecycle, &plan.credentialLifecycleModel)
 	plan.APIKeyWO, plan.AuthTokenWO = types.StringNull(), types.StringNull()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
@@ -549,6 +566,7 @@ func credentialToModel(ctx context.Context, c *api.Credential, m *credentialMode
 	diags.Append(d...)
 	m.CreatedAt = types.StringValue(c.CreatedAt.UTC().Format(time.RFC3339))
 	m.UpdatedAt = types.StringValue(c.UpdatedAt.UTC().Format(time.RFC3339))
+	diags.Append(lifecycleToModel(ctx, c, &m.credentialLifecycleModel)...)
 	return diags
 }
 

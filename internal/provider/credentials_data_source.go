@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 )
@@ -24,6 +25,7 @@ type credentialsDataModel struct {
 	ProjectID     types.String          `tfsdk:"project_id"`
 	ModelProvider types.String          `tfsdk:"model_provider"`
 	Name          types.String          `tfsdk:"name"`
+	Lifecycle     types.String          `tfsdk:"lifecycle_status"`
 	Credentials   []credentialDataModel `tfsdk:"credentials"`
 	IDs           []string              `tfsdk:"ids"`
 }
@@ -50,6 +52,12 @@ func (d *credentialsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 			"name": schema.StringAttribute{
 				MarkdownDescription: "Only the credentials with exactly this name (one per scope at most).",
 				Optional:            true,
+			},
+			"lifecycle_status": schema.StringAttribute{
+				MarkdownDescription: "Only the credentials in this lifecycle status: `ok`, `rotation_due`, `expiring` or `expired` " +
+					"(for example, to fail a `check` when any key has expired).",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.OneOf(api.LifecycleStatuses...)},
 			},
 			"credentials": schema.ListNestedAttribute{
 				MarkdownDescription: "The matching credentials, oldest first, with the attributes of the `modelkeys_credential` data source.",
@@ -80,6 +88,8 @@ func (d *credentialsDataSource) Read(ctx context.Context, req datasource.ReadReq
 		ProjectID: m.ProjectID.ValueString(),
 		Provider:  m.ModelProvider.ValueString(),
 		Name:      m.Name.ValueString(),
+
+		LifecycleStatus: m.Lifecycle.ValueString(),
 	}
 	list, err := d.data.client.ListAllCredentials(ctx, opts)
 	if err != nil {

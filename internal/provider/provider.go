@@ -219,6 +219,7 @@ func (p *modelkeysProvider) Resources(context.Context) []func() resource.Resourc
 		NewConnectionResource,
 		NewModelPolicyResource,
 		NewProjectResource,
+		NewCredentialPolicyResource,
 	}
 }
 
