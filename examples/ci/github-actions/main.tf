@@ -45,6 +45,7 @@ resource "modelkeys_credential" "openai" {
   model_provider     = "openai"
   api_key_wo         = var.openai_api_key
   api_key_wo_version = var.key_versions["openai"]
+  rotation_period    = "90d"
   labels = {
     managed_by = "github-actions"
   }
@@ -55,6 +56,8 @@ resource "modelkeys_credential" "anthropic" {
   model_provider     = "anthropic"
   api_key_wo         = var.anthropic_api_key
   api_key_wo_version = var.key_versions["anthropic"]
+  # When the provider's key stops working; set the new key's with the new key.
+  expires_at = "2027-06-30T00:00:00Z"
   labels = {
     managed_by = "github-actions"
   }
@@ -78,4 +81,31 @@ check "keys_are_valid" {
       for c in [modelkeys_credential.openai, modelkeys_credential.anthropic] : "${c.name}: ${c.status_message}" if c.status == "invalid"
     ])}."
   }
+}
+
+# Rotation and expiry: every refresh warns about a key that is due for rotation
+# (older than its rotation_period, or the credential policy's
+# max_rotation_period), expiring (within the policy's expiry_warning, 14 days by
+# default) or expired. A warning is not a diff; this check makes the scheduled
+# drift job fail on it.
+check "keys_are_current" {
+  assert {
+    condition = alltrue([
+      for c in [modelkeys_credential.openai, modelkeys_credential.anthropic] : c.lifecycle_status == "ok"
+    ])
+    error_message = "Rotate these keys: ${join(", ", [
+      for c in [modelkeys_credential.openai, modelkeys_credential.anthropic] :
+      "${c.name} is ${c.lifecycle_status} (rotation due ${coalesce(c.rotation_due_at, "never")}, expires ${coalesce(c.expires_at, "never")})"
+      if c.lifecycle_status != "ok"
+    ])}."
+  }
+}
+
+# The organisation's rules for every key: at most 90 days between rotations,
+# a warning 30 days before expiry, and every key checked at its provider.
+resource "modelkeys_credential_policy" "organization" {
+  allowed_providers    = ["openai", "anthropic"]
+  max_rotation_period  = "90d"
+  expiry_warning       = "30d"
+  require_verification = true
 }

@@ -11,6 +11,10 @@ resource "modelkeys_credential" "openai" {
   labels = {
     team = "platform"
   }
+  # Rotate at least every 90 days ("2160h" is the same); every refresh warns
+  # once it is due. expires_at is when the provider's key stops working.
+  rotation_period = "90d"
+  expires_at      = "2027-06-30T00:00:00Z"
 }
 
 # Write-only (Terraform 1.11+, OpenTofu 1.11+): the key is sent to modelkeys and
