@@ -297,6 +297,8 @@ const ProblemContentType = "application/problem+json"
 type Provider struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"display_name"`
+	// Category is model_provider, cloud, gateway or self_hosted (ProviderCategories).
+	Category string `json:"category"`
 	// Settings are the non-secret, provider-specific fields a credential may carry.
 	Settings []ProviderSetting `json:"settings"`
 	// Secrets are the secret fields (api_key, auth_token) the provider takes.
@@ -309,6 +311,18 @@ type Provider struct {
 	// gateways, Azure deployments): any model id is accepted, subject to policy.
 	AnyModel bool `json:"any_model"`
 }
+
+// Provider categories: a model maker's own API, a cloud platform that serves models, a gateway in
+// front of other providers, or a server of one's own.
+const (
+	CategoryModelProvider = "model_provider"
+	CategoryCloud         = "cloud"
+	CategoryGateway       = "gateway"
+	CategorySelfHosted    = "self_hosted"
+)
+
+// ProviderCategories lists the provider categories.
+var ProviderCategories = []string{CategoryModelProvider, CategoryCloud, CategoryGateway, CategorySelfHosted}
 
 // ProviderSetting describes one non-secret setting of a provider.
 type ProviderSetting struct {

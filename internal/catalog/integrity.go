@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 )
@@ -61,6 +62,9 @@ func checkProvider(p *api.Provider) []error {
 	}
 	if p.DisplayName == "" {
 		bad("display_name is empty")
+	}
+	if !slices.Contains(api.ProviderCategories, p.Category) {
+		bad("category %q is not one of %v", p.Category, api.ProviderCategories)
 	}
 	if u, err := url.Parse(p.DocsURL); err != nil || u.Scheme != "https" || u.Host == "" {
 		bad("docs_url %q is not an https URL", p.DocsURL)

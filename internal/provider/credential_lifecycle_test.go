@@ -479,3 +479,27 @@ func TestCredentialRefreshWarnsNamingTheCredential(t *testing.T) {
 		t.Errorf("state lifecycle_status %q (%v)", status, err)
 	}
 }
+
+// TestAccProvidersDataSource_category lists the providers of one category.
+func TestAccProvidersDataSource_category(t *testing.T) {
+	s := newTestServer(t)
+	tfresource.Test(t, tfresource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		Steps: []tfresource.TestStep{{
+			Config: s.providerConfig() + `
+data "modelkeys_providers" "gateways" {
+  category = "gateway"
+}
+data "modelkeys_providers" "self_hosted" {
+  category = "self_hosted"
+}
+`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.modelkeys_providers.gateways", tfjsonpath.New("providers"), knownvalue.ListSizeExact(2)),
+				statecheck.ExpectKnownValue("data.modelkeys_providers.gateways", tfjsonpath.New("providers").AtSliceIndex(0).AtMapKey("id"), knownvalue.StringExact("litellm")),
+				statecheck.ExpectKnownValue("data.modelkeys_providers.self_hosted", tfjsonpath.New("providers").AtSliceIndex(0).AtMapKey("category"), knownvalue.StringExact("self_hosted")),
+			},
+		}},
+	})
+}

@@ -5,9 +5,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
@@ -22,12 +24,14 @@ type providersDataSource struct{ data *providerData }
 
 type providersDataModel struct {
 	ID        types.String        `tfsdk:"id"`
+	Category  types.String        `tfsdk:"category"`
 	Providers []providerDataModel `tfsdk:"providers"`
 }
 
 type providerDataModel struct {
 	ID               string                     `tfsdk:"id"`
 	DisplayName      string                     `tfsdk:"display_name"`
+	Category         string                     `tfsdk:"category"`
 	RequiredSettings []string                   `tfsdk:"required_settings"`
 	OptionalSettings []string                   `tfsdk:"optional_settings"`
 	Settings         []providerSettingDataModel `tfsdk:"settings"`
@@ -67,6 +71,11 @@ func (d *providersDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 					"Omitted: every provider. An id the server does not know is an error that lists the ones it does.",
 				Optional: true,
 			},
+			"category": schema.StringAttribute{
+				MarkdownDescription: "Only the providers of this category: " + quotedList(api.ProviderCategories) + ".",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.OneOf(api.ProviderCategories...)},
+			},
 			"providers": schema.ListNestedAttribute{
 				MarkdownDescription: "The providers, sorted by id.",
 				Computed:            true,
@@ -79,6 +88,11 @@ func (d *providersDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 						"display_name": schema.StringAttribute{
 							MarkdownDescription: "Name for people, such as `Azure OpenAI`.",
 							Computed:            true,
+						},
+						"category": schema.StringAttribute{
+							MarkdownDescription: "`model_provider` (a model maker's own API), `cloud` (a cloud platform that serves models), " +
+								"`gateway` (a gateway in front of other providers) or `self_hosted` (a server of your own).",
+							Computed: true,
 						},
 						"required_settings": schema.ListAttribute{
 							MarkdownDescription: "Names of the settings a credential of this provider must have, in catalog order.",
@@ -166,6 +180,7 @@ func (d *providersDataSource) Configure(_ context.Context, req datasource.Config
 func (d *providersDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var cfg providersDataModel
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("id"), &cfg.ID)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("category"), &cfg.Category)...)
 	if resp.Diagnostics.HasError() || !d.data.ready(&resp.Diagnostics) {
 		return
 	}
@@ -179,12 +194,12 @@ func (d *providersDataSource) Read(ctx context.Context, req datasource.ReadReque
 	ids := make([]string, 0, len(all))
 	for _, p := range all {
 		ids = append(ids, p.ID)
-		if known(cfg.ID) && p.ID != cfg.ID.ValueString() {
+		if known(cfg.ID) && p.ID != cfg.ID.ValueString() || known(cfg.Category) && p.Category != cfg.Category.ValueString() {
 			continue
 		}
 		cfg.Providers = append(cfg.Providers, providerToDataModel(p))
 	}
-	if known(cfg.ID) && len(cfg.Providers) == 0 {
+	if known(cfg.ID) && len(cfg.Providers) == 0 && !known(cfg.Category) {
 		resp.Diagnostics.AddAttributeError(path.Root("id"), "Unknown model provider",
 			"The modelkeys server knows no provider "+strconv.Quote(cfg.ID.ValueString())+". It knows: "+strings.Join(ids, ", ")+".")
 		return
@@ -196,6 +211,7 @@ func providerToDataModel(p api.Provider) providerDataModel {
 	m := providerDataModel{
 		ID:               p.ID,
 		DisplayName:      p.DisplayName,
+		Category:         p.Category,
 		RequiredSettings: []string{},
 		OptionalSettings: []string{},
 		Settings:         []providerSettingDataModel{},

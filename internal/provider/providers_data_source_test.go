@@ -33,6 +33,7 @@ func TestAccProvidersDataSource_all(t *testing.T) {
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("providers").AtSliceIndex(openai), knownvalue.ObjectExact(map[string]knownvalue.Check{
 					"id":                knownvalue.StringExact("openai"),
 					"display_name":      knownvalue.StringExact("OpenAI"),
+					"category":          knownvalue.StringExact("model_provider"),
 					"required_settings": knownvalue.ListExact([]knownvalue.Check{}),
 					"optional_settings": knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.StringExact("organization_id"), knownvalue.StringExact("project"), knownvalue.StringExact("base_url"),
