@@ -503,3 +503,44 @@ data "modelkeys_providers" "self_hosted" {
 		}},
 	})
 }
+
+// TestCredentialValidateConfigWarnsOnCustomBaseURLWithoutVersion: a plan-time warning, not an error,
+// on the base_url attribute.
+func TestCredentialValidateConfigWarnsOnCustomBaseURLWithoutVersion(t *testing.T) {
+	ctx := context.Background()
+	srv := NewProtocol6Server("test")()
+	sch, err := srv.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := sch.ResourceSchemas["modelkeys_credential"].ValueType().(tftypes.Object)
+	for baseURL, warn := range map[string]bool{"http://127.0.0.1:11434": true, "http://127.0.0.1:11434/v1": false} {
+		vals := map[string]tftypes.Value{}
+		for name, at := range typ.AttributeTypes {
+			vals[name] = tftypes.NewValue(at, nil)
+		}
+		vals["name"] = tftypes.NewValue(tftypes.String, "ollama")
+		vals["model_provider"] = tftypes.NewValue(tftypes.String, "custom")
+		vals["settings"] = tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, map[string]tftypes.Value{"base_url": tftypes.NewValue(tftypes.String, baseURL)})
+		cfg, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, vals))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.ValidateResourceConfig(ctx, &tfprotov6.ValidateResourceConfigRequest{TypeName: "modelkeys_credential", Config: &cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var warned bool
+		for _, d := range resp.Diagnostics {
+			if d.Severity == tfprotov6.DiagnosticSeverityError {
+				t.Errorf("%s: error %s: %s", baseURL, d.Summary, d.Detail)
+			}
+			if d.Severity == tfprotov6.DiagnosticSeverityWarning && strings.Contains(d.Detail, "no version suffix") {
+				warned = true
+			}
+		}
+		if warned != warn {
+			t.Errorf("%s: warned %v, want %v (%+v)", baseURL, warned, warn, resp.Diagnostics)
+		}
+	}
+}

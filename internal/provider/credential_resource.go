@@ -253,6 +253,9 @@ func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.Va
 		}
 		resp.Diagnostics.AddAttributeError(at, "Invalid credential configuration", f.Message)
 	}
+	for _, h := range catalog.CredentialHints(cfg.ModelProvider.ValueString(), settings) {
+		resp.Diagnostics.AddAttributeWarning(wireToPath(h.Field), "Check the credential configuration", h.Message)
+	}
 }
 
 // ModifyPlan resolves project_id from the provider's default project and keeps computed values stable
