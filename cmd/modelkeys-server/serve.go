@@ -51,7 +51,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		"Verification, model lists and token exchanges refuse, after DNS, loopback (127.0.0.0/8, ::1), private (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7), shared (100.64.0.0/10), "+
 		"link-local (169.254.0.0/16 with cloud metadata, fe80::/10), unspecified, multicast and broadcast addresses unless a range here holds them; e.g. --egress-allow 10.20.0.0/16 for an in-house model gateway")
 	verifyTimeout := fs.Duration("verify-timeout", env.Duration("MODELKEYS_VERIFY_TIMEOUT", verify.DefaultTimeout), "how long one provider probe may take (env MODELKEYS_VERIFY_TIMEOUT)")
-	reverifyInterval := fs.Duration("reverify-interval", env.Duration("MODELKEYS_REVERIFY_INTERVAL", 24*time.Hour), "how often every credential is checked again at its provider, 0 to turn it off (env MODELKEYS_REVERIFY_INTERVAL)")
+	reverifyInterval := fs.Duration("reverify-interval", env.Duration("MODELKEYS_REVERIFY_INTERVAL", 24*time.Hour), "how often every credential is checked again at its provider and lifecycle transitions are audited, 0 to turn both off (env MODELKEYS_REVERIFY_INTERVAL)")
 	var pool sqlstore.PostgresOptions
 	fs.IntVar(&pool.MaxOpenConns, "db-max-open-conns", env.Int("MODELKEYS_DB_MAX_OPEN_CONNS", 0), "PostgreSQL: most connections this replica opens, 0 for the default of 20 (env MODELKEYS_DB_MAX_OPEN_CONNS)")
 	fs.IntVar(&pool.MaxIdleConns, "db-max-idle-conns", env.Int("MODELKEYS_DB_MAX_IDLE_CONNS", 0), "PostgreSQL: most idle connections kept, 0 for the default of 10 (env MODELKEYS_DB_MAX_IDLE_CONNS)")
