@@ -92,9 +92,11 @@ func buildOpenAPI(table []route, version string) map[string]any {
 		e := errorResponses[status]
 		resp := map[string]any{"description": e.description, "content": map[string]any{
 			api.ProblemContentType: map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}}}
+		headers := map[string]any{"X-Request-Id": map[string]any{"$ref": "#/components/headers/RequestID"}}
 		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-			resp["headers"] = map[string]any{"Retry-After": map[string]any{"$ref": "#/components/headers/RetryAfter" + strconv.Itoa(status)}}
+			headers["Retry-After"] = map[string]any{"$ref": "#/components/headers/RetryAfter" + strconv.Itoa(status)}
 		}
+		resp["headers"] = headers
 		responses[e.name] = resp
 	}
 	var tags []any
@@ -144,6 +146,8 @@ func buildOpenAPI(table []route, version string) map[string]any {
 				"RetryAfter503": map[string]any{"required": false, "description": "Seconds to wait before retrying, when the server can tell " +
 					"(a restart with the rotated master key, or a database coming back, takes as long as it takes).",
 					"schema": map[string]any{"type": "integer", "minimum": 0}},
+				"RequestID": map[string]any{"required": true, "description": "The id of the request in the server's log: the client's X-Request-Id when it sent one (at most 64 characters), a fresh one otherwise.",
+					"schema": map[string]any{"type": "string", "minLength": 1, "maxLength": 64}},
 				"CacheControl": map[string]any{"required": true, "description": "Always no-store: the answer holds secrets.",
 					"schema": map[string]any{"type": "string", "enum": []any{"no-store"}}},
 			},
@@ -379,9 +383,10 @@ var operationDocs = map[string]operationDoc{
 			"A change of a destination setting (base_url, endpoint, host, region, location) must carry every secret the credential keeps, so a key is never sent somewhere it was not stored for."},
 	"DELETE /v1/credentials/{id}": {ID: "deleteCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 409, 412),
 		Description: "Deletes a credential no connection uses (409 lists the connections that do).", Success: "Deleted"},
-	"POST /v1/credentials/{id}/verify": {ID: "verifyCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 422),
+	"POST /v1/credentials/{id}/verify": {ID: "verifyCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404),
 		Description: "Checks the stored key with its provider again and records the outcome in status, status_message and verified_at, without changing the version. " +
-			"422 when the egress policy refuses the destination (nothing is sent); 429 when the organisation has too many provider checks in flight."},
+			"An outage, or a destination the egress policy refuses (nothing is then sent), keeps the last status and says why in status_message; " +
+			"429 when the organisation has too many provider checks in flight."},
 	"GET /v1/credentials/{id}/models": {ID: "listCredentialModels", Tag: "Credentials", Errors: errs(tokenErrors, 404, 422, 502),
 		Description: "The models the credential's key reaches: the provider's own list when the server can ask it (and the credential's verify is true), otherwise the catalog's models of the provider, " +
 			"each with whether the policy of the credential's scope allows it. 422 when the egress policy refuses the destination, 502 when the provider fails."},
@@ -580,6 +585,9 @@ var fieldDocs = map[string]fieldDoc{
 	"Problem.status":               {description: "The HTTP status of the answer.", extra: map[string]any{"minimum": 400, "maximum": 599}},
 	"Problem.errors":               {description: "The invalid fields of a 422."},
 	"Problem.conflicts":            {description: "The ids of the objects that stand in the way of a 409."},
+	"AuditEvent.action":            {description: "What was done.", enum: strs("create", "update", "delete", "reveal")},
+	"AuditEvent.object_type":       {description: "The kind of object it was done to.", enum: strs("credential", "connection", "project", "model_policy")},
+	"AuditEvent.id":                {description: "Increasing; pass the last one seen as after to read on."},
 	"AuditEvent.changes":           {description: "The old and new values of the settings that decide where a credential's secrets are sent."},
 }
 

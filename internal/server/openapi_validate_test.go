@@ -200,10 +200,10 @@ func TestOpenAPIValidatorCatches(t *testing.T) {
 		{"an object with its ETag", "GET", "/v1/projects/prj_1", "", 200, http.Header{"Etag": {`"1"`}}, project, false},
 		{"an undocumented status", "GET", "/v1/projects/prj_1", "", 418, nil, `{"type":"about:blank","title":"teapot","status":418}`, true},
 		{"a problem as plain JSON", "GET", "/v1/projects/prj_1", "", 404, nil, `{"type":"about:blank","title":"Not found","status":404}`, true},
-		{"a documented problem", "GET", "/v1/projects/prj_1", "", 404, http.Header{"Content-Type": {"application/problem+json"}},
+		{"a documented problem", "GET", "/v1/projects/prj_1", "", 404, http.Header{"Content-Type": {"application/problem+json"}, "X-Request-Id": {"req_1"}},
 			`{"type":"https://modelkeys.dev/problems/not-found","title":"Not found","status":404}`, false},
 		{"an accepted request with an unknown field", "POST", "/v1/projects", `{"name":"p","colour":"red"}`, 201, http.Header{"Etag": {`"1"`}}, project, true},
-		{"a refused request with an unknown field", "POST", "/v1/projects", `{"name":"p","colour":"red"}`, 422, http.Header{"Content-Type": {"application/problem+json"}},
+		{"a refused request with an unknown field", "POST", "/v1/projects", `{"name":"p","colour":"red"}`, 422, http.Header{"Content-Type": {"application/problem+json"}, "X-Request-Id": {"req_1"}},
 			`{"type":"https://modelkeys.dev/problems/validation","title":"Validation failed","status":422,"errors":[{"field":"colour","message":"unknown field"}]}`, false},
 		{"a path the API does not serve", "GET", "/v1/nothing", "", 404, nil, `not json`, false},
 	} {
