@@ -13,7 +13,7 @@ import (
 func main() {
 	out, err := json.MarshalIndent(server.OpenAPIDocument("dev"), "", "  ")
 	if err == nil && len(os.Args) > 1 {
-		err = os.WriteFile(os.Args[1], append(out, '\n'), 0o644)
+		err = os.WriteFile(os.Args[1], append(out, '\n'), 0o600)
 	} else if err == nil {
 		_, err = os.Stdout.Write(append(out, '\n'))
 	}
