@@ -1,4 +1,4 @@
-// Package bench holds the benchmarks of issue 8: tf_bench.py (Terraform end to end), api_bench.sh
+// Package bench holds the performance benchmarks: tf_bench.py (Terraform end to end), api_bench.sh
 // (wrk on loopback) and these Go benchmarks of the API handler over SQLite with no network in between.
 //
 //	go test -run '^$' -bench . -benchmem ./bench/ ./internal/secrets/

@@ -2,7 +2,7 @@
 # make docs        regenerate docs/ from the provider's schema, templates/ and examples/, then validate it
 # make docs-check  fail when docs/ is not what generation gives (regenerates into a scratch copy)
 #
-# Offline: tfplugindocs (a go.mod tool, `go tool tfplugindocs`) builds the provider and asks the
+# Offline: tfplugindocs (a tool of tools/go.mod, `go tool -modfile=tools/go.mod tfplugindocs`) builds the provider and asks the
 # terraform binary on PATH for its schema; it downloads nothing when one is there.
 set -euo pipefail
 
@@ -20,10 +20,10 @@ export TF_CLI_CONFIG_FILE="$rc"
 export CHECKPOINT_DISABLE=1
 
 generate() { # dir
-  (cd "$1" && "$go" tool tfplugindocs generate --provider-name modelkeys --rendered-provider-name modelkeys >/dev/null)
+  (cd "$1" && "$go" tool -modfile=tools/go.mod tfplugindocs generate --provider-name modelkeys --rendered-provider-name modelkeys >/dev/null)
   local log
   log=$(mktemp)
-  if ! (cd "$1" && "$go" tool tfplugindocs validate --provider-name modelkeys >"$log" 2>&1); then
+  if ! (cd "$1" && "$go" tool -modfile=tools/go.mod tfplugindocs validate --provider-name modelkeys >"$log" 2>&1); then
     grep -v '\[DEBUG\]' "$log" >&2
     rm -f "$log"
     echo "tfplugindocs validate failed" >&2

@@ -2,7 +2,10 @@
 // decodes them, so this package is the single source of truth for field names and shapes.
 package api
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Roles a token may carry.
 const (
@@ -17,6 +20,21 @@ const (
 	StatusUnverified = "unverified"
 	StatusInvalid    = "invalid"
 )
+
+// VerifyResult is what a probe found. Refused means the provider rejected the key (invalid); an outage
+// or timeout is Err with Refused false, which keeps the credential's last status. Blocked means the
+// server's egress policy refused the destination and nothing was sent: a create or update fails with
+// 422 and Message, a re-verification records Message and keeps the last status.
+type VerifyResult struct {
+	OK      bool
+	Refused bool
+	Blocked bool
+	Message string
+}
+
+// ErrEgressRefused is in the chain of a model lister's error (server.ModelLister) when the egress
+// policy refused the destination (nothing was sent).
+var ErrEgressRefused = errors.New("the destination is refused by the server's egress policy")
 
 // Connection statuses.
 const (

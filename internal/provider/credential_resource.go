@@ -164,7 +164,7 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Computed:            true,
 			},
 			"secret_fingerprint": schema.StringAttribute{
-				MarkdownDescription: "Keyed HMAC of the secrets, such as `hmac-sha256:` and 32 hex digits. It changes when the key changes, including outside Terraform, which is how drift is detected. " +
+				MarkdownDescription: "Keyed HMAC of the secrets, such as `hmac-sha256-org:` and 32 hex digits, keyed per organisation. It changes when the key changes, including outside Terraform, which is how drift is detected. " +
 					"When only its scheme (the part before the last `:`) changes and `secret_version` does not, the server changed how it fingerprints, not the key: the refresh takes the new value without a warning.",
 				Computed: true,
 			},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/idgen"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
@@ -84,7 +85,7 @@ func insertToken(ctx context.Context, st store.Store, orgName, role, name, hash 
 		if err != nil {
 			return err
 		}
-		tok = store.Token{ID: newID("tok"), OrgID: org.ID, Name: name, Role: role, Hash: hash, CreatedAt: now.UTC()}
+		tok = store.Token{ID: idgen.New("tok"), OrgID: org.ID, Name: name, Role: role, Hash: hash, CreatedAt: now.UTC()}
 		return tx.InsertToken(ctx, tok)
 	})
 	return tok, err

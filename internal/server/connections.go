@@ -8,6 +8,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/idgen"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
@@ -32,7 +33,7 @@ func (s *Service) CreateConnection(ctx context.Context, p Principal, in api.Conn
 	}
 	now := s.now()
 	c := api.Connection{
-		ID: newID("conn"), Name: in.Name, CredentialID: in.CredentialID, Model: in.Model, ProjectID: in.ProjectID,
+		ID: idgen.New("conn"), Name: in.Name, CredentialID: in.CredentialID, Model: in.Model, ProjectID: in.ProjectID,
 		Parameters: params, Enabled: in.Enabled == nil || *in.Enabled, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	id, replayed, err := s.createOnce(ctx, p, idem, "connection", func(tx store.Tx) (string, error) {

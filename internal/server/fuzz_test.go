@@ -102,11 +102,11 @@ type recordingVerifier struct {
 
 type recordedProbe struct{ settings, secrets map[string]string }
 
-func (v *recordingVerifier) Verify(_ context.Context, _ api.Provider, settings, secrets map[string]string) VerifyResult {
+func (v *recordingVerifier) Verify(_ context.Context, _ api.Provider, settings, secrets map[string]string) api.VerifyResult {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.calls = append(v.calls, recordedProbe{maps.Clone(settings), maps.Clone(secrets)})
-	return VerifyResult{OK: true, Message: "accepted"}
+	return api.VerifyResult{OK: true, Message: "accepted"}
 }
 
 func (v *recordingVerifier) take() []recordedProbe {

@@ -22,18 +22,18 @@ type fakeVerifier struct {
 	refuse bool // refuse every key from now on
 }
 
-func (f *fakeVerifier) Verify(_ context.Context, _ api.Provider, _ map[string]string, sec map[string]string) VerifyResult {
+func (f *fakeVerifier) Verify(_ context.Context, _ api.Provider, _ map[string]string, sec map[string]string) api.VerifyResult {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	key := sec[api.SecretAPIKey]
 	switch {
 	case f.refuse || strings.Contains(key, "REFUSE"):
-		return VerifyResult{Refused: true, Message: "HTTP 401: Incorrect API key provided"}
+		return api.VerifyResult{Refused: true, Message: "HTTP 401: Incorrect API key provided"}
 	case strings.Contains(key, "OUTAGE"):
-		return VerifyResult{Message: "dial tcp: connection refused"}
+		return api.VerifyResult{Message: "dial tcp: connection refused"}
 	}
-	return VerifyResult{OK: true, Message: "listed 12 models"}
+	return api.VerifyResult{OK: true, Message: "listed 12 models"}
 }
 
 func (f *fakeVerifier) count() int {

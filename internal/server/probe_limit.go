@@ -106,11 +106,11 @@ func (s *Service) probe(ctx context.Context, orgID string, fn func()) error {
 }
 
 // egressError is the 422 of a verification the egress policy stopped: nothing was sent. It is also
-// ErrEgressRefused, so that a re-verification can record it instead of failing.
+// api.ErrEgressRefused, so that a re-verification can record it instead of failing.
 type egressError struct{ err *Error }
 
 func (e egressError) Error() string   { return e.err.Error() }
-func (e egressError) Unwrap() []error { return []error{e.err, ErrEgressRefused} }
+func (e egressError) Unwrap() []error { return []error{e.err, api.ErrEgressRefused} }
 
 // egressRefused words the 422, on the URL setting that chose the destination when there is one.
 func egressRefused(settings map[string]string, msg string) error {
@@ -128,4 +128,4 @@ func egressRefused(settings map[string]string, msg string) error {
 	return egressError{invalidField(field, "The key was not checked and nothing was sent: %s.", msg)}
 }
 
-func isEgressRefusal(err error) bool { return errors.Is(err, ErrEgressRefused) }
+func isEgressRefusal(err error) bool { return errors.Is(err, api.ErrEgressRefused) }

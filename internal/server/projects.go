@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/idgen"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
@@ -19,7 +20,7 @@ func (s *Service) CreateProject(ctx context.Context, p Principal, in api.Project
 		return api.Project{}, false, invalid(fields...)
 	}
 	now := s.now()
-	pr := api.Project{ID: newID("proj"), Name: in.Name, Description: in.Description,
+	pr := api.Project{ID: idgen.New("proj"), Name: in.Name, Description: in.Description,
 		InheritOrganizationCredentials: in.InheritOrganizationCredentials, Version: 1, CreatedAt: now, UpdatedAt: now}
 	id, replayed, err := s.createOnce(ctx, p, idem, "project", func(tx store.Tx) (string, error) {
 		if err := tx.InsertProject(ctx, p.OrgID, pr); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/idgen"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
@@ -88,7 +89,7 @@ func TestRotationWaitsForAWriteInFlight(t *testing.T) {
 	locked, release, wrote := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
 		wrote <- h.srv.svc.tx(ctx, func(tx store.Tx) error {
-			c := api.Credential{ID: newID("cred"), Name: "inflight", Provider: "mistral", Settings: map[string]string{}, Labels: map[string]string{},
+			c := api.Credential{ID: idgen.New("cred"), Name: "inflight", Provider: "mistral", Settings: map[string]string{}, Labels: map[string]string{},
 				HasAPIKey: true, SecretVersion: 1, Status: api.StatusUnverified, ConnectionIDs: []string{}, Version: 1, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 			if err := tx.InsertCredential(ctx, org, c); err != nil {
 				return err

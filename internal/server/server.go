@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/idgen"
 )
 
 // Server is the HTTP face of the Service.
@@ -182,7 +183,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 64 {
-			id = newID("req")
+			id = idgen.New("req")
 		}
 		info := &requestInfo{id: id}
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))

@@ -53,23 +53,8 @@ func DefaultLimits() Limits {
 
 // Verifier probes a provider with a credential's secrets. It is called outside any transaction.
 type Verifier interface {
-	Verify(ctx context.Context, p api.Provider, settings map[string]string, secrets map[string]string) VerifyResult
+	Verify(ctx context.Context, p api.Provider, settings map[string]string, secrets map[string]string) api.VerifyResult
 }
-
-// VerifyResult is what a probe found. Refused means the provider rejected the key (invalid); an outage
-// or timeout is Err with Refused false, which keeps the credential's last status. Blocked means the
-// server's egress policy refused the destination and nothing was sent: a create or update fails with
-// 422 and Message, a re-verification records Message and keeps the last status.
-type VerifyResult struct {
-	OK      bool
-	Refused bool
-	Blocked bool
-	Message string
-}
-
-// ErrEgressRefused is in the chain of a ModelLister's error when the egress policy refused the
-// destination (nothing was sent).
-var ErrEgressRefused = errors.New("the destination is refused by the server's egress policy")
 
 // Config configures a Server.
 type Config struct {

@@ -18,6 +18,13 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
 )
 
+// verify.Verifier is the server's Verifier and ModelLister. The assertions live here, not in verify,
+// so that verify does not import the server.
+var (
+	_ server.Verifier    = (*verify.Verifier)(nil)
+	_ server.ModelLister = (*verify.Verifier)(nil)
+)
+
 // fakeOpenAI is OpenAI's auth check with keys that can be revoked and an outage switch.
 type fakeOpenAI struct {
 	mu    sync.Mutex

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"net/http"
@@ -70,6 +71,13 @@ func TestVerifyNeverEchoesBanners(t *testing.T) {
 			c, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			// Answer after the request is in, as such a server does; writing first would race the
+			// client's write and end in a reset instead of a reply.
+			for rd := bufio.NewReader(c); ; {
+				if line, err := rd.ReadString('\n'); err != nil || line == "\r\n" {
+					break
+				}
 			}
 			_, _ = c.Write([]byte("-ERR " + hostile + " redis-ish banner\r\n\r\n"))
 			_ = c.Close()

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 )
 
 // EgressPolicy decides which addresses the verifier may connect to. Every request a Verifier sends
@@ -135,8 +135,8 @@ func (e *EgressError) Error() string {
 	return fmt.Sprintf("the server does not send keys to %s (%s); an operator can allow it with --egress-allow %s", e.Addr, e.What, e.Open)
 }
 
-// Is makes errors.Is(err, server.ErrEgressRefused) true, so the server can tell the refusal apart.
-func (e *EgressError) Is(target error) bool { return target == server.ErrEgressRefused }
+// Is makes errors.Is(err, api.ErrEgressRefused) true, so the server can tell the refusal apart.
+func (e *EgressError) Is(target error) bool { return target == api.ErrEgressRefused }
 
 // Check says whether the policy allows connecting to ip: nil, or an *EgressError naming the rule.
 // IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) and NAT64 addresses (64:ff9b::10.0.0.1) are judged

@@ -16,7 +16,6 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
 )
 
 // These tests never dial off loopback: refusals of other ranges are checked on Check and on
@@ -64,7 +63,7 @@ func TestEgressServerPolicyRefusesEachRange(t *testing.T) {
 		if !strings.Contains(err.Error(), "an operator can allow it with --egress-allow "+tc.open) || !strings.Contains(err.Error(), tc.what) {
 			t.Errorf("%s: message %q does not name the rule and the flag", tc.ip, err)
 		}
-		if !errors.Is(err, server.ErrEgressRefused) {
+		if !errors.Is(err, api.ErrEgressRefused) {
 			t.Errorf("%s: not errors.Is ErrEgressRefused", tc.ip)
 		}
 	}
@@ -240,7 +239,7 @@ func TestEgressVerifyRefusesLoopbackAndSendsNothing(t *testing.T) {
 			t.Errorf("%s: %+v, want Blocked naming the rule and the flag", base, r)
 		}
 		_, err := v.ListModels(ctx, p, map[string]string{"base_url": base}, secrets)
-		if !errors.Is(err, server.ErrEgressRefused) || !strings.Contains(err.Error(), "--egress-allow") {
+		if !errors.Is(err, api.ErrEgressRefused) || !strings.Contains(err.Error(), "--egress-allow") {
 			t.Errorf("%s: ListModels = %v, want an egress refusal", base, err)
 		}
 	}

@@ -70,7 +70,6 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
 )
 
 // DefaultTimeout bounds one probe when Options.Timeout is zero.
@@ -115,11 +114,6 @@ type Verifier struct {
 	now      func() time.Time
 }
 
-var (
-	_ server.Verifier    = (*Verifier)(nil)
-	_ server.ModelLister = (*Verifier)(nil)
-)
-
 // New makes a Verifier.
 func New(o Options) *Verifier {
 	v := &Verifier{baseURLs: map[string]string{}, timeout: o.Timeout, now: o.Now}
@@ -146,7 +140,11 @@ func New(o Options) *Verifier {
 	// that is not an *http.Transport is used as it is and owns its egress.
 	switch t := c.Transport.(type) {
 	case nil:
-		c.Transport = v.transport(http.DefaultTransport.(*http.Transport).Clone())
+		base, ok := http.DefaultTransport.(*http.Transport)
+		if !ok { // replaced by someone in this process: start from a plain transport instead
+			base = &http.Transport{}
+		}
+		c.Transport = v.transport(base.Clone())
 	case *http.Transport:
 		c.Transport = v.transport(t.Clone())
 	}
@@ -218,7 +216,7 @@ type failure struct {
 func (f *failure) Error() string { return f.msg }
 
 // Is lets the server recognise an egress refusal in a ListModels error.
-func (f *failure) Is(target error) bool { return f.blocked && target == server.ErrEgressRefused }
+func (f *failure) Is(target error) bool { return f.blocked && target == api.ErrEgressRefused }
 
 func refused(format string, a ...any) *failure {
 	return &failure{refused: true, msg: fmt.Sprintf(format, a...)}
@@ -226,7 +224,7 @@ func refused(format string, a ...any) *failure {
 func outage(format string, a ...any) *failure { return &failure{msg: fmt.Sprintf(format, a...)} }
 
 // Verify probes the provider with the credential's secrets.
-func (v *Verifier) Verify(ctx context.Context, p api.Provider, settings, secrets map[string]string) server.VerifyResult {
+func (v *Verifier) Verify(ctx context.Context, p api.Provider, settings, secrets map[string]string) api.VerifyResult {
 	ctx, cancel := context.WithTimeout(ctx, v.timeout)
 	defer cancel()
 	red := newRedactor(secrets)
@@ -237,9 +235,9 @@ func (v *Verifier) Verify(ctx context.Context, p api.Provider, settings, secrets
 	status, body, err := v.do(ctx, pr.req)
 	if err != nil {
 		if e, ok := asEgress(err); ok {
-			return server.VerifyResult{Blocked: true, Message: e.Error()}
+			return api.VerifyResult{Blocked: true, Message: e.Error()}
 		}
-		return server.VerifyResult{Message: red(v.transportError(err))}
+		return api.VerifyResult{Message: red(v.transportError(err))}
 	}
 	switch {
 	case status >= 200 && status < 300:
@@ -249,12 +247,12 @@ func (v *Verifier) Verify(ctx context.Context, p api.Provider, settings, secrets
 				msg = fmt.Sprintf("The provider accepted the key (%d models listed).", len(ids))
 			}
 		}
-		return server.VerifyResult{OK: true, Message: msg}
+		return api.VerifyResult{OK: true, Message: msg}
 	case status == http.StatusUnauthorized || status == http.StatusForbidden ||
 		(pr.refusedOn != nil && pr.refusedOn(status, body)):
-		return server.VerifyResult{Refused: true, Message: summary(status, body, red)}
+		return api.VerifyResult{Refused: true, Message: summary(status, body, red)}
 	}
-	return server.VerifyResult{Message: summary(status, body, red)}
+	return api.VerifyResult{Message: summary(status, body, red)}
 }
 
 // ListModels asks the provider which models the key reaches.
@@ -293,12 +291,12 @@ func (v *Verifier) ListModels(ctx context.Context, p api.Provider, settings, sec
 	return ids, nil
 }
 
-func resultOf(err error, red func(string) string) server.VerifyResult {
+func resultOf(err error, red func(string) string) api.VerifyResult {
 	var f *failure
 	if errors.As(err, &f) {
-		return server.VerifyResult{Refused: f.refused, Blocked: f.blocked, Message: red(f.msg)}
+		return api.VerifyResult{Refused: f.refused, Blocked: f.blocked, Message: red(f.msg)}
 	}
-	return server.VerifyResult{Message: red(err.Error())}
+	return api.VerifyResult{Message: red(err.Error())}
 }
 
 // do sends a request and reads a bounded body.

@@ -3,7 +3,7 @@
 // plaintext secrets in everything the suite left behind.
 //
 // The fast variants run in `make test` (plain `go test ./...`); MODELKEYS_RELIABILITY_FULL=1 (set by
-// `make reliability`) runs them at the sizes of issue 8: 200 resources under faults, 500 with a crash.
+// `make reliability`) runs them at full size: 200 resources under faults, 500 with a crash.
 // Terraform comes from TF_ACC_TERRAFORM_PATH or PATH; without it the suite skips.
 package reliability
 
