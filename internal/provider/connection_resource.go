@@ -213,6 +213,7 @@ func (r *connectionResource) Create(ctx context.Context, req resource.CreateRequ
 	tflog.Info(ctx, "created connection", map[string]any{"id": c.ID, "status": c.Status})
 	connectionToModel(c, &plan)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, plan.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
 
@@ -238,6 +239,7 @@ func (r *connectionResource) Read(ctx context.Context, req resource.ReadRequest,
 	}
 	connectionToModel(c, &state)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
 
@@ -276,6 +278,7 @@ func (r *connectionResource) Update(ctx context.Context, req resource.UpdateRequ
 	}
 	connectionToModel(c, &plan)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, plan.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
 
@@ -298,7 +301,7 @@ func (r *connectionResource) Delete(ctx context.Context, req resource.DeleteRequ
 }
 
 func (r *connectionResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	importByID(ctx, req, resp)
 }
 
 // connectionToModel copies what the API returned into m. parameters keeps m's text when the server's

@@ -131,6 +131,7 @@ func (r *projectResource) Create(ctx context.Context, req resource.CreateRequest
 	tflog.Info(ctx, "created project", map[string]any{"id": p.ID})
 	projectToModel(p, &plan)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, plan.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, p.Version)...)
 }
 
@@ -156,6 +157,7 @@ func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	projectToModel(p, &state)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, p.Version)...)
 }
 
@@ -199,6 +201,7 @@ func (r *projectResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	projectToModel(p, &plan)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, plan.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, p.Version)...)
 }
 
@@ -228,7 +231,7 @@ func (r *projectResource) Delete(ctx context.Context, req resource.DeleteRequest
 }
 
 func (r *projectResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	importByID(ctx, req, resp)
 }
 
 func projectToModel(p *api.Project, m *projectModel) {
