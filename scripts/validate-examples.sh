@@ -86,6 +86,11 @@ terraform {
 }
 HCL
   fi
+  if [ "$tf" != "$terraform" ]; then
+    # scripts/terraform.sh's build has no remote-state backends of nested modules (s3, gcs, ...):
+    # validate the example's configuration without its empty backend block.
+    sed -i -E '/^[[:space:]]*backend "[a-z0-9_]+" \{\}[[:space:]]*$/d' "$scratch"/*.tf
+  fi
   count=$((count + 1))
   if out=$(cd "$scratch" && "$tf" validate "${validate_args[@]}" -no-color 2>&1); then
     echo "ok    $rel"
