@@ -377,6 +377,9 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 	if client.IsNotFound(err) {
 		tflog.Info(ctx, "credential no longer exists; removing it from state", map[string]any{"id": state.ID.ValueString()})
 		resp.State.RemoveResource(ctx)
+		// The framework wants an identity after every Read, even one that forgets the object (Terraform
+		// before 1.12 sends none to keep).
+		resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
 		return
 	}
 	if err != nil {

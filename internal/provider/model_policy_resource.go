@@ -145,6 +145,9 @@ func (r *modelPolicyResource) Read(ctx context.Context, req resource.ReadRequest
 	if client.IsNotFound(err) {
 		tflog.Info(ctx, "the policy's project no longer exists; removing the policy from state", map[string]any{"project_id": projectID})
 		resp.State.RemoveResource(ctx)
+		// The framework wants an identity after every Read, even one that forgets the object (Terraform
+		// before 1.12 sends none to keep).
+		resp.Diagnostics.Append(setPolicyIdentity(ctx, resp.Identity, state.ProjectID)...)
 		return
 	}
 	if err != nil {

@@ -149,6 +149,9 @@ func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if client.IsNotFound(err) {
 		tflog.Info(ctx, "project no longer exists; removing it from state", map[string]any{"id": state.ID.ValueString()})
 		resp.State.RemoveResource(ctx)
+		// The framework wants an identity after every Read, even one that forgets the object (Terraform
+		// before 1.12 sends none to keep).
+		resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
 		return
 	}
 	if err != nil {
