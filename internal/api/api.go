@@ -117,6 +117,19 @@ type CredentialSecret struct {
 	AuthToken string `json:"auth_token,omitempty"`
 }
 
+// SecretMatch is the body of POST /v1/credentials/{id}/secret-matches: the secrets to compare with the
+// stored ones. A nil field is not compared; "" means "the credential holds none".
+type SecretMatch struct {
+	APIKey    *string `json:"api_key,omitempty"`
+	AuthToken *string `json:"auth_token,omitempty"`
+}
+
+// SecretMatchResult is the answer of POST /v1/credentials/{id}/secret-matches: whether every secret
+// sent equals the stored one. It says nothing else about the stored secrets.
+type SecretMatchResult struct {
+	Matches bool `json:"matches"`
+}
+
 // Connection is a model reachable through a credential.
 type Connection struct {
 	ID            string    `json:"id"`

@@ -26,8 +26,9 @@ func NewProtocol6Server(version string) func() tfprotov6.ProviderServer {
 
 // releasingServer wraps the calls Terraform makes once per resource instance, which are the ones that
 // add up; the few per-run calls (schema, provider configuration) pass through unchanged. Embedding
-// tfprotov6.ProviderServer hides the framework's optional servers (list resources, actions, state
-// stores), which this provider does not offer; one that adds them must pass them through here.
+// tfprotov6.ProviderServer hides the framework's optional servers: list resources and actions are
+// passed through in protocol_server_stream.go (unwrapped: their answers are streams, read after the
+// call returns); state stores this provider does not offer.
 type releasingServer struct {
 	tfprotov6.ProviderServer
 }

@@ -63,12 +63,14 @@ func (t *tx) GetCredential(ctx context.Context, orgID, id string) (api.Credentia
 
 // ListCredentials lists the organisation's credentials by id. Filter: ProjectID "" does not filter,
 // OrgScope ("-") selects organisation-wide ones, anything else that project; Provider and Name match
-// exactly when set; AfterID and Limit page (Limit <= 0 means DefaultLimit).
+// exactly when set, NamePrefix by prefix, Status exactly; AfterID and Limit page (Limit <= 0 means DefaultLimit).
 func (t *tx) ListCredentials(ctx context.Context, orgID string, f store.CredentialFilter) ([]api.Credential, error) {
 	l := newListQuery("c", credentialSelect, append(append([]any{}, credentialSelectArgs...), orgID))
 	l.scope(f.ProjectID)
 	l.eq("provider", f.Provider)
 	l.eq("name", f.Name)
+	l.prefix("name", f.NamePrefix)
+	l.eq("status", f.Status)
 	q, args := l.page(f.AfterID, f.Limit)
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
