@@ -234,7 +234,10 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	_, _ = w.Write(buf.Bytes())
 }
 
-type errorData struct{ Status int; Heading, Detail string }
+type errorData struct {
+	Status          int
+	Heading, Detail string
+}
 
 func (c *Console) renderError(w http.ResponseWriter, r *http.Request, req *request, status int, heading, detail string) {
 	c.render(w, r, status, "error", c.newPage(req, heading, "", errorData{Status: status, Heading: heading, Detail: detail}))

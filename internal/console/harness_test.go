@@ -58,10 +58,12 @@ type harness struct {
 	orgCred api.Credential // openai-prod, organisation scope, managed by Terraform, hostile label
 	prjCred api.Credential // claude, project scope
 	project api.Project
+	text    string // the text seeded into labels, descriptions and a token name: hostile unless friendly
 }
 
 type harnessOptions struct {
-	limits  *server.Limits
+	friendly bool // seed with ordinary text instead of hostile markup (for screenshots)
+	limits   *server.Limits
 	console console.Options
 	tls     bool
 }
@@ -91,7 +93,10 @@ func newHarness(t *testing.T, opts ...func(*harnessOptions)) *harness {
 		t.Fatalf("server.New: %v", err)
 	}
 	srv.Mount(console.Prefix, console.New(srv, o.console))
-	h := &harness{t: t, srv: srv, st: st, tokens: map[string]string{}, tokenID: map[string]string{}}
+	h := &harness{t: t, srv: srv, st: st, tokens: map[string]string{}, tokenID: map[string]string{}, text: hostile}
+	if o.friendly {
+		h.text = "ml-platform"
+	}
 	if o.tls {
 		h.ts = httptest.NewTLSServer(srv.Handler())
 	} else {
@@ -99,6 +104,9 @@ func newHarness(t *testing.T, opts ...func(*harnessOptions)) *harness {
 	}
 	t.Cleanup(h.ts.Close)
 	for role, name := range map[string]string{api.RoleAdmin: "alice", api.RoleEditor: "erin", api.RoleViewer: "victor", "hostile": "<b>mallory</b>" + hostile} {
+		if role == "hostile" && o.friendly {
+			name = "ci-bot"
+		}
 		r := role
 		if role == "hostile" {
 			r = api.RoleAdmin
@@ -121,13 +129,13 @@ func newHarness(t *testing.T, opts ...func(*harnessOptions)) *harness {
 func (h *harness) seed() {
 	t, ctx, svc := h.t, context.Background(), h.srv.Service()
 	var err error
-	if h.project, _, err = svc.CreateProject(ctx, h.admin, api.ProjectCreate{Name: "research", Description: "desc " + hostile, InheritOrganizationCredentials: true}, nil); err != nil {
+	if h.project, _, err = svc.CreateProject(ctx, h.admin, api.ProjectCreate{Name: "research", Description: "Research and evaluation " + h.text, InheritOrganizationCredentials: true}, nil); err != nil {
 		t.Fatalf("project: %v", err)
 	}
 	k1, k2 := keyOpenAI, keyAnthropic
 	if h.orgCred, _, err = svc.CreateCredential(ctx, h.admin, api.CredentialCreate{
-		Name: "openai-prod", Provider: "openai", APIKey: &k1, Description: "Production " + hostile,
-		Labels: map[string]string{"team": hostile, "env": "prod"}, Settings: map[string]string{"organization_id": "org-" + "\"><img src=x onerror=alert(2)>"},
+		Name: "openai-prod", Provider: "openai", APIKey: &k1, Description: "Production key " + h.text,
+		Labels: map[string]string{"team": h.text, "env": "prod"}, Settings: map[string]string{"organization_id": "org-" + h.settingText()},
 		ManagedBy: api.ManagedByTerraform,
 	}, nil); err != nil {
 		t.Fatalf("credential: %v", err)
@@ -278,4 +286,11 @@ func checkPageHeaders(t *testing.T, what string, a answer) {
 	if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("%s: Content-Security-Policy = %q", what, csp)
 	}
+}
+
+func (h *harness) settingText() string {
+	if h.text == hostile {
+		return `"><img src=x onerror=alert(2)>`
+	}
+	return "acme-research"
 }

@@ -31,9 +31,9 @@ var funcs = template.FuncMap{
 		}
 		return ""
 	},
-	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"ago": func(t time.Time) string { return ago(time.Since(t)) },
-	"join": strings.Join,
+	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"ago":        func(t time.Time) string { return ago(time.Since(t)) },
+	"join":       strings.Join,
 	"sortedKeys": func(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) },
 	"providerName": func(id string) string {
 		if p, ok := catalog.Provider(id); ok {
