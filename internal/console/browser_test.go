@@ -163,6 +163,39 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("on a 390px screen the page is %dpx wide, so it scrolls sideways (%v)", width, err)
 	}
 	shot("phone")
+	// With MODELKEYS_AXE=path/to/axe.min.js (npm install axe-core), every page passes axe-core's WCAG 2
+	// A and AA rules: labels, headings, table headers, lang, contrast. DevTools evaluation is not
+	// subject to the page's CSP, so the script needs no exception in it.
+	if axePath := os.Getenv("MODELKEYS_AXE"); axePath != "" {
+		axe, err := os.ReadFile(axePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		do("desktop again", chromedp.EmulateViewport(1280, 900))
+		for _, path := range []string{"/ui/credentials", "/ui/credentials/" + h.orgCred.ID, "/ui/connections", "/ui/models?project=" + h.project.ID,
+			"/ui/projects", "/ui/policies", "/ui/audit", "/ui/login"} {
+			if path == "/ui/login" {
+				do("sign out", chromedp.Click(chromedp.CSS(`form.signout button`)), chromedp.WaitVisible(chromedp.ID("token")))
+			} else {
+				do("open "+path, chromedp.Navigate(h.ts.URL+path), chromedp.WaitVisible(chromedp.CSS("h1")))
+			}
+			if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](string(axe)+";true")); err != nil {
+				t.Fatalf("load axe-core: %v", err)
+			}
+			found, err := chromedp.Run(bctx, chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+				.then(r => r.passes.length + " rules pass\n" + r.violations.map(v => v.id + ": " + v.help + " at " + v.nodes.map(n => n.target.join(" ")).join(", ")).join("\n"))`, chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatalf("axe on %s: %v", path, err)
+			}
+			summary, problems, _ := strings.Cut(found, "\n")
+			if problems != "" || strings.HasPrefix(summary, "0 ") {
+				t.Errorf("accessibility problems on %s (%s):\n%s", path, summary, problems)
+			}
+			t.Logf("axe-core on %s: %s", path, summary)
+		}
+	} else {
+		t.Log("MODELKEYS_AXE is not set: the axe-core accessibility check is skipped")
+	}
 	t.Logf("screenshots in %s", shots)
 }
 
