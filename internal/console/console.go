@@ -21,9 +21,11 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
 )
 
@@ -111,7 +113,30 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	if !cleanURL(r.URL) {
+		c.renderError(w, r, nil, http.StatusBadRequest, "Bad request", "The address holds a control character; ids and filters have none.")
+		return
+	}
 	c.mux.ServeHTTP(w, r)
+}
+
+// cleanURL refuses control characters in the path and query, as the API does: ids and filters have
+// none, and a NUL would reach the store, which PostgreSQL cannot take.
+func cleanURL(u *url.URL) bool {
+	if catalog.ValidateText(u.Path) != nil {
+		return false
+	}
+	for k, vs := range u.Query() {
+		if catalog.ValidateText(k) != nil {
+			return false
+		}
+		for _, v := range vs {
+			if catalog.ValidateText(v) != nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // staticHandler lets the stylesheet be cached: it holds nothing private.

@@ -469,3 +469,56 @@ func TestManagedByRoundTrip(t *testing.T) {
 		t.Error("a managed_by with a newline was accepted")
 	}
 }
+
+// The audit log pages newest first, 50 events a page.
+func TestConsoleAuditPaging(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx, svc := context.Background(), h.srv.Service()
+	for i := range 60 {
+		labels := map[string]string{"n": strings.Repeat("x", i+1)}
+		if _, err := svc.UpdateCredential(ctx, h.admin, h.prjCred.ID, api.CredentialPatch{Labels: &labels}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := svc.ListAudit(ctx, h.admin, 0, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := len(all.Items)
+	newest, oldest := all.Items[total-1].ID, all.Items[0].ID
+	b := h.signedIn(api.RoleViewer)
+	first := b.get("/ui/audit")
+	if n := strings.Count(first.body, "<tr>") - 1; n != 50 {
+		t.Errorf("first page: %d rows, want 50", n)
+	}
+	if !strings.Contains(first.body, `<td class="num">`+itoa(newest)+`</td>`) {
+		t.Error("the first page does not start with the newest event")
+	}
+	m := regexpFind(`href="(/ui/audit\?before=\d+)" rel="next"`, first.body)
+	if m == "" {
+		t.Fatalf("no link to older events:\n%s", first.body)
+	}
+	second := b.get(m)
+	if n := strings.Count(second.body, "<tr>") - 1; n != total-50 {
+		t.Errorf("second page: %d rows, want %d", n, total-50)
+	}
+	if !strings.Contains(second.body, `<td class="num">`+itoa(oldest)+`</td>`) || strings.Contains(second.body, `rel="next"`) {
+		t.Error("the last page does not end with the oldest event, or offers more")
+	}
+	if !strings.Contains(second.body, `href="/ui/audit">Newest`) {
+		t.Error("no way back to the newest events")
+	}
+}
+
+// Control characters in the address are refused before they reach the store.
+func TestConsoleRefusesControlCharacters(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.signedIn(api.RoleViewer)
+	for _, path := range []string{"/ui/credentials/cred%00x", "/ui/credentials?project=a%00b", "/ui/models?provider=%0a"} {
+		if a := b.get(path); a.status != http.StatusBadRequest {
+			t.Errorf("GET %s: %d, want 400", path, a.status)
+		}
+	}
+}

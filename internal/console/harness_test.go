@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -293,4 +294,13 @@ func (h *harness) settingText() string {
 		return `"><img src=x onerror=alert(2)>`
 	}
 	return "acme-research"
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func regexpFind(expr, s string) string {
+	if m := regexp.MustCompile(expr).FindStringSubmatch(s); m != nil {
+		return m[1]
+	}
+	return ""
 }

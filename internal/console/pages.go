@@ -135,10 +135,6 @@ func (c *Console) credentialsPage(w http.ResponseWriter, r *http.Request, req *r
 	case "-":
 		f.ProjectID = "-"
 	default:
-		if catalog.ValidateText(project) != nil {
-			c.renderError(w, r, req, http.StatusBadRequest, "Bad request", "The project filter holds a control character.")
-			return
-		}
 		f.ProjectID = project
 	}
 	creds, err := c.allCredentials(ctx, p, f)
