@@ -65,8 +65,8 @@ type harness struct {
 type harnessOptions struct {
 	friendly bool // seed with ordinary text instead of hostile markup (for screenshots)
 	limits   *server.Limits
-	console console.Options
-	tls     bool
+	console  console.Options
+	tls      bool
 }
 
 func newHarness(t *testing.T, opts ...func(*harnessOptions)) *harness {
