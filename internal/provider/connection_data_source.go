@@ -180,21 +180,6 @@ func (d *connectionDataSource) findByName(ctx context.Context, name, scope strin
 		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot look up connection %q", name), err)
 		return nil
 	}
-	var elsewhere []string
-	for i := range found {
-		if found[i].Name != name {
-			continue
-		}
-		if found[i].ProjectID == scope {
-			return &found[i]
-		}
-		elsewhere = append(elsewhere, scopeName(found[i].ProjectID))
-	}
-	detail := fmt.Sprintf("No connection named %q exists in %s.", name, scopeName(scope))
-	if fromDefault && scope != "" {
-		detail += " That project is the provider's default project (its project argument or MODELKEYS_PROJECT), used because project_id is not set."
-	}
-	detail += notFoundElsewhere("connection", elsewhere)
-	resp.Diagnostics.AddAttributeError(path.Root("name"), "Connection not found", detail)
-	return nil
+	return findInScope(found, "connection", name, scope, fromDefault,
+		func(c *api.Connection) string { return c.Name }, func(c *api.Connection) string { return c.ProjectID }, &resp.Diagnostics)
 }

@@ -2,10 +2,8 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
@@ -147,10 +145,7 @@ func (r *connectionResource) ModifyPlan(ctx context.Context, req resource.Modify
 		return
 	}
 	if cfg.ProjectID.IsNull() {
-		plan.ProjectID = types.StringNull()
-		if r.data != nil && r.data.defaultProject != "" {
-			plan.ProjectID = types.StringValue(r.data.defaultProject)
-		}
+		plan.ProjectID = r.data.plannedProjectID(cfg.ProjectID)
 	}
 	if req.State.Raw.IsNull() {
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -331,33 +326,4 @@ func connectionToModel(c *api.Connection, m *connectionModel) {
 func jsonSame(a, b string) bool {
 	equal, diags := jsontypes.NewNormalizedValue(a).StringSemanticEquals(context.Background(), jsontypes.NewNormalizedValue(b))
 	return equal && !diags.HasError()
-}
-
-// jsonObjectValidator checks at plan time that a JSON string holds an object (jsontypes.Normalized
-// already checks that it is JSON).
-type jsonObjectValidator struct{}
-
-func (jsonObjectValidator) Description(context.Context) string { return "a JSON object" }
-func (v jsonObjectValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (jsonObjectValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	text := req.ConfigValue.ValueString()
-	if !json.Valid([]byte(text)) {
-		return // the type's own validation reports JSON syntax
-	}
-	if _, err := catalog.NormalizeParameters(text); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+req.Path.String(), fmt.Sprintf("%s, not %s.", err, describeJSON(strings.TrimSpace(text))))
-	}
-}
-
-func describeJSON(text string) string {
-	if len(text) > 40 {
-		text = text[:40] + "..."
-	}
-	return "`" + text + "`"
 }

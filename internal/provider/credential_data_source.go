@@ -3,8 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
@@ -205,42 +203,15 @@ func (d *credentialDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
-// findByName finds the credential called name in one scope. Names are unique per scope, not across
-// scopes, so the list covers every scope and the match is made here; a name that exists only
-// elsewhere makes the error say where.
+// findByName finds the credential called name in one scope.
 func (d *credentialDataSource) findByName(ctx context.Context, name, scope string, fromDefault bool, resp *datasource.ReadResponse) *api.Credential {
 	found, err := d.data.client.ListAllCredentials(ctx, client.CredentialListOptions{Name: name})
 	if err != nil {
 		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot look up credential %q", name), err)
 		return nil
 	}
-	var elsewhere []string
-	for i := range found {
-		if found[i].Name != name {
-			continue
-		}
-		if found[i].ProjectID == scope {
-			return &found[i]
-		}
-		elsewhere = append(elsewhere, scopeName(found[i].ProjectID))
-	}
-	detail := fmt.Sprintf("No credential named %q exists in %s.", name, scopeName(scope))
-	if fromDefault && scope != "" {
-		detail += " That project is the provider's default project (its project argument or MODELKEYS_PROJECT), used because project_id is not set."
-	}
-	detail += notFoundElsewhere("credential", elsewhere)
-	resp.Diagnostics.AddAttributeError(path.Root("name"), "Credential not found", detail)
-	return nil
-}
-
-// notFoundElsewhere adds to a not-found message the other scopes where an object of that name exists.
-func notFoundElsewhere(kind string, scopes []string) string {
-	if len(scopes) == 0 {
-		return ""
-	}
-	sort.Strings(scopes)
-	return fmt.Sprintf(" A %s of that name exists in %s; set project_id to that project's id, or to \"\" for the organisation scope, to read it there.",
-		kind, strings.Join(scopes, " and in "))
+	return findInScope(found, "credential", name, scope, fromDefault,
+		func(c *api.Credential) string { return c.Name }, func(c *api.Credential) string { return c.ProjectID }, &resp.Diagnostics)
 }
 
 // credentialToDataModel copies a credential as the API returns it: never a secret, which the API does

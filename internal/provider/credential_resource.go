@@ -262,10 +262,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 		return
 	}
 	if cfg.ProjectID.IsNull() {
-		plan.ProjectID = types.StringNull()
-		if r.data != nil && r.data.defaultProject != "" {
-			plan.ProjectID = types.StringValue(r.data.defaultProject)
-		}
+		plan.ProjectID = r.data.plannedProjectID(cfg.ProjectID)
 	}
 	if req.State.Raw.IsNull() {
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)

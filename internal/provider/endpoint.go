@@ -1,15 +1,11 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"time"
-
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 )
 
 // endpoint is a parsed provider endpoint: a server URL, or the path of an embedded store.
@@ -67,39 +63,4 @@ func cleartextToRemote(u string) bool {
 		return false
 	}
 	return true
-}
-
-// endpointValidator checks the endpoint at plan time, naming the attribute.
-type endpointValidator struct{}
-
-func (endpointValidator) Description(context.Context) string {
-	return "must be https://host:port, http://host:port or file://PATH"
-}
-func (v endpointValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (endpointValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, err := parseEndpoint(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid endpoint", err.Error())
-	}
-}
-
-// durationValidator checks Go durations at plan time.
-type durationValidator struct{}
-
-func (durationValidator) Description(context.Context) string {
-	return "must be a positive Go duration such as 30s or 2m"
-}
-func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if d, err := time.ParseDuration(req.ConfigValue.ValueString()); err != nil || d <= 0 {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
-			fmt.Sprintf("%q is not a positive Go duration; use a value such as 30s or 2m.", req.ConfigValue.ValueString()))
-	}
 }

@@ -25,7 +25,6 @@ import (
 var (
 	_ resource.ResourceWithConfigure   = (*projectResource)(nil)
 	_ resource.ResourceWithImportState = (*projectResource)(nil)
-	_ resource.ResourceWithModifyPlan  = (*projectResource)(nil)
 )
 
 // NewProjectResource is the modelkeys_project resource.
@@ -89,23 +88,6 @@ func (r *projectResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 
 func (r *projectResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
-}
-
-// ModifyPlan keeps updated_at when nothing changes, so plans stay empty.
-func (r *projectResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
-		return
-	}
-	var plan, state projectModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if plan.Name.Equal(state.Name) && plan.Description.Equal(state.Description) && plan.InheritOrganizationCredentials.Equal(state.InheritOrganizationCredentials) {
-		plan.UpdatedAt = state.UpdatedAt
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-	}
 }
 
 func (r *projectResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

@@ -52,6 +52,18 @@ func scopeName(projectID string) string {
 	return "project " + strconv.Quote(projectID)
 }
 
+// plannedProjectID is the project_id a resource plans when its configuration sets none: the provider's
+// project, or null for the organisation scope.
+func (d *providerData) plannedProjectID(configured types.String) types.String {
+	if !configured.IsNull() {
+		return configured
+	}
+	if d == nil || d.defaultProject == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(d.defaultProject)
+}
+
 // lookupScope is the project a data source looks in: its project_id when set, else the provider's
 // project, else the organisation scope (""), the same rule the resources follow.
 func (d *providerData) lookupScope(projectID types.String) string {

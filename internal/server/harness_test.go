@@ -196,7 +196,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		_ = h.store.Close()
 		t.Fatalf("server.New: %v", err)
 	}
-	handler := h.srv.Handler()
+	handler := validateOpenAPI(t, h.srv.Handler()) // every exchange is checked against /openapi.json
 	if o.replicas > 1 {
 		h.replicaStores, h.replicaServers = []*sqlstore.Store{h.store}, []*Server{h.srv}
 		for range o.replicas - 1 {
@@ -216,7 +216,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		}
 		var urls []*url.URL
 		for _, srv := range h.replicaServers {
-			ts := httptest.NewServer(srv.Handler())
+			ts := httptest.NewServer(validateOpenAPI(t, srv.Handler()))
 			h.replicaTS = append(h.replicaTS, ts)
 			u, _ := url.Parse(ts.URL)
 			urls = append(urls, u)

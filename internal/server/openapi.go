@@ -1,18 +1,36 @@
 package server
 
 import (
+	"fmt"
+	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 )
 
+// OpenAPIDocument is the document GET /openapi.json answers on a server of this version; make
+// openapi-lint writes it out (cmd/openapi-dump) for the linters.
+func OpenAPIDocument(version string) map[string]any { return buildOpenAPI(routes(), version) }
+
 // buildOpenAPI describes every route of the table, with JSON schemas derived from the wire types, so
-// the document cannot drift from the router or from internal/api.
+// the document cannot drift from the router or from internal/api. What reflection cannot see (which
+// fields of a request the server insists on, the values a string may take, the errors a route
+// answers, the words for people) comes from the side tables below, which TestOpenAPIDocsCoverRoutes
+// keeps complete.
 func buildOpenAPI(table []route, version string) map[string]any {
-	schemas := map[string]any{}
+	g := &schemaGen{schemas: map[string]any{}, requests: map[reflect.Type]bool{}}
+	for _, rt := range table {
+		if rt.Request != nil {
+			g.requests[reflect.TypeOf(rt.Request)] = true
+		}
+	}
+	usedErrors := map[int]bool{}
+	usedTags := map[string]bool{}
 	paths := map[string]any{}
 	for _, rt := range table {
 		item, _ := paths[rt.Path].(map[string]any)
@@ -20,61 +38,193 @@ func buildOpenAPI(table []route, version string) map[string]any {
 			item = map[string]any{}
 			paths[rt.Path] = item
 		}
-		op := map[string]any{"summary": rt.Summary, "operationId": operationID(rt)}
+		key := rt.Method + " " + rt.Path
+		d, ok := operationDocs[key]
+		if !ok { // TestOpenAPIDocsCoverRoutes fails on this; keep the document valid meanwhile
+			d = operationDoc{ID: operationID(rt), Tag: "Operations", Description: rt.Summary, Errors: []int{400, 500}}
+		}
+		usedTags[d.Tag] = true
+		op := map[string]any{
+			"summary":     rt.Summary,
+			"description": d.Description,
+			"operationId": d.ID,
+			"tags":        []any{d.Tag},
+		}
 		var params []any
 		if strings.Contains(rt.Path, "{id}") {
-			params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+			params = append(params, map[string]any{"name": "id", "in": "path", "required": true,
+				"description": "The object's id, as its create answer gave it.", "schema": map[string]any{"type": "string", "minLength": 1}})
 		}
 		for _, q := range rt.Query {
-			params = append(params, map[string]any{"name": q, "in": "query", "schema": map[string]any{"type": "string"}})
+			params = append(params, queryParameter(rt, q))
 		}
-		if rt.Method == "POST" && rt.Request != nil {
-			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "schema": map[string]any{"type": "string"}})
+		if readsIdempotencyKey(rt) {
+			params = append(params, map[string]any{"$ref": "#/components/parameters/IdempotencyKey"})
 		}
-		if rt.Method == "PATCH" || rt.Method == "PUT" || rt.Method == "DELETE" {
-			params = append(params, map[string]any{"name": "If-Match", "in": "header", "schema": map[string]any{"type": "string"}})
+		if readsIfMatch(rt) {
+			params = append(params, map[string]any{"$ref": "#/components/parameters/IfMatch"})
 		}
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
 		if rt.Request != nil {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json": map[string]any{"schema": schemaRef(reflect.TypeOf(rt.Request), schemas)}}}
+				"application/json": map[string]any{"schema": g.ref(reflect.TypeOf(rt.Request))}}}
 		}
-		ok := map[string]any{"description": rt.Summary}
-		if rt.Response != nil {
-			ok["content"] = map[string]any{"application/json": map[string]any{"schema": schemaRef(reflect.TypeOf(rt.Response), schemas)}}
-		}
-		responses := map[string]any{strconv.Itoa(rt.Status): ok}
-		if !rt.Public {
-			responses["default"] = map[string]any{"description": "An RFC 9457 problem", "content": map[string]any{
-				"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}}}
-			op["security"] = []any{map[string]any{"bearer": []any{}}}
+		responses := map[string]any{strconv.Itoa(rt.Status): g.success(rt, d)}
+		for _, status := range d.Errors {
+			usedErrors[status] = true
+			responses[strconv.Itoa(status)] = map[string]any{"$ref": "#/components/responses/" + errorResponses[status].name}
 		}
 		op["responses"] = responses
+		if rt.Public {
+			op["security"] = []any{}
+		}
 		item[strings.ToLower(rt.Method)] = op
 	}
-	schemaRef(reflect.TypeOf(api.Problem{}), schemas)
+	g.ref(reflect.TypeOf(api.Problem{}))
+	for name, s := range extraSchemas {
+		g.schemas[name] = s
+	}
+
+	responses := map[string]any{}
+	for status := range usedErrors {
+		e := errorResponses[status]
+		resp := map[string]any{"description": e.description, "content": map[string]any{
+			api.ProblemContentType: map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}}}
+		headers := map[string]any{"X-Request-Id": map[string]any{"$ref": "#/components/headers/RequestID"}}
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			headers["Retry-After"] = map[string]any{"$ref": "#/components/headers/RetryAfter" + strconv.Itoa(status)}
+		}
+		resp["headers"] = headers
+		responses[e.name] = resp
+	}
+	var tags []any
+	for _, t := range tagDocs {
+		if usedTags[t.name] {
+			tags = append(tags, map[string]any{"name": t.name, "description": t.description})
+		}
+	}
 	return map[string]any{
 		"openapi": "3.1.0",
-		"info":    map[string]any{"title": "modelkeys API", "version": version},
-		"paths":   paths,
+		"info": map[string]any{
+			"title":       "modelkeys API",
+			"version":     version,
+			"description": apiDescription,
+			"contact":     map[string]any{"name": "modelkeys", "url": "https://github.com/modelkeys/terraform-provider-modelkeys"},
+			"license":     map[string]any{"name": "MPL-2.0", "url": "https://www.mozilla.org/en-US/MPL/2.0/"},
+		},
+		"servers": []any{map[string]any{
+			"url":         "{origin}",
+			"description": "A modelkeys-server; it listens on 127.0.0.1:8080 unless --listen says otherwise.",
+			"variables": map[string]any{"origin": map[string]any{
+				"default":     "http://127.0.0.1:8080",
+				"description": "Scheme, host and port of the server (behind TLS in production).",
+			}},
+		}},
+		"security": []any{map[string]any{"bearer": []any{}}},
+		"tags":     tags,
+		"paths":    paths,
 		"components": map[string]any{
-			"schemas":         schemas,
-			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
+			"schemas":   g.schemas,
+			"responses": responses,
+			"parameters": map[string]any{
+				"IdempotencyKey": map[string]any{"name": "Idempotency-Key", "in": "header", "required": false,
+					"description": "Makes a create safe to retry: a retry with the same key and the same body answers what the first " +
+						"request created (201) instead of creating again; the same key with another body is a 422.",
+					"schema": map[string]any{"type": "string", "minLength": 1, "maxLength": 255}},
+				"IfMatch": map[string]any{"name": "If-Match", "in": "header", "required": false,
+					"description": "The ETag of the version the change is based on, such as \"3\" (W/\"3\" and * are accepted). When the " +
+						"object is at another version the answer is 412 and nothing changes. Without it the write applies to whatever is current.",
+					"schema": map[string]any{"type": "string", "minLength": 1}},
+			},
+			"headers": map[string]any{
+				"ETag": map[string]any{"required": true, "description": "The object's version as a strong ETag, such as \"3\"; send it back in If-Match.",
+					"schema": map[string]any{"type": "string", "pattern": `^"[0-9]+"$`}},
+				"RetryAfter429": map[string]any{"required": true, "description": "Seconds to wait before retrying.",
+					"schema": map[string]any{"type": "integer", "minimum": 1}},
+				"RetryAfter503": map[string]any{"required": false, "description": "Seconds to wait before retrying, when the server can tell " +
+					"(a restart with the rotated master key, or a database coming back, takes as long as it takes).",
+					"schema": map[string]any{"type": "integer", "minimum": 0}},
+				"RequestID": map[string]any{"required": true, "description": "The id of the request in the server's log: the client's X-Request-Id when it sent one (at most 64 characters), a fresh one otherwise.",
+					"schema": map[string]any{"type": "string", "minLength": 1, "maxLength": 64}},
+				"CacheControl": map[string]any{"required": true, "description": "Always no-store: the answer holds secrets.",
+					"schema": map[string]any{"type": "string", "enum": []any{"no-store"}}},
+			},
+			"securitySchemes": map[string]any{"bearer": map[string]any{
+				"type": "http", "scheme": "bearer",
+				"description": "An API token (mkt_...) made with `modelkeys-server token create`. Its role decides what it may do: " +
+					strings.Join([]string{api.RoleViewer + " reads", api.RoleEditor + " also writes", api.RoleAdmin + " also reveals secrets (when the server allows it)"}, ", ") + ".",
+			}},
 		},
 	}
 }
 
+// operationID is the fallback for a route the side table misses (the test fails on that).
 func operationID(rt route) string {
 	name := strings.NewReplacer("/v1/", "", "/{id}", "ById", "/", "_", "-", "_", ".", "_").Replace(rt.Path)
 	return strings.ToLower(rt.Method) + "_" + strings.Trim(name, "_")
 }
 
+// readsIdempotencyKey: the create handlers (createRequest) honour Idempotency-Key.
+func readsIdempotencyKey(rt route) bool { return rt.Method == "POST" && rt.Request != nil }
+
+// readsIfMatch: every PATCH, PUT and DELETE handler reads If-Match (ifMatch).
+func readsIfMatch(rt route) bool {
+	return rt.Method == "PATCH" || rt.Method == "PUT" || rt.Method == "DELETE"
+}
+
+// success is the response of rt's success status: its body, its ETag when the answer is a versioned
+// object (writeObject), and for the operational routes the shapes extraSchemas describe.
+func (g *schemaGen) success(rt route, d operationDoc) map[string]any {
+	desc := d.Success
+	if desc == "" {
+		desc = rt.Summary
+	}
+	resp := map[string]any{"description": desc}
+	headers := map[string]any{}
+	switch {
+	case rt.Response != nil:
+		t := reflect.TypeOf(rt.Response)
+		resp["content"] = map[string]any{"application/json": map[string]any{"schema": g.ref(t)}}
+		if _, versioned := t.FieldByName("Version"); versioned {
+			headers["ETag"] = map[string]any{"$ref": "#/components/headers/ETag"}
+		}
+	case d.Body != nil:
+		resp["content"] = d.Body
+	}
+	if d.NoStore {
+		headers["Cache-Control"] = map[string]any{"$ref": "#/components/headers/CacheControl"}
+	}
+	if len(headers) > 0 {
+		resp["headers"] = headers
+	}
+	return resp
+}
+
+func queryParameter(rt route, name string) map[string]any {
+	q, ok := queryDocs[rt.Path+" "+name]
+	if !ok {
+		q = queryDocs[name]
+	}
+	schema := q.schema
+	if schema == nil {
+		schema = map[string]any{"type": "string"}
+	}
+	return map[string]any{"name": name, "in": "query", "required": false, "description": q.description, "schema": schema}
+}
+
+// ---- schemas -------------------------------------------------------------------------------------
+
 var timeType = reflect.TypeOf(time.Time{})
 
-// schemaRef returns a JSON schema for t, registering named struct types under components.
-func schemaRef(t reflect.Type, schemas map[string]any) map[string]any {
+type schemaGen struct {
+	schemas  map[string]any
+	requests map[reflect.Type]bool // request bodies: closed, with the required fields of requestRequired
+}
+
+// ref returns a JSON schema for t, registering named struct types under components.
+func (g *schemaGen) ref(t reflect.Type) map[string]any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -85,33 +235,92 @@ func schemaRef(t reflect.Type, schemas map[string]any) map[string]any {
 		return map[string]any{"type": "string"}
 	case t.Kind() == reflect.Bool:
 		return map[string]any{"type": "boolean"}
+	case t.Kind() == reflect.Int64 || t.Kind() == reflect.Int || t.Kind() == reflect.Uint64:
+		return map[string]any{"type": "integer", "format": "int64"}
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
-		return map[string]any{"type": "integer"}
+		return map[string]any{"type": "integer", "format": "int32"}
 	case t.Kind() == reflect.Slice:
-		return map[string]any{"type": "array", "items": schemaRef(t.Elem(), schemas)}
+		return map[string]any{"type": "array", "items": g.ref(t.Elem())}
 	case t.Kind() == reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": schemaRef(t.Elem(), schemas)}
+		return map[string]any{"type": "object", "additionalProperties": g.ref(t.Elem())}
 	case t.Kind() == reflect.Struct:
 		name := schemaName(t)
-		if _, ok := schemas[name]; !ok {
-			schemas[name] = map[string]any{} // placeholder against recursion
-			props := map[string]any{}
-			for i := range t.NumField() {
-				f := t.Field(i)
-				tag := strings.Split(f.Tag.Get("json"), ",")[0]
-				if tag == "-" || !f.IsExported() {
-					continue
-				}
-				if tag == "" {
-					tag = f.Name
-				}
-				props[tag] = schemaRef(f.Type, schemas)
-			}
-			schemas[name] = map[string]any{"type": "object", "properties": props}
+		if _, ok := g.schemas[name]; !ok {
+			g.schemas[name] = map[string]any{} // placeholder against recursion
+			g.schemas[name] = g.object(t, name)
 		}
 		return map[string]any{"$ref": "#/components/schemas/" + name}
 	}
-	return map[string]any{}
+	panic(fmt.Sprintf("openapi: no schema for Go type %s", t))
+}
+
+// object describes a struct. A response's required fields are those encoding/json always writes (not
+// pointers, not omitempty); a request's are the ones the server refuses to do without
+// (requestRequired), and a request is closed, as decodeStrict refuses unknown fields. A pointer field
+// of a request may be null, which the server reads as absent (or, for the secrets of a PATCH, as
+// "remove").
+func (g *schemaGen) object(t reflect.Type, name string) map[string]any {
+	request := g.requests[t]
+	props := map[string]any{}
+	var required []any
+	for i := range t.NumField() {
+		f := t.Field(i)
+		parts := strings.Split(f.Tag.Get("json"), ",")
+		tag := parts[0]
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		prop := g.ref(f.Type)
+		fd := fieldDocs[name+"."+tag]
+		if fd.enum != nil {
+			prop["enum"] = fd.enum
+		}
+		for k, v := range fd.extra {
+			prop[k] = v
+		}
+		if fd.description != "" {
+			prop["description"] = fd.description
+		}
+		nullable := request && f.Type.Kind() == reflect.Pointer
+		if nullable {
+			prop = nullableSchema(prop)
+		}
+		props[tag] = prop
+		if !request && f.Type.Kind() != reflect.Pointer && !slices.Contains(parts[1:], "omitempty") {
+			required = append(required, tag)
+		}
+	}
+	if request {
+		for _, r := range requestRequired[name] {
+			required = append(required, r)
+		}
+	}
+	out := map[string]any{"type": "object", "properties": props}
+	if d := typeDocs[name]; d != "" {
+		out["description"] = d
+	}
+	if len(required) > 0 {
+		out["required"] = required
+	}
+	if request {
+		out["additionalProperties"] = false
+	}
+	return out
+}
+
+// nullableSchema lets s also be null (JSON Schema 2020-12, as OpenAPI 3.1 has it).
+func nullableSchema(s map[string]any) map[string]any {
+	if typ, ok := s["type"].(string); ok {
+		s["type"] = []any{typ, "null"}
+		if enum, ok := s["enum"].([]any); ok {
+			s["enum"] = append(slices.Clone(enum), nil)
+		}
+		return s
+	}
+	return map[string]any{"oneOf": []any{s, map[string]any{"type": "null"}}}
 }
 
 // schemaName turns api.List[github.com/.../api.Credential] into CredentialList.
@@ -124,3 +333,324 @@ func schemaName(t reflect.Type) string {
 	}
 	return name
 }
+
+// ---- side tables ---------------------------------------------------------------------------------
+
+// operationDoc is what the route table does not say about an operation.
+type operationDoc struct {
+	ID, Tag, Description string
+	// Success describes the success response; the route's Summary when empty.
+	Success string
+	// Errors are the error statuses the route can answer, each a problem document.
+	Errors []int
+	// Body is the success content of the routes whose answer is no wire type (operations).
+	Body map[string]any
+	// NoStore: the answer carries Cache-Control: no-store.
+	NoStore bool
+}
+
+// The statuses every route can answer: 400 (a control character in the URL) and 500. Routes that need a
+// token add 401 (none, unknown or revoked) and 429 (the per-token rate limit, failed authentications).
+var (
+	publicErrors = []int{400, 500}
+	tokenErrors  = []int{400, 401, 429, 500}
+)
+
+func errs(base []int, more ...int) []int {
+	out := slices.Concat(base, more)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+var operationDocs = map[string]operationDoc{
+	"GET /v1/providers": {ID: "listProviders", Tag: "Catalog", Errors: tokenErrors,
+		Description: "Every provider credentials can be made for: its settings, which secrets it takes, how the key is presented, and whether any model id is accepted."},
+	"GET /v1/models": {ID: "listModels", Tag: "Catalog", Errors: errs(tokenErrors, 404, 422, 502),
+		Description: "The catalog's models, filtered, each with whether the effective model policy of the scope (the organisation, or project_id's project) allows it. " +
+			"With credential_id, the models that credential's key reaches instead (asking the provider when the server can), judged by the policy of the credential's own scope; " +
+			"project_id and credential_id do not go together (422)."},
+
+	"POST /v1/credentials": {ID: "createCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 409, 413, 422, 503),
+		Description: "Stores a provider key, sealed under the master key. Unless verify is false the server checks the key with the provider first and records the outcome in status. " +
+			"Names are unique per scope (409). 503 when this server's master key was rotated away and it must be restarted with the new one.",
+		Success: "The credential created, or (a retry with the same Idempotency-Key) the one created before"},
+	"GET /v1/credentials": {ID: "listCredentials", Tag: "Credentials", Errors: tokenErrors,
+		Description: "The organisation's credentials in id order, a page at a time; no answer carries a secret."},
+	"GET /v1/credentials/{id}": {ID: "getCredential", Tag: "Credentials", Errors: errs(tokenErrors, 404),
+		Description: "One credential, with its version as ETag."},
+	"PATCH /v1/credentials/{id}": {ID: "updateCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 409, 412, 413, 422, 503),
+		Description: "Changes the fields the body carries and leaves the others. An empty string or null in api_key or auth_token removes that secret; an empty map clears settings or labels. " +
+			"A change of a destination setting (base_url, endpoint, host, region, location) must carry every secret the credential keeps, so a key is never sent somewhere it was not stored for."},
+	"DELETE /v1/credentials/{id}": {ID: "deleteCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 409, 412),
+		Description: "Deletes a credential no connection uses (409 lists the connections that do).", Success: "Deleted"},
+	"POST /v1/credentials/{id}/verify": {ID: "verifyCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404),
+		Description: "Checks the stored key with its provider again and records the outcome in status, status_message and verified_at, without changing the version. " +
+			"An outage, or a destination the egress policy refuses (nothing is then sent), keeps the last status and says why in status_message; " +
+			"429 when the organisation has too many provider checks in flight."},
+	"GET /v1/credentials/{id}/models": {ID: "listCredentialModels", Tag: "Credentials", Errors: errs(tokenErrors, 404, 422, 502),
+		Description: "The models the credential's key reaches: the provider's own list when the server can ask it (and the credential's verify is true), otherwise the catalog's models of the provider, " +
+			"each with whether the policy of the credential's scope allows it. 422 when the egress policy refuses the destination, 502 when the provider fails."},
+	"POST /v1/credentials/{id}/reveal": {ID: "revealCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404), NoStore: true,
+		Description: "The credential's secrets in clear, for an admin token on a server started with --allow-reveal (403 otherwise). Every reveal is audited.",
+		Success:     "The secrets"},
+
+	"POST /v1/connections": {ID: "createConnection", Tag: "Connections", Errors: errs(tokenErrors, 403, 409, 413, 422),
+		Description: "Connects a model through a credential of the same scope (or of the organisation, when the project inherits organisation credentials). " +
+			"The model policy of the scope decides whether the model may be used (422 names the rule); status says whether the connection is ready.",
+		Success: "The connection created, or (a retry with the same Idempotency-Key) the one created before"},
+	"GET /v1/connections": {ID: "listConnections", Tag: "Connections", Errors: tokenErrors,
+		Description: "The organisation's connections in id order, a page at a time."},
+	"GET /v1/connections/{id}": {ID: "getConnection", Tag: "Connections", Errors: errs(tokenErrors, 404),
+		Description: "One connection, with its version as ETag."},
+	"PATCH /v1/connections/{id}": {ID: "updateConnection", Tag: "Connections", Errors: errs(tokenErrors, 403, 404, 409, 412, 413, 422),
+		Description: "Changes the fields the body carries and leaves the others, under the same rules as a create."},
+	"DELETE /v1/connections/{id}": {ID: "deleteConnection", Tag: "Connections", Errors: errs(tokenErrors, 403, 404, 412),
+		Description: "Deletes a connection.", Success: "Deleted"},
+
+	"GET /v1/model-policy": {ID: "getModelPolicy", Tag: "Model policy", Errors: errs(tokenErrors, 404),
+		Description: "The model policy of the organisation, or of project_id's project; a scope that never had one answers mode all at version 0."},
+	"PUT /v1/model-policy": {ID: "putModelPolicy", Tag: "Model policy", Errors: errs(tokenErrors, 403, 404, 412, 413, 422),
+		Description: "Replaces the scope's model policy. Mode all allows every model (models and publishers must then be empty); allowlist allows only the listed models " +
+			"(provider/model) and publishers; denylist allows all but those. A project's policy narrows the organisation's, never widens it."},
+	"DELETE /v1/model-policy": {ID: "deleteModelPolicy", Tag: "Model policy", Errors: errs(tokenErrors, 403, 404, 412),
+		Description: "Resets the scope's model policy to mode all.", Success: "Reset"},
+
+	"POST /v1/projects": {ID: "createProject", Tag: "Projects", Errors: errs(tokenErrors, 403, 409, 413, 422),
+		Description: "Creates a project, a scope for credentials, connections and a model policy. Project names are unique in an organisation (409).",
+		Success:     "The project created, or (a retry with the same Idempotency-Key) the one created before"},
+	"GET /v1/projects": {ID: "listProjects", Tag: "Projects", Errors: tokenErrors,
+		Description: "The organisation's projects in id order, a page at a time."},
+	"GET /v1/projects/{id}": {ID: "getProject", Tag: "Projects", Errors: errs(tokenErrors, 404),
+		Description: "One project, with its version as ETag."},
+	"PATCH /v1/projects/{id}": {ID: "updateProject", Tag: "Projects", Errors: errs(tokenErrors, 403, 404, 409, 412, 413, 422),
+		Description: "Changes the fields the body carries. Turning inherit_organization_credentials off is a 409 while connections of the project use organisation credentials."},
+	"DELETE /v1/projects/{id}": {ID: "deleteProject", Tag: "Projects", Errors: errs(tokenErrors, 403, 404, 409, 412),
+		Description: "Deletes a project that holds nothing (409 lists what it still holds).", Success: "Deleted"},
+
+	"GET /v1/audit-events": {ID: "listAuditEvents", Tag: "Audit", Errors: tokenErrors,
+		Description: "The organisation's audit events, oldest first, a page at a time: pass next_page_token as after. Events name the fields a change touched, never their values " +
+			"(except the destination settings in changes)."},
+
+	"GET /healthz": {ID: "healthz", Tag: "Operations", Errors: publicErrors,
+		Description: "Answers 200 while the process serves HTTP; it does not touch the database.", Success: "Alive",
+		Body: map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Health"}}}},
+	"GET /readyz": {ID: "readyz", Tag: "Operations", Errors: errs(publicErrors, 503),
+		Description: "Answers 200 when the database answers within 5 seconds, 503 otherwise.", Success: "Ready",
+		Body: map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Readiness"}}}},
+	"GET /metrics": {ID: "metrics", Tag: "Operations", Errors: publicErrors,
+		Description: "Prometheus metrics in the text exposition format: requests by method, route and status, latency by route, and the Go runtime's.",
+		Success:     "The metrics",
+		Body:        map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}},
+	"GET /openapi.json": {ID: "getOpenAPI", Tag: "Operations", Errors: publicErrors,
+		Description: "This document, generated from the server's route table and wire types.", Success: "The OpenAPI document",
+		Body: map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object",
+			"description": "An OpenAPI 3.1 document.", "required": []any{"openapi", "info", "paths"},
+			"properties": map[string]any{
+				"openapi": map[string]any{"type": "string", "enum": strs("3.1.0")},
+				"info":    map[string]any{"type": "object"},
+				"paths":   map[string]any{"type": "object"},
+			}}}}},
+}
+
+type tagDoc struct{ name, description string }
+
+// tagDocs are the resource families, in the order the document lists them.
+var tagDocs = []tagDoc{
+	{"Catalog", "The providers credentials can be made for, and the models the catalog knows, with whether policy allows each."},
+	{"Credentials", "Provider keys. The server stores them sealed and never answers with one, except reveal."},
+	{"Connections", "Models reachable through a credential, admitted by the model policy of their scope."},
+	{"Model policy", "Which models and publishers a scope (the organisation or a project) may use."},
+	{"Projects", "Scopes for credentials, connections and a model policy."},
+	{"Audit", "The record of every change and reveal."},
+	{"Operations", "Health, readiness, metrics and this document, answered without a token."},
+}
+
+type errorResponse struct{ name, description string }
+
+// errorResponses are the error answers, each a problem document (application/problem+json).
+var errorResponses = map[int]errorResponse{
+	400: {"BadRequest", "The request is malformed: the body is not exactly one JSON object, a query parameter or header has the wrong form, or the URL holds a control character."},
+	401: {"Unauthorized", "No API token, or an unknown or revoked one."},
+	403: {"Forbidden", "The token's role does not allow this: viewer tokens only read; revealing secrets takes an admin token on a server started with --allow-reveal."},
+	404: {"NotFound", "The object (or the project a query names) does not exist in this organisation."},
+	409: {"Conflict", "The change conflicts with other objects: a name taken in the scope, a per-organisation limit of the provider, or objects that still use this one; conflicts lists their ids."},
+	412: {"PreconditionFailed", "If-Match names a version the object no longer has, or another write overtook this one; read it again and retry."},
+	413: {"PayloadTooLarge", "The body is larger than the server's limit."},
+	422: {"UnprocessableEntity", "The request is well-formed but invalid: errors names each field and what is wrong with it (an unknown field, a wrong type, a value the rules refuse, a reused Idempotency-Key)."},
+	429: {"TooManyRequests", "Too many requests for this token, too many failed authentications from this address, or too many provider checks in flight for the organisation; retry after Retry-After."},
+	500: {"InternalError", "The server failed; its log has the details under the X-Request-Id this answer carries."},
+	502: {"BadGateway", "The provider failed to answer the server's request."},
+	503: {"ServiceUnavailable", "The server cannot serve this now: the database does not answer, or the master key was rotated and this server must be restarted with the new one."},
+}
+
+type queryDoc struct {
+	description string
+	schema      map[string]any
+}
+
+// queryDocs describe query parameters by name, or by "path name" where a route gives one its own meaning.
+var queryDocs = map[string]queryDoc{
+	"provider":      {"Only objects of this provider.", map[string]any{"type": "string", "enum": providerIDs()}},
+	"publisher":     {"Only models of this publisher (the company that made the model), such as meta.", nil},
+	"capability":    {"Only models with this capability, such as tool_call or reasoning.", nil},
+	"project_id":    {"Only objects of this project.", nil},
+	"credential_id": {"Only connections through this credential.", nil},
+	"name":          {"Only the object with this name.", nil},
+	"page_token":    {"The next_page_token of the previous page.", nil},
+	"limit": {"The page size: 0 or absent for 100, at most 500 (more is cut to 500).",
+		map[string]any{"type": "integer", "format": "int32", "minimum": 0}},
+	"after": {"Only events after this id: the next_page_token of the previous page.",
+		map[string]any{"type": "integer", "format": "int64"}},
+
+	"/v1/models provider":         {"Only models of this provider.", map[string]any{"type": "string", "enum": providerIDs()}},
+	"/v1/models project_id":       {"Judge the models by this project's effective policy instead of the organisation's.", nil},
+	"/v1/models credential_id":    {"List the models this credential's key reaches instead of the catalog's.", nil},
+	"/v1/model-policy project_id": {"The project whose policy this is; absent for the organisation's.", nil},
+}
+
+type fieldDoc struct {
+	description string
+	enum        []any
+	extra       map[string]any
+}
+
+func strs(values ...string) []any {
+	out := make([]any, len(values))
+	for i, v := range values {
+		out[i] = v
+	}
+	return out
+}
+
+// providerIDs are the catalog's provider ids, the values every provider field takes.
+func providerIDs() []any {
+	var ids []string
+	for _, p := range catalog.Providers() {
+		ids = append(ids, p.ID)
+	}
+	return strs(ids...)
+}
+
+var (
+	credentialStatuses = strs(api.StatusVerified, api.StatusUnverified, api.StatusInvalid)
+	connectionStatuses = strs(api.ConnectionReady, api.ConnectionBlocked, api.ConnectionInvalid)
+	policyModes        = strs(api.PolicyAll, api.PolicyAllowlist, api.PolicyDenylist)
+
+	// nameRule is catalog.ValidateName.
+	nameRule = map[string]any{"minLength": 1, "maxLength": catalog.MaxNameLen, "pattern": `^[a-z0-9._-]+$`}
+	// descriptionRule and labelsRule are catalog.ValidateDescription and ValidateLabels (their length
+	// and count limits; the control-character rule has no JSON Schema form).
+	descriptionRule = map[string]any{"maxLength": catalog.MaxDescriptionLen}
+	labelsRule      = map[string]any{"maxProperties": catalog.MaxLabels}
+)
+
+// fieldDocs annotate fields by "Schema.json_name".
+var fieldDocs = map[string]fieldDoc{
+	"Credential.provider":          {enum: providerIDs()},
+	"Credential.status":            {description: "verified: the provider accepted the key; unverified: not checked; invalid: the provider refused it.", enum: credentialStatuses},
+	"Credential.secret_hint":       {description: "The last characters of the key, for people to recognise it."},
+	"Credential.project_id":        {description: "The project of the credential; absent for an organisation credential."},
+	"CredentialCreate.provider":    {description: "A provider id of GET /v1/providers.", enum: providerIDs()},
+	"CredentialCreate.name":        {extra: nameRule},
+	"CredentialCreate.description": {extra: descriptionRule},
+	"CredentialCreate.labels":      {extra: labelsRule},
+	"CredentialCreate.verify":      {description: "Whether to check the key with the provider; true when absent."},
+	"CredentialCreate.project_id":  {description: "The project the credential belongs to; absent for the organisation."},
+	"CredentialPatch.provider":     {enum: providerIDs()},
+	"CredentialPatch.name":         {extra: nameRule},
+	"CredentialPatch.description":  {extra: descriptionRule},
+	"CredentialPatch.labels":       {extra: labelsRule},
+	"CredentialPatch.api_key":      {description: "The new key; an empty string or null removes it."},
+	"CredentialPatch.auth_token":   {description: "The new auth token; an empty string or null removes it."},
+	"Connection.provider":          {description: "The provider of the connection's credential.", enum: providerIDs()},
+	"Connection.status":            {description: "ready: usable; blocked: the model policy now refuses the model; invalid: the credential is invalid.", enum: connectionStatuses},
+	"Connection.parameters":        {description: "Model parameters, a JSON object as a string."},
+	"ConnectionCreate.name":        {extra: nameRule},
+	"ConnectionCreate.parameters":  {description: "Model parameters, a JSON object as a string."},
+	"ConnectionCreate.enabled":     {description: "true when absent."},
+	"ConnectionCreate.model":       {description: "The provider's model id, such as gpt-4o."},
+	"ConnectionPatch.name":         {extra: nameRule},
+	"ModelPolicy.mode":             {enum: policyModes},
+	"ModelPolicy.project_id":       {description: "The project of the policy; absent for the organisation's."},
+	"ModelPolicyPut.mode":          {enum: policyModes},
+	"ModelPolicyPut.models":        {description: "Models as provider/model, such as openai/gpt-4o."},
+	"ProjectCreate.name":           {extra: nameRule},
+	"ProjectCreate.description":    {extra: descriptionRule},
+	"ProjectPatch.name":            {extra: nameRule},
+	"ProjectPatch.description":     {extra: descriptionRule},
+	"Model.provider":               {enum: providerIDs()},
+	"Model.allowed":                {description: "Whether the effective model policy of the request's scope lets this model be used."},
+	"Provider.id":                  {enum: providerIDs()},
+	"Problem.type":                 {description: "A URI naming the kind of problem; clients may branch on it.", extra: map[string]any{"format": "uri"}},
+	"Problem.status":               {description: "The HTTP status of the answer.", extra: map[string]any{"minimum": 400, "maximum": 599}},
+	"Problem.errors":               {description: "The invalid fields of a 422."},
+	"Problem.conflicts":            {description: "The ids of the objects that stand in the way of a 409."},
+	"AuditEvent.action":            {description: "What was done.", enum: strs("create", "update", "delete", "reveal")},
+	"AuditEvent.object_type":       {description: "The kind of object it was done to.", enum: strs("credential", "connection", "project", "model_policy")},
+	"AuditEvent.id":                {description: "Increasing; pass the last one seen as after to read on."},
+	"AuditEvent.changes":           {description: "The old and new values of the settings that decide where a credential's secrets are sent."},
+}
+
+// requestRequired are the fields each request body must carry (the server's validation refuses the
+// request without them).
+var requestRequired = map[string][]string{
+	"CredentialCreate": {"name", "provider"},
+	"ConnectionCreate": {"name", "credential_id", "model"},
+	"ModelPolicyPut":   {"mode"},
+	"ProjectCreate":    {"name"},
+}
+
+// typeDocs describe the schemas.
+var typeDocs = map[string]string{
+	"Credential":       "A provider key as the API returns it. It never carries the secret itself.",
+	"CredentialCreate": "The body of POST /v1/credentials.",
+	"CredentialPatch":  "The body of PATCH /v1/credentials/{id}: absent fields are left as they are.",
+	"CredentialSecret": "The answer of POST /v1/credentials/{id}/reveal.",
+	"Connection":       "A model reachable through a credential.",
+	"ConnectionCreate": "The body of POST /v1/connections.",
+	"ConnectionPatch":  "The body of PATCH /v1/connections/{id}: absent fields are left as they are.",
+	"ModelPolicy":      "Which models a scope may use.",
+	"ModelPolicyPut":   "The body of PUT /v1/model-policy.",
+	"Project":          "A scope for credentials, connections and a model policy.",
+	"ProjectCreate":    "The body of POST /v1/projects.",
+	"ProjectPatch":     "The body of PATCH /v1/projects/{id}: absent fields are left as they are.",
+	"Model":            "A catalog model.",
+	"AuditEvent":       "One recorded change. It names the fields changed, never their values, except the destination settings in changes.",
+	"AuditChange":      "One setting's value before and after a change; an empty string means absent.",
+	"Problem":          "An RFC 9457 problem document, the body of every error answer.",
+	"FieldError":       "One invalid field of a request, by its JSON name, with dots for nesting (settings.endpoint).",
+	"Provider":         "A catalog entry: a model provider credentials can be made for.",
+	"ProviderSetting":  "One non-secret setting of a provider.",
+	"ProviderSecret":   "One secret field of a provider.",
+	"ProviderList":     "A page of providers.",
+	"ModelList":        "A page of models.",
+	"CredentialList":   "A page of credentials; next_page_token is absent on the last page.",
+	"ConnectionList":   "A page of connections; next_page_token is absent on the last page.",
+	"ProjectList":      "A page of projects; next_page_token is absent on the last page.",
+	"AuditEventList":   "A page of audit events; next_page_token is absent on the last page.",
+}
+
+// extraSchemas are the answers of the operational routes, which have no wire type.
+var extraSchemas = map[string]any{
+	"Health": map[string]any{"type": "object", "description": "The answer of GET /healthz.", "required": []any{"status", "version"},
+		"properties": map[string]any{
+			"status":  map[string]any{"type": "string", "enum": strs("ok")},
+			"version": map[string]any{"type": "string", "description": "The server's version."},
+		}},
+	"Readiness": map[string]any{"type": "object", "description": "The answer of GET /readyz.", "required": []any{"status", "database"},
+		"properties": map[string]any{
+			"status":   map[string]any{"type": "string", "enum": strs("ready")},
+			"database": map[string]any{"type": "string", "enum": strs("sqlite", "postgres"), "description": "The kind of database the server runs on."},
+		}},
+}
+
+const apiDescription = `The API of modelkeys-server: provider credentials (sealed at rest), the connections that reach models through them,
+projects, model policies and the audit log, for the modelkeys Terraform provider and anything else that speaks HTTP.
+
+* **Authentication**: every route under /v1 takes an API token as ` + "`Authorization: Bearer mkt_...`" + `; its role (viewer,
+  editor, admin) decides what it may do. /healthz, /readyz, /metrics and /openapi.json need none.
+* **Errors** are RFC 9457 problem documents (application/problem+json); a 422 lists the invalid fields in errors.
+* **Concurrency**: objects carry a version, answered as ETag; send it back in If-Match and a write to a changed object is a 412.
+* **Retries**: a create with an Idempotency-Key can be retried safely. A 429 says when to retry in Retry-After.
+* **Pages**: lists answer at most limit items and a next_page_token while there are more.
+* **Request bodies** are closed: an unknown field is a 422, not ignored.`

@@ -1,0 +1,24 @@
+// Command openapi-dump writes the server's /openapi.json to standard output (or to the file its one
+// argument names) without starting a server or opening a database, for make openapi-lint.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+)
+
+func main() {
+	out, err := json.MarshalIndent(server.OpenAPIDocument("dev"), "", "  ")
+	if err == nil && len(os.Args) > 1 {
+		err = os.WriteFile(os.Args[1], append(out, '\n'), 0o600)
+	} else if err == nil {
+		_, err = os.Stdout.Write(append(out, '\n'))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "openapi-dump:", err)
+		os.Exit(1)
+	}
+}
