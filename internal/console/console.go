@@ -215,13 +215,17 @@ func (c *Console) sessionOf(r *http.Request, now time.Time) (string, *session) {
 
 func (c *Console) secure(r *http.Request) bool { return r.TLS != nil || c.opts.SecureCookies }
 
+// setCookie sets a console cookie: HttpOnly, SameSite=Strict, scoped to the console, and Secure over TLS
+// (or with SecureCookies). A plain-HTTP server on loopback, the quick start, needs it without Secure.
 func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: Prefix, MaxAge: int(maxAge / time.Second),
+	http.SetCookie(w, &http.Cookie{ //nolint:gosec // G124: Secure is c.secure(r), see above
+		Name: name, Value: value, Path: Prefix, MaxAge: int(maxAge / time.Second),
 		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteStrictMode})
 }
 
 func (c *Console) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: Prefix, MaxAge: -1,
+	http.SetCookie(w, &http.Cookie{ //nolint:gosec // G124: as setCookie
+		Name: name, Value: "", Path: Prefix, MaxAge: -1,
 		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteStrictMode})
 }
 

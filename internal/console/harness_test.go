@@ -173,9 +173,8 @@ func (h *harness) secretValues() []string {
 
 // browser is a client with a cookie jar that does not follow redirects, so tests see them.
 type browser struct {
-	h  *harness
-	c  *http.Client
-	id string
+	h *harness
+	c *http.Client
 }
 
 func (h *harness) browser() *browser {

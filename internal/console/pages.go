@@ -263,6 +263,12 @@ func secretFieldOf(cr api.Credential) (field, label string) {
 
 func credentialURL(id string) string { return "/ui/credentials/" + url.PathEscape(id) }
 
+// backToCredential redirects to a credential's page after an action. The address is always this
+// server's /ui/credentials/ followed by the escaped id, never one the request chose.
+func backToCredential(w http.ResponseWriter, r *http.Request, id string) {
+	http.Redirect(w, r, credentialURL(id), http.StatusSeeOther) //nolint:gosec // G710: a fixed local prefix and a path-escaped id
+}
+
 // verify re-checks a key with its provider now.
 func (c *Console) verify(w http.ResponseWriter, r *http.Request, req *request) {
 	id := r.PathValue("id")
@@ -276,7 +282,7 @@ func (c *Console) verify(w http.ResponseWriter, r *http.Request, req *request) {
 		msg += " " + cr.StatusMessage
 	}
 	c.sessions.setFlash(req.id, msg, "")
-	http.Redirect(w, r, credentialURL(id), http.StatusSeeOther)
+	backToCredential(w, r, id)
 }
 
 // rotate replaces the key with the one pasted, through the API's update: the same validation,
@@ -292,7 +298,7 @@ func (c *Console) rotate(w http.ResponseWriter, r *http.Request, req *request) {
 	secret := r.PostForm.Get(field)
 	if secret == "" {
 		c.sessions.setFlash(req.id, "", "Paste the new key to rotate to; nothing was changed.")
-		http.Redirect(w, r, credentialURL(id), http.StatusSeeOther)
+		backToCredential(w, r, id)
 		return
 	}
 	patch := api.CredentialPatch{}
@@ -311,7 +317,7 @@ func (c *Console) rotate(w http.ResponseWriter, r *http.Request, req *request) {
 		msg += " Terraform manages this credential: its next plan shows the change as drift."
 	}
 	c.sessions.setFlash(req.id, msg, "")
-	http.Redirect(w, r, credentialURL(id), http.StatusSeeOther)
+	backToCredential(w, r, id)
 }
 
 // flashOrFail shows an action's refusal on the credential's page (a 4xx the person can act on) or
@@ -320,7 +326,7 @@ func (c *Console) flashOrFail(w http.ResponseWriter, r *http.Request, req *reque
 	var e *server.Error
 	if errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != http.StatusNotFound && e.Status != http.StatusForbidden {
 		c.sessions.setFlash(req.id, "", "Not done: "+errorText(err, secret))
-		http.Redirect(w, r, credentialURL(id), http.StatusSeeOther)
+		backToCredential(w, r, id)
 		return
 	}
 	c.fail(w, r, req, err)
