@@ -79,7 +79,14 @@ type Credential struct {
 	Version       int64     `json:"version"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+
+	// ManagedBy names the tool that owns this credential ("terraform" when the provider wrote it), so
+	// the console can warn that a change made there shows as drift; "" when nothing claimed it.
+	ManagedBy string `json:"managed_by,omitempty"`
 }
+
+// ManagedByTerraform is the ManagedBy the Terraform provider writes.
+const ManagedByTerraform = "terraform"
 
 // CredentialCreate is the body of POST /v1/credentials.
 type CredentialCreate struct {
@@ -93,6 +100,8 @@ type CredentialCreate struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 	// Verify defaults to true when omitted.
 	Verify *bool `json:"verify,omitempty"`
+	// ManagedBy marks the tool that owns the credential (see Credential.ManagedBy).
+	ManagedBy string `json:"managed_by,omitempty"`
 }
 
 // CredentialPatch is the body of PATCH /v1/credentials/{id}. A nil field is left as it is; an empty
@@ -108,6 +117,8 @@ type CredentialPatch struct {
 	Settings    *map[string]string `json:"settings,omitempty"`
 	Labels      *map[string]string `json:"labels,omitempty"`
 	Verify      *bool              `json:"verify,omitempty"`
+	// ManagedBy, when set, replaces the credential's owner mark; "" clears it.
+	ManagedBy *string `json:"managed_by,omitempty"`
 }
 
 // CredentialSecret is the answer of POST /v1/credentials/{id}/reveal.

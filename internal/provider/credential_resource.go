@@ -337,6 +337,7 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 		APIKey:      optionalString(key),
 		AuthToken:   optionalString(token),
 		Verify:      plan.Verify.ValueBoolPointer(),
+		ManagedBy:   api.ManagedByTerraform,
 	}
 	var d diag.Diagnostics
 	in.Settings, d = stringMap(ctx, plan.Settings)
@@ -433,6 +434,8 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		Description: stringPointerOrEmpty(plan.Description),
 		Verify:      plan.Verify.ValueBoolPointer(),
 	}
+	managedBy := api.ManagedByTerraform
+	patch.ManagedBy = &managedBy
 	settings, d := stringMap(ctx, plan.Settings)
 	resp.Diagnostics.Append(d...)
 	labels, d := stringMap(ctx, plan.Labels)

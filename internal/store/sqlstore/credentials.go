@@ -17,7 +17,7 @@ const credentialSelect = `SELECT c.id, c.name, c.description, c.provider, c.proj
 	EXISTS (SELECT 1 FROM credential_secrets s WHERE s.credential_id = c.id AND s.field = ?),
 	EXISTS (SELECT 1 FROM credential_secrets s WHERE s.credential_id = c.id AND s.field = ?),
 	c.secret_hint, c.secret_fingerprint, c.secret_version, c.status, c.status_message, c.verified_at,
-	c.verify, c.version, c.created_at, c.updated_at
+	c.verify, c.managed_by, c.version, c.created_at, c.updated_at
 	FROM credentials c`
 
 var credentialSelectArgs = []any{api.SecretAPIKey, api.SecretAuthToken}
@@ -34,11 +34,11 @@ func (t *tx) InsertCredential(ctx context.Context, orgID string, c api.Credentia
 		return err
 	}
 	_, err = t.write(ctx, `INSERT INTO credentials (id, org_id, project_id, name, description, provider, settings, labels,
-		secret_hint, secret_fingerprint, secret_version, status, status_message, verified_at, verify, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		secret_hint, secret_fingerprint, secret_version, status, status_message, verified_at, verify, managed_by, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, orgID, c.ProjectID, c.Name, c.Description, c.Provider, settings, labels,
 		c.SecretHint, c.SecretFingerprint, c.SecretVersion, c.Status, c.StatusMessage, formatTimePtr(c.VerifiedAt),
-		c.Verify, c.Version, formatTime(c.CreatedAt), formatTime(c.UpdatedAt))
+		c.Verify, c.ManagedBy, c.Version, formatTime(c.CreatedAt), formatTime(c.UpdatedAt))
 	if t.d.violation(err) == violationForeignKey {
 		return fmt.Errorf("organization %s: %w", orgID, store.ErrNotFound)
 	}
@@ -134,7 +134,7 @@ func scanCredentials(rows *sql.Rows) ([]api.Credential, error) {
 		var verified sql.NullString
 		if err := rows.Scan(&c.ID, &c.Name, &c.Description, &c.Provider, &c.ProjectID, &settings, &labels,
 			&c.HasAPIKey, &c.HasAuthToken, &c.SecretHint, &c.SecretFingerprint, &c.SecretVersion, &c.Status,
-			&c.StatusMessage, &verified, &c.Verify, &c.Version, &created, &updated); err != nil {
+			&c.StatusMessage, &verified, &c.Verify, &c.ManagedBy, &c.Version, &created, &updated); err != nil {
 			return nil, err
 		}
 		var err error
@@ -160,7 +160,7 @@ func scanCredentials(rows *sql.Rows) ([]api.Credential, error) {
 }
 
 // UpdateCredential writes the mutable fields of c (name, description, settings, labels, the secret
-// metadata, status, verified_at, version, updated_at) when the stored version is expectVersion.
+// metadata, status, verified_at, managed_by, version, updated_at) when the stored version is expectVersion.
 // Provider, ProjectID and CreatedAt never change after create and are not written.
 func (t *tx) UpdateCredential(ctx context.Context, orgID string, c api.Credential, expectVersion int64) error {
 	settings, err := marshalMap(c.Settings)
@@ -173,10 +173,10 @@ func (t *tx) UpdateCredential(ctx context.Context, orgID string, c api.Credentia
 	}
 	res, err := t.write(ctx, `UPDATE credentials SET name = ?, description = ?, settings = ?, labels = ?,
 		secret_hint = ?, secret_fingerprint = ?, secret_version = ?, status = ?, status_message = ?, verified_at = ?,
-		verify = ?, version = ?, updated_at = ?
+		verify = ?, managed_by = ?, version = ?, updated_at = ?
 		WHERE id = ? AND org_id = ? AND version = ?`,
 		c.Name, c.Description, settings, labels, c.SecretHint, c.SecretFingerprint, c.SecretVersion, c.Status,
-		c.StatusMessage, formatTimePtr(c.VerifiedAt), c.Verify, c.Version, formatTime(c.UpdatedAt),
+		c.StatusMessage, formatTimePtr(c.VerifiedAt), c.Verify, c.ManagedBy, c.Version, formatTime(c.UpdatedAt),
 		c.ID, orgID, expectVersion)
 	return t.versionedResult(ctx, res, err, "credentials", "credential", c.Name, orgID, c.ID, expectVersion)
 }

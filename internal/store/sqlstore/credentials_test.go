@@ -125,7 +125,8 @@ func TestCredentialCount(t *testing.T) {
 				downgrade = []string{"DROP TRIGGER credentials_counted ON credentials", "DROP FUNCTION modelkeys_count_credentials",
 					"ALTER TABLE organizations DROP COLUMN credential_count"}
 			}
-			downgrade = append(downgrade, "ALTER TABLE audit_events DROP COLUMN changes") // migration 0003
+			downgrade = append(downgrade, "ALTER TABLE audit_events DROP COLUMN changes")   // migration 0003
+			downgrade = append(downgrade, "ALTER TABLE credentials DROP COLUMN managed_by") // migration 0004
 			for _, q := range append(downgrade, "DELETE FROM schema_migrations WHERE version > 1") {
 				if _, err := s.db.Exec(q); err != nil {
 					t.Fatalf("%s: %v", q, err)
