@@ -434,8 +434,6 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		Description: stringPointerOrEmpty(plan.Description),
 		Verify:      plan.Verify.ValueBoolPointer(),
 	}
-	managedBy := api.ManagedByTerraform
-	patch.ManagedBy = &managedBy
 	settings, d := stringMap(ctx, plan.Settings)
 	resp.Diagnostics.Append(d...)
 	labels, d := stringMap(ctx, plan.Labels)
@@ -449,6 +447,14 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	// cannot leak it. One that ModifyPlan found already on the server (adopted) is not a change.
 	adopted, d := adoptedInPlan(ctx, req.Private)
 	resp.Diagnostics.Append(d...)
+	// Mark what Terraform writes; an update that only adopts secrets the server holds writes nothing,
+	// as its plan promised (the next real change marks it).
+	onlyAdopts := adopted.any() && plan.Name.Equal(state.Name) && plan.Description.Equal(state.Description) &&
+		plan.Labels.Equal(state.Labels) && plan.Verify.Equal(state.Verify) && plan.Settings.Equal(state.Settings)
+	if !onlyAdopts {
+		managedBy := api.ManagedByTerraform
+		patch.ManagedBy = &managedBy
+	}
 	switch {
 	case adopted.APIKey:
 	case !cfg.APIKeyWO.IsNull() && !plan.APIKeyWOVersion.Equal(state.APIKeyWOVersion):

@@ -20,7 +20,7 @@ import (
 // parent on return shrinks what stays behind to a few dozen bytes per call.
 func NewProtocol6Server(version string) func() tfprotov6.ProviderServer {
 	return func() tfprotov6.ProviderServer {
-		return releasingServer{providerserver.NewProtocol6(New(version)())()}
+		return newReleasingServer(providerserver.NewProtocol6(New(version)())())
 	}
 }
 
@@ -31,6 +31,14 @@ func NewProtocol6Server(version string) func() tfprotov6.ProviderServer {
 // call returns); state stores this provider does not offer.
 type releasingServer struct {
 	tfprotov6.ProviderServer
+	lists   tfprotov6.ListResourceServer // nil when the wrapped server has none
+	actions tfprotov6.ActionServer
+}
+
+func newReleasingServer(s tfprotov6.ProviderServer) releasingServer {
+	lists, _ := s.(tfprotov6.ListResourceServer)
+	actions, _ := s.(tfprotov6.ActionServer)
+	return releasingServer{ProviderServer: s, lists: lists, actions: actions}
 }
 
 // withReleasedContext runs call with a context that behaves as ctx until call returns, and then
