@@ -3,13 +3,10 @@ package provider
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -20,84 +17,6 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 )
-
-const connAddr = "modelkeys_connection.test"
-
-var compareSame = compare.ValuesSame()
-
-// testConfig reads testdata/NAME.tf, a configuration with %[1]s where the provider block goes and
-// further fmt verbs for args.
-func testConfig(t *testing.T, s *testServer, name string, args ...any) string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name+".tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf(string(raw), append([]any{s.providerConfig()}, args...)...)
-}
-
-// words matches text whatever line wrapping Terraform puts between its words.
-func words(text string) *regexp.Regexp {
-	parts := strings.Fields(text)
-	for i, p := range parts {
-		parts[i] = regexp.QuoteMeta(p)
-	}
-	return regexp.MustCompile(`(?s)` + strings.Join(parts, `\s+`))
-}
-
-// checkAllDestroyed asserts, through the API, that every object the state held is gone: credentials,
-// connections and projects answer 404, and model policies are back to mode "all" (or went with their
-// project).
-func checkAllDestroyed(s *testServer) resource.TestCheckFunc {
-	return func(st *terraform.State) error {
-		ctx := context.Background()
-		for addr, rs := range st.RootModule().Resources {
-			id := rs.Primary.ID
-			var err error
-			switch rs.Type {
-			case "modelkeys_credential":
-				_, err = s.Client.GetCredential(ctx, id)
-			case "modelkeys_connection":
-				_, err = s.Client.GetConnection(ctx, id)
-			case "modelkeys_project":
-				_, err = s.Client.GetProject(ctx, id)
-			case "modelkeys_model_policy":
-				pol, perr := s.Client.GetModelPolicy(ctx, rs.Primary.Attributes["project_id"])
-				switch {
-				case client.IsNotFound(perr):
-				case perr != nil:
-					return fmt.Errorf("%s: %w", addr, perr)
-				case pol.Mode != api.PolicyAll || len(pol.Models) > 0 || len(pol.Publishers) > 0:
-					return fmt.Errorf("%s: policy still %s %v %v after destroy", addr, pol.Mode, pol.Models, pol.Publishers)
-				}
-				continue
-			default:
-				continue
-			}
-			if !client.IsNotFound(err) {
-				return fmt.Errorf("%s (%s) still exists after destroy (err %v)", addr, id, err)
-			}
-		}
-		return nil
-	}
-}
-
-func connectionConfig(s *testServer, body string) string {
-	return s.providerConfig() + fmt.Sprintf(`
-resource "modelkeys_credential" "openai" {
-  name           = "openai"
-  model_provider = "openai"
-  api_key        = %q
-  verify         = false
-}
-
-resource "modelkeys_connection" "test" {
-  name          = "assistant"
-  credential_id = modelkeys_credential.openai.id
-%s
-}
-`, keyOne, body)
-}
 
 func TestAccConnection_fullConfiguration(t *testing.T) {
 	s := newTestServer(t)

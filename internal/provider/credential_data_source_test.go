@@ -3,111 +3,15 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 )
-
-// Keys of the credentials the data source tests create out of band. None may reach the state.
-const (
-	dsKeyOrg     = "sk-proj-datasource-org-key-00000000000000a1"
-	dsKeyProject = "sk-proj-datasource-project-key-000000000b2"
-)
-
-// dsProject creates a project through the API, outside Terraform.
-func dsProject(t *testing.T, s *testServer, in api.ProjectCreate) *api.Project {
-	t.Helper()
-	p, err := s.Client.CreateProject(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// dsCredential creates a credential through the API, outside Terraform, without asking the provider.
-func dsCredential(t *testing.T, s *testServer, in api.CredentialCreate) *api.Credential {
-	t.Helper()
-	verify := false
-	in.Verify = &verify
-	c, err := s.Client.CreateCredential(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// dsConnection creates a connection through the API, outside Terraform.
-func dsConnection(t *testing.T, s *testServer, in api.ConnectionCreate) *api.Connection {
-	t.Helper()
-	c, err := s.Client.CreateConnection(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// wrappedText matches an error message that Terraform may have wrapped: every space of pattern
-// matches any run of white space.
-func wrappedText(pattern string) *regexp.Regexp {
-	return regexp.MustCompile("(?s)" + strings.ReplaceAll(pattern, " ", `\s+`))
-}
-
-// stateHoldsNone fails when any attribute of any object in the state contains one of the secrets.
-func stateHoldsNone(secrets ...string) resource.TestCheckFunc {
-	return func(st *terraform.State) error {
-		scanned := 0
-		for _, m := range st.Modules {
-			for addr, rs := range m.Resources {
-				for name, v := range rs.Primary.Attributes {
-					scanned++
-					for _, sec := range secrets {
-						if strings.Contains(v, sec) {
-							return fmt.Errorf("%s.%s holds a credential's secret", addr, name)
-						}
-					}
-				}
-			}
-		}
-		if scanned == 0 {
-			return fmt.Errorf("the state has no attributes: the scan proves nothing")
-		}
-		return nil
-	}
-}
-
-// credentialFixture is an organisation credential and a project credential of the same name, and a
-// connection that uses the organisation one.
-type credentialFixture struct {
-	project    *api.Project
-	orgCred    *api.Credential
-	projCred   *api.Credential
-	connection *api.Connection
-}
-
-func newCredentialFixture(t *testing.T, s *testServer) credentialFixture {
-	t.Helper()
-	var f credentialFixture
-	f.project = dsProject(t, s, api.ProjectCreate{Name: "team-a"})
-	key, projKey := dsKeyOrg, dsKeyProject
-	f.orgCred = dsCredential(t, s, api.CredentialCreate{
-		Name: "shared", Description: "organisation key", Provider: "openai", APIKey: &key,
-		Settings: map[string]string{"organization_id": "org-123"}, Labels: map[string]string{"team": "ml"},
-	})
-	f.projCred = dsCredential(t, s, api.CredentialCreate{Name: "shared", Provider: "mistral", ProjectID: f.project.ID, APIKey: &projKey})
-	f.connection = dsConnection(t, s, api.ConnectionCreate{Name: "chat", CredentialID: f.orgCred.ID, Model: "gpt-4o-mini"})
-	return f
-}
 
 func TestAccCredentialDataSource_lookups(t *testing.T) {
 	s := newTestServer(t)
@@ -181,13 +85,7 @@ func TestAccCredentialDataSource_defaultProject(t *testing.T) {
 	f := newCredentialFixture(t, s)
 	key := dsKeyOrg
 	dsCredential(t, s, api.CredentialCreate{Name: "org-only", Provider: "openai", APIKey: &key})
-	provider := fmt.Sprintf(`
-provider "modelkeys" {
-  endpoint = %q
-  token    = %q
-  project  = %q
-}
-`, s.URL, s.Token, f.project.ID)
+	provider := s.providerConfigInProject(f.project.ID)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,

@@ -2,10 +2,8 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/compare"
@@ -19,39 +17,6 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 )
-
-const credAddr = "modelkeys_credential.test"
-
-// The keys used in these tests. Each must never show up in state (write-only path), logs or errors.
-const (
-	keyOne   = "sk-proj-first-key-0000000000000000001"
-	keyTwo   = "sk-proj-second-key-000000000000000002"
-	keyOther = "sk-proj-rotated-by-hand-00000000000003"
-
-	tokenOne   = "proxy-token-first-aaaaaaaaaaaaaaaaaa01"
-	tokenTwo   = "proxy-token-second-bbbbbbbbbbbbbbbbb02"
-	tokenOther = "proxy-token-by-hand-ccccccccccccccccc03"
-)
-
-func credentialConfig(s *testServer, body string) string {
-	return s.providerConfig() + `
-resource "modelkeys_credential" "test" {
-` + body + `
-}
-`
-}
-
-// captureAttr copies an attribute of the state into *dst, for use by later steps' PreConfig.
-func captureAttr(addr, attr string, dst *string) resource.TestCheckFunc {
-	return func(s *terraform.State) error {
-		rs, ok := s.RootModule().Resources[addr]
-		if !ok {
-			return fmt.Errorf("%s not in state", addr)
-		}
-		*dst = rs.Primary.Attributes[attr]
-		return nil
-	}
-}
 
 func TestAccCredential_lifecycle(t *testing.T) {
 	s := newTestServer(t)
@@ -213,14 +178,17 @@ func TestAccCredential_writeOnly(t *testing.T) {
 	})
 }
 
+// keyForms are the arguments that give a credential keyOne, on the classic and on the write-only path.
+var keyForms = map[string]string{
+	"classic":    fmt.Sprintf("api_key = %q", keyOne),
+	"write_only": fmt.Sprintf("api_key_wo = %q\n  api_key_wo_version = 1", keyOne),
+}
+
 // TestAccCredential_drift rotates the key behind Terraform's back, for the classic and the write-only
 // path: the refresh shows the new fingerprint, the plan an update that puts the declared key back, and
 // after that apply the plan is empty again.
 func TestAccCredential_drift(t *testing.T) {
-	for name, keyAttrs := range map[string]string{
-		"classic":    fmt.Sprintf("api_key = %q", keyOne),
-		"write_only": fmt.Sprintf("api_key_wo = %q\n  api_key_wo_version = 1", keyOne),
-	} {
+	for name, keyAttrs := range keyForms {
 		t.Run(name, func(t *testing.T) {
 			s := newTestServer(t)
 			config := credentialConfig(s, `
@@ -431,38 +399,10 @@ func TestAccCredential_planTimeValidation(t *testing.T) {
 	}
 }
 
-func TestAccProvider_badEndpoint(t *testing.T) {
-	for name, ep := range map[string]string{
-		"unknown scheme": "ftp://example.com",
-		"not a URL":      "http://[::1",
-		"no host":        "https://",
-	} {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: protoV6Providers,
-				Steps: []resource.TestStep{{
-					Config: fmt.Sprintf(`
-provider "modelkeys" {
-  endpoint = %q
-}
-data "modelkeys_providers" "all" {}
-`, ep),
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(`(?s)Invalid endpoint.*endpoint`),
-				}},
-			})
-		})
-	}
-}
-
 // TestAccCredential_newAddressResendsTheKey: the server sends a stored key to a new address only when
 // the key comes along, so changing base_url must still apply cleanly, on both key paths.
 func TestAccCredential_newAddressResendsTheKey(t *testing.T) {
-	for name, keyAttrs := range map[string]string{
-		"classic":    fmt.Sprintf("api_key = %q", keyOne),
-		"write_only": fmt.Sprintf("api_key_wo = %q\n  api_key_wo_version = 1", keyOne),
-	} {
+	for name, keyAttrs := range keyForms {
 		t.Run(name, func(t *testing.T) {
 			s := newTestServer(t)
 			config := func(baseURL string) string {
@@ -542,22 +482,6 @@ resource "modelkeys_project" "b" {
 	})
 }
 
-// stateHolds fails when the state, as Terraform wrote it, holds any of secrets.
-func stateHolds(secrets ...string) resource.TestCheckFunc {
-	return func(st *terraform.State) error {
-		raw, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		for _, v := range secrets {
-			if strings.Contains(string(raw), v) {
-				return fmt.Errorf("state holds a write-only secret")
-			}
-		}
-		return nil
-	}
-}
-
 // TestAccCredential_authTokenWriteOnly: auth_token_wo works as api_key_wo does. It reaches the server,
 // stays out of plan and state, is sent again only when auth_token_wo_version changes, and a token
 // changed outside Terraform shows as drift that the next apply repairs.
@@ -576,7 +500,7 @@ func TestAccCredential_authTokenWriteOnly(t *testing.T) {
 	}
 	var id, rotated string
 	sameFingerprint := statecheck.CompareValue(compare.ValuesSame())
-	noToken := stateHolds(tokenOne, tokenTwo, tokenOther)
+	noToken := stateHoldsNone(tokenOne, tokenTwo, tokenOther)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,

@@ -92,5 +92,3 @@ func TestAccCredentialSecret_refusedWithoutAllowReveal(t *testing.T) {
 		}},
 	})
 }
-
-func boolPtr(b bool) *bool { return &b }

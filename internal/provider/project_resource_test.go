@@ -15,8 +15,6 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 )
 
-const projectAddr = "modelkeys_project.test"
-
 func TestAccProject_lifecycle(t *testing.T) {
 	s := newTestServer(t)
 	config := func(body string) string {
@@ -128,13 +126,7 @@ func TestAccProject_defaultProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config := fmt.Sprintf(`
-provider "modelkeys" {
-  endpoint = %q
-  token    = %q
-  project  = %q
-}
-
+	config := s.providerConfigInProject(proj.ID) + fmt.Sprintf(`
 resource "modelkeys_credential" "test" {
   name           = "openai"
   model_provider = "openai"
@@ -152,7 +144,7 @@ resource "modelkeys_model_policy" "org" {
   mode       = "denylist"
   publishers = ["meta"]
 }
-`, s.URL, s.Token, proj.ID, keyOne)
+`, keyOne)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,

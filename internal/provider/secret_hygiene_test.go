@@ -2,7 +2,6 @@ package provider
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 
 	tfconfig "github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 )
 
@@ -51,18 +49,7 @@ variable "token" {
   verify                = false
 `, version, version))
 	}
-	stateHasNoSecret := func(st *terraform.State) error {
-		raw, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		for _, k := range []string{first, second, firstToken, secondToken} {
-			if bytes.Contains(raw, []byte(k)) {
-				return fmt.Errorf("state holds a write-only secret")
-			}
-		}
-		return nil
-	}
+	stateHasNoSecret := stateHoldsNone(first, second, firstToken, secondToken)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
