@@ -317,41 +317,65 @@ func wrappedText(pattern string) *regexp.Regexp {
 	return regexp.MustCompile("(?s)" + strings.ReplaceAll(pattern, " ", `\s+`))
 }
 
-// checkAllDestroyed asserts, through the API, that every object the state held is gone: credentials,
-// connections and projects answer 404, and model policies are back to mode "all" (or went with their
-// project).
+// checkAllDestroyed is the CheckDestroy of every test that creates through a server: it walks the
+// managed resources of the state as it was before the destroy and asks the API, through the real
+// client, for each one by type (destroyedChecks). A modelkeys resource type without a check there
+// fails, so that a new resource cannot go unchecked.
 func checkAllDestroyed(s *testServer) resource.TestCheckFunc {
 	return func(st *terraform.State) error {
 		ctx := context.Background()
 		for addr, rs := range st.RootModule().Resources {
-			id := rs.Primary.ID
-			var err error
-			switch rs.Type {
-			case "modelkeys_credential":
-				_, err = s.Client.GetCredential(ctx, id)
-			case "modelkeys_connection":
-				_, err = s.Client.GetConnection(ctx, id)
-			case "modelkeys_project":
-				_, err = s.Client.GetProject(ctx, id)
-			case "modelkeys_model_policy":
-				pol, perr := s.Client.GetModelPolicy(ctx, rs.Primary.Attributes["project_id"])
-				switch {
-				case client.IsNotFound(perr):
-				case perr != nil:
-					return fmt.Errorf("%s: %w", addr, perr)
-				case pol.Mode != api.PolicyAll || len(pol.Models) > 0 || len(pol.Publishers) > 0:
-					return fmt.Errorf("%s: policy still %s %v %v after destroy", addr, pol.Mode, pol.Models, pol.Publishers)
-				}
-				continue
-			default:
-				continue
+			if strings.HasPrefix(addr, "data.") || !strings.HasPrefix(rs.Type, "modelkeys_") {
+				continue // data sources, and other providers' resources (terraform_data, echo)
 			}
-			if !client.IsNotFound(err) {
-				return fmt.Errorf("%s (%s) still exists after destroy (err %v)", addr, id, err)
+			check, ok := destroyedChecks[rs.Type]
+			if !ok {
+				return fmt.Errorf("%s: checkAllDestroyed has no check for resource type %s", addr, rs.Type)
+			}
+			if err := check(ctx, s.Client, rs.Primary); err != nil {
+				return fmt.Errorf("%s (%s): %w", addr, rs.Primary.ID, err)
 			}
 		}
 		return nil
 	}
+}
+
+// destroyedChecks says, per resource type, whether the API still has what a state instance names:
+// credentials, connections and projects must answer 404; a model policy must be back to mode "all",
+// or answer 404 because its project went too.
+var destroyedChecks = map[string]func(context.Context, *client.Client, *terraform.InstanceState) error{
+	"modelkeys_credential": func(ctx context.Context, c *client.Client, is *terraform.InstanceState) error {
+		_, err := c.GetCredential(ctx, is.ID)
+		return goneErr(err)
+	},
+	"modelkeys_connection": func(ctx context.Context, c *client.Client, is *terraform.InstanceState) error {
+		_, err := c.GetConnection(ctx, is.ID)
+		return goneErr(err)
+	},
+	"modelkeys_project": func(ctx context.Context, c *client.Client, is *terraform.InstanceState) error {
+		_, err := c.GetProject(ctx, is.ID)
+		return goneErr(err)
+	},
+	"modelkeys_model_policy": func(ctx context.Context, c *client.Client, is *terraform.InstanceState) error {
+		pol, err := c.GetModelPolicy(ctx, is.Attributes["project_id"])
+		switch {
+		case client.IsNotFound(err):
+			return nil
+		case err != nil:
+			return err
+		case pol.Mode != api.PolicyAll || len(pol.Models) > 0 || len(pol.Publishers) > 0:
+			return fmt.Errorf("policy still %s %v %v after destroy", pol.Mode, pol.Models, pol.Publishers)
+		}
+		return nil
+	},
+}
+
+// goneErr is nil when a read answered 404, and says what it answered otherwise.
+func goneErr(err error) error {
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return fmt.Errorf("still exists after destroy (err %v)", err)
 }
 
 // captureAttr copies an attribute of the state into *dst, for use by later steps' PreConfig.

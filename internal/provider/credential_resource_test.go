@@ -25,6 +25,7 @@ func TestAccCredential_lifecycle(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		Steps: []resource.TestStep{
 			{
 				Config: credentialConfig(s, fmt.Sprintf(`
@@ -135,6 +136,7 @@ func TestAccCredential_writeOnly(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 		Steps: []resource.TestStep{
 			{
@@ -201,6 +203,7 @@ func TestAccCredential_drift(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				PreCheck:                 func() { testAccPreCheck(t) },
 				ProtoV6ProviderFactories: protoV6Providers,
+				CheckDestroy:             checkAllDestroyed(s),
 				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 				Steps: []resource.TestStep{
 					{
@@ -262,6 +265,7 @@ func TestAccCredential_deletedOutsideTerraform(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		Steps: []resource.TestStep{
 			{Config: config, Check: captureAttr(credAddr, "id", &id)},
 			{
@@ -417,6 +421,7 @@ func TestAccCredential_newAddressResendsTheKey(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				PreCheck:                 func() { testAccPreCheck(t) },
 				ProtoV6ProviderFactories: protoV6Providers,
+				CheckDestroy:             checkAllDestroyed(s),
 				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 				Steps: []resource.TestStep{
 					{Config: config("http://127.0.0.1:8000/v1")},
@@ -466,6 +471,7 @@ resource "modelkeys_project" "b" {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		Steps: []resource.TestStep{
 			{Config: config(one, "modelkeys_project.a.id")},
 			{

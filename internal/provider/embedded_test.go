@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
@@ -46,6 +48,7 @@ provider "modelkeys" {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyedEmbedded(dbPath),
 		Steps: []resource.TestStep{{
 			Config: config,
 			ConfigPlanChecks: resource.ConfigPlanChecks{
@@ -94,4 +97,21 @@ provider "modelkeys" {
 			},
 		}},
 	})
+}
+
+// checkAllDestroyedEmbedded is checkAllDestroyed through a client of the embedded store at dbPath, the
+// one the provider opened in this process. It opens nothing before the destroy, so that the test still
+// sees what the provider made of a path with nothing there.
+func checkAllDestroyedEmbedded(dbPath string) resource.TestCheckFunc {
+	return func(st *terraform.State) error {
+		h, err := openEmbedded(context.Background(), dbPath, "test")
+		if err != nil {
+			return err
+		}
+		c, err := client.New(client.Config{BaseURL: embeddedBaseURL, HTTPClient: &http.Client{Transport: h}})
+		if err != nil {
+			return err
+		}
+		return checkAllDestroyed(&testServer{Client: c})(st)
+	}
 }

@@ -18,6 +18,7 @@ func TestAccProvider_unknownConfiguration(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		ExternalProviders:        map[string]resource.ExternalProvider{"terraform": {Source: "terraform.io/builtin/terraform"}},
 		Steps: []resource.TestStep{{
 			Config: fmt.Sprintf(`

@@ -53,6 +53,7 @@ variable "token" {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 		Steps: []resource.TestStep{
 			{Config: config(1), ConfigVariables: tfconfig.Variables{"key": tfconfig.StringVariable(first), "token": tfconfig.StringVariable(firstToken)}, Check: stateHasNoSecret},

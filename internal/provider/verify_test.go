@@ -67,6 +67,7 @@ func TestAccVerifyCredential(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		Steps: []resource.TestStep{
 			{
 				// A wrong key fails at apply with the provider's answer, and nothing is created.
