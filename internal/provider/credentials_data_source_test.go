@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -18,13 +19,17 @@ func TestAccCredentialsDataSource_filters(t *testing.T) {
 	key := dsKeyOrg
 	extra := dsCredential(t, s, api.CredentialCreate{Name: "second", Provider: "openai", ProjectID: f.project.ID, APIKey: &key, Labels: map[string]string{"env": "dev"}})
 
+	// The list is in id order. Ids made in the same millisecond sort at random, whatever order they
+	// were made in, so the expected order is the ids' own, never the order of creation.
 	ids := func(want ...string) knownvalue.Check {
+		want = slices.Sorted(slices.Values(want))
 		checks := make([]knownvalue.Check, len(want))
 		for i, id := range want {
 			checks[i] = knownvalue.StringExact(id)
 		}
 		return knownvalue.ListExact(checks)
 	}
+	orgCredAt := slices.Index(slices.Sorted(slices.Values([]string{f.orgCred.ID, f.projCred.ID, extra.ID})), f.orgCred.ID)
 	const (
 		all      = "data.modelkeys_credentials.all"
 		openai   = "data.modelkeys_credentials.openai"
@@ -83,7 +88,7 @@ data "modelkeys_credentials" "none" {
 					"created_at":         knownvalue.StringExact(rfc3339(extra.CreatedAt)),
 					"updated_at":         knownvalue.StringExact(rfc3339(extra.UpdatedAt)),
 				})),
-				statecheck.ExpectKnownValue(all, tfjsonpath.New("credentials").AtSliceIndex(0).AtMapKey("connection_ids"),
+				statecheck.ExpectKnownValue(all, tfjsonpath.New("credentials").AtSliceIndex(orgCredAt).AtMapKey("connection_ids"),
 					knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact(f.connection.ID)})),
 				statecheck.ExpectKnownValue(none, tfjsonpath.New("ids"), knownvalue.ListExact([]knownvalue.Check{})),
 				statecheck.ExpectKnownValue(none, tfjsonpath.New("credentials"), knownvalue.ListExact([]knownvalue.Check{})),
