@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
@@ -315,6 +316,41 @@ func words(text string) *regexp.Regexp {
 // expression in which every space matches any run of white space.
 func wrappedText(pattern string) *regexp.Regexp {
 	return regexp.MustCompile("(?s)" + strings.ReplaceAll(pattern, " ", `\s+`))
+}
+
+// errorCases are configurations that must fail: by name, a body for the test's configuration and the
+// pattern its error must match.
+type errorCases map[string]struct{ body, want string }
+
+// errorTest runs errorCases, each as a one-step test of its own.
+type errorTest struct {
+	config        func(body string) string         // the whole configuration of a case
+	match         func(want string) *regexp.Regexp // regexp.MustCompile, words or wrappedText
+	planOnly      bool
+	versionChecks []tfversion.TerraformVersionCheck
+}
+
+// run runs every case in parallel and returns once they have all finished, so that the caller can
+// then check that none of them reached the server. The cases share the caller's server: each must
+// leave it as it found it, which is what the caller's check after run proves.
+func (e errorTest) run(t *testing.T, cases errorCases) {
+	t.Helper()
+	t.Run("cases", func(t *testing.T) {
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				resource.ParallelTest(t, resource.TestCase{
+					PreCheck:                 func() { testAccPreCheck(t) },
+					ProtoV6ProviderFactories: protoV6Providers,
+					TerraformVersionChecks:   e.versionChecks,
+					Steps: []resource.TestStep{{
+						Config:      e.config(tc.body),
+						PlanOnly:    e.planOnly,
+						ExpectError: e.match(tc.want),
+					}},
+				})
+			})
+		}
+	})
 }
 
 // checkAllDestroyed is the CheckDestroy of every test that creates through a server: it walks the

@@ -70,7 +70,7 @@ func TestAccConnection_fullConfiguration(t *testing.T) {
 		}
 		steps = append(steps, step)
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -84,7 +84,7 @@ func TestAccConnection_drift(t *testing.T) {
 	s := newTestServer(t)
 	config := connectionConfig(s, `  model = "gpt-4.1"`)
 	var id string
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -143,7 +143,7 @@ resource "modelkeys_credential" "second" {
 }
 `, keyTwo)
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -238,7 +238,7 @@ func TestAccConnection_credentialInUse(t *testing.T) {
 	var credID, connID string
 	// ExpectError is read when the step runs, after its PreConfig has learnt the connection's id.
 	inUse := regexp.MustCompile(`not known yet`)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -316,7 +316,7 @@ resource "modelkeys_connection" "test" {
 }
 `
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),

@@ -53,7 +53,7 @@ func TestAccCredentialDataSource_lookups(t *testing.T) {
 		statecheck.ExpectKnownValue("data.modelkeys_credential.project_by_id", tfjsonpath.New("name"), knownvalue.StringExact("shared")),
 		statecheck.ExpectKnownValue("data.modelkeys_credential.project_by_id", tfjsonpath.New("project_id"), knownvalue.StringExact(f.project.ID)),
 	)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{{
@@ -86,7 +86,7 @@ func TestAccCredentialDataSource_defaultProject(t *testing.T) {
 	key := dsKeyOrg
 	dsCredential(t, s, api.CredentialCreate{Name: "org-only", Provider: "openai", APIKey: &key})
 	provider := s.providerConfigInProject(f.project.ID)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{
@@ -128,13 +128,11 @@ data "modelkeys_credential" "org_only" {
 }
 
 func TestAccCredentialDataSource_notFound(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t)
 	f := newCredentialFixture(t, s)
 	other := dsProject(t, s, api.ProjectCreate{Name: "team-b"})
-	cases := map[string]struct {
-		body string
-		want string
-	}{
+	cases := errorCases{
 		"unknown id":   {`id = "cred_doesnotexist"`, `Credential not found.*No credential with id "cred_doesnotexist" exists`},
 		"unknown name": {`name = "nope"`, `Credential not found.*No credential named "nope" exists in the organisation scope`},
 		"name in another scope": {fmt.Sprintf("name = \"shared\"\n  project_id = %q", other.ID),
@@ -144,16 +142,10 @@ func TestAccCredentialDataSource_notFound(t *testing.T) {
 		"neither id nor name":   {``, `Missing Attribute Configuration.*Exactly one of these attributes must be configured: \[id,name\]`},
 		"project_id with an id": {fmt.Sprintf("id = %q\n  project_id = %q", f.orgCred.ID, f.project.ID), `Invalid Attribute Combination.*project_id`},
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: protoV6Providers,
-				Steps: []resource.TestStep{{
-					Config:      s.providerConfig() + "data \"modelkeys_credential\" \"x\" {\n  " + tc.body + "\n}\n",
-					ExpectError: wrappedText(tc.want),
-				}},
-			})
-		})
-	}
+	errorTest{
+		config: func(body string) string {
+			return s.providerConfig() + "data \"modelkeys_credential\" \"x\" {\n  " + body + "\n}\n"
+		},
+		match: wrappedText,
+	}.run(t, cases)
 }

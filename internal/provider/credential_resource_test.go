@@ -22,7 +22,7 @@ func TestAccCredential_lifecycle(t *testing.T) {
 	s := newTestServer(t)
 	fingerprint := statecheck.CompareValue(compare.ValuesDiffer())
 	id := statecheck.CompareValue(compare.ValuesSame())
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -133,7 +133,7 @@ func TestAccCredential_writeOnly(t *testing.T) {
   verify             = false
 `, key, version))
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -190,6 +190,7 @@ var keyForms = map[string]string{
 // path: the refresh shows the new fingerprint, the plan an update that puts the declared key back, and
 // after that apply the plan is empty again.
 func TestAccCredential_drift(t *testing.T) {
+	t.Parallel()
 	for name, keyAttrs := range keyForms {
 		t.Run(name, func(t *testing.T) {
 			s := newTestServer(t)
@@ -200,7 +201,7 @@ func TestAccCredential_drift(t *testing.T) {
   `+keyAttrs)
 			var id, original string
 			sameFingerprint := statecheck.CompareValue(compare.ValuesSame())
-			resource.Test(t, resource.TestCase{
+			resource.ParallelTest(t, resource.TestCase{
 				PreCheck:                 func() { testAccPreCheck(t) },
 				ProtoV6ProviderFactories: protoV6Providers,
 				CheckDestroy:             checkAllDestroyed(s),
@@ -262,7 +263,7 @@ func TestAccCredential_deletedOutsideTerraform(t *testing.T) {
   verify         = false
 `, keyOne))
 	var id string
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -285,11 +286,9 @@ func TestAccCredential_deletedOutsideTerraform(t *testing.T) {
 }
 
 func TestAccCredential_planTimeValidation(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t)
-	cases := map[string]struct {
-		body string
-		want string
-	}{
+	cases := errorCases{
 		"missing key": {`
   name           = "k"
   model_provider = "openai"
@@ -379,20 +378,12 @@ func TestAccCredential_planTimeValidation(t *testing.T) {
   settings       = { base_url = "http://llm.example.com/v1" }
 `, `(?s)https`},
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: protoV6Providers,
-				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
-				Steps: []resource.TestStep{{
-					Config:      credentialConfig(s, tc.body),
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(tc.want),
-				}},
-			})
-		})
-	}
+	errorTest{
+		config:        func(body string) string { return credentialConfig(s, body) },
+		match:         regexp.MustCompile,
+		planOnly:      true,
+		versionChecks: []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+	}.run(t, cases)
 	// Nothing reached the server.
 	list, err := s.Client.ListCredentials(context.Background(), clientListAll())
 	if err != nil {
@@ -406,6 +397,7 @@ func TestAccCredential_planTimeValidation(t *testing.T) {
 // TestAccCredential_newAddressResendsTheKey: the server sends a stored key to a new address only when
 // the key comes along, so changing base_url must still apply cleanly, on both key paths.
 func TestAccCredential_newAddressResendsTheKey(t *testing.T) {
+	t.Parallel()
 	for name, keyAttrs := range keyForms {
 		t.Run(name, func(t *testing.T) {
 			s := newTestServer(t)
@@ -418,7 +410,7 @@ func TestAccCredential_newAddressResendsTheKey(t *testing.T) {
   %s
 `, baseURL, keyAttrs))
 			}
-			resource.Test(t, resource.TestCase{
+			resource.ParallelTest(t, resource.TestCase{
 				PreCheck:                 func() { testAccPreCheck(t) },
 				ProtoV6ProviderFactories: protoV6Providers,
 				CheckDestroy:             checkAllDestroyed(s),
@@ -468,7 +460,7 @@ resource "modelkeys_project" "b" {
   name = "team-b"
 }
 `
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -507,7 +499,7 @@ func TestAccCredential_authTokenWriteOnly(t *testing.T) {
 	var id, rotated string
 	sameFingerprint := statecheck.CompareValue(compare.ValuesSame())
 	noToken := stateHoldsNone(tokenOne, tokenTwo, tokenOther)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},

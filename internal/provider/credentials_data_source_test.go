@@ -38,7 +38,7 @@ func TestAccCredentialsDataSource_filters(t *testing.T) {
 		combined = "data.modelkeys_credentials.combined"
 		none     = "data.modelkeys_credentials.none"
 	)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{{

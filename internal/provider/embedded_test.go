@@ -45,7 +45,7 @@ provider "modelkeys" {
 }
 `, filepath.ToSlash(dbPath)) + resources
 
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyedEmbedded(dbPath),

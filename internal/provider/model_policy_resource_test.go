@@ -34,7 +34,7 @@ resource "modelkeys_model_policy" "org" {
 }
 `)
 	without := policyConfig(s, "")
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -136,7 +136,7 @@ resource "modelkeys_connection" "in_project" {
   depends_on    = [modelkeys_model_policy.project]
 }
 `
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -187,7 +187,7 @@ resource "modelkeys_model_policy" "p" {
 `
 	}
 	addr := "modelkeys_model_policy.p"
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -226,8 +226,9 @@ resource "modelkeys_model_policy" "p" {
 }
 
 func TestAccModelPolicy_planTimeValidation(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t)
-	cases := map[string]struct{ body, want string }{
+	cases := errorCases{
 		"all with models": {`
   mode   = "all"
   models = ["openai/gpt-4.1"]
@@ -252,19 +253,13 @@ func TestAccModelPolicy_planTimeValidation(t *testing.T) {
   publishers = ["Meta AI"]
 `, words(`"Meta AI" is not a publisher id`).String()},
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: protoV6Providers,
-				Steps: []resource.TestStep{{
-					Config:      s.providerConfig() + fmt.Sprintf("resource \"modelkeys_model_policy\" \"org\" {\n%s\n}\n", tc.body),
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(tc.want),
-				}},
-			})
-		})
-	}
+	errorTest{
+		config: func(body string) string {
+			return s.providerConfig() + fmt.Sprintf("resource \"modelkeys_model_policy\" \"org\" {\n%s\n}\n", body)
+		},
+		match:    regexp.MustCompile,
+		planOnly: true,
+	}.run(t, cases)
 	pol, err := s.Client.GetModelPolicy(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)

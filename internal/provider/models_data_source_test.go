@@ -68,7 +68,7 @@ func TestAccModelsDataSource_policy(t *testing.T) {
 		inProject  = "data.modelkeys_models.in_project"
 		publishers = "data.modelkeys_models.mistral"
 	)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{{
@@ -144,7 +144,7 @@ func TestAccModelsDataSource_credential(t *testing.T) {
 		reached = "data.modelkeys_models.reached"
 		pdf     = "data.modelkeys_models.pdf"
 	)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{
@@ -187,23 +187,18 @@ data "modelkeys_models" "x" {
 }
 
 func TestAccModelsDataSource_invalid(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t)
-	cases := map[string]struct{ body, want string }{
+	cases := errorCases{
 		"unknown capability":     {`capability = "telepathy"`, `(?s)capability.*tool_call`},
 		"unknown provider":       {`model_provider = "opena1"`, `(?s)model_provider.*openai`},
 		"project and credential": {`project_id = "p"` + "\n" + `credential_id = "c"`, `(?s)Invalid Attribute Combination`},
 		"unknown project":        {`project_id = "proj_doesnotexist"`, `(?s)Project not found.*proj_doesnotexist`},
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: protoV6Providers,
-				Steps: []resource.TestStep{{
-					Config:      s.providerConfig() + "data \"modelkeys_models\" \"x\" {\n" + tc.body + "\n}\n",
-					ExpectError: regexp.MustCompile(tc.want),
-				}},
-			})
-		})
-	}
+	errorTest{
+		config: func(body string) string {
+			return s.providerConfig() + "data \"modelkeys_models\" \"x\" {\n" + body + "\n}\n"
+		},
+		match: regexp.MustCompile,
+	}.run(t, cases)
 }

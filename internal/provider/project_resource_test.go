@@ -21,7 +21,7 @@ func TestAccProject_lifecycle(t *testing.T) {
 		return s.providerConfig() + "resource \"modelkeys_project\" \"test\" {\n" + body + "\n}\n"
 	}
 	id := statecheck.CompareValue(compareSame)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -87,7 +87,7 @@ resource "modelkeys_connection" "test" {
 }
 `, inherit, keyOne)
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -145,7 +145,7 @@ resource "modelkeys_model_policy" "org" {
   publishers = ["meta"]
 }
 `, keyOne)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),

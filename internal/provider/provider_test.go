@@ -15,7 +15,7 @@ import (
 // apply time; planning with it unknown must not crash.
 func TestAccProvider_unknownConfiguration(t *testing.T) {
 	s := newTestServer(t)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -44,26 +44,22 @@ resource "modelkeys_project" "p" {
 
 // TestAccProvider_badEndpoint: an endpoint that is not a server URL or a file:// path fails at plan time.
 func TestAccProvider_badEndpoint(t *testing.T) {
-	for name, ep := range map[string]string{
-		"unknown scheme": "ftp://example.com",
-		"not a URL":      "http://[::1",
-		"no host":        "https://",
-	} {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: protoV6Providers,
-				Steps: []resource.TestStep{{
-					Config: fmt.Sprintf(`
+	t.Parallel()
+	const want = `(?s)Invalid endpoint.*endpoint`
+	errorTest{
+		config: func(endpoint string) string {
+			return fmt.Sprintf(`
 provider "modelkeys" {
   endpoint = %q
 }
 data "modelkeys_providers" "all" {}
-`, ep),
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(`(?s)Invalid endpoint.*endpoint`),
-				}},
-			})
-		})
-	}
+`, endpoint)
+		},
+		match:    regexp.MustCompile,
+		planOnly: true,
+	}.run(t, errorCases{
+		"unknown scheme": {"ftp://example.com", want},
+		"not a URL":      {"http://[::1", want},
+		"no host":        {"https://", want},
+	})
 }

@@ -50,6 +50,8 @@ variable "token" {
 `, version, version))
 	}
 	stateHasNoSecret := stateHoldsNone(first, second, firstToken, secondToken)
+	// resource.Test, not ParallelTest: TF_LOG and TF_ACC_LOG_PATH are process environment, which
+	// t.Setenv sets only for a test that runs alone.
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,

@@ -64,7 +64,7 @@ func TestAccVerifyCredential(t *testing.T) {
   api_key        = %q
 `, key))
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
