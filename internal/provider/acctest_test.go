@@ -21,6 +21,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"text/template"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -264,15 +265,20 @@ const (
 
 var compareSame = compare.ValuesSame()
 
-// testConfig reads testdata/NAME.tf, a configuration with %[1]s where the provider block goes and
-// further fmt verbs for args.
-func testConfig(t *testing.T, s *testServer, name string, args ...any) string {
+// testConfig is testdata/NAME.tf run as a text/template with data (nil for none). The files are valid
+// HCL: template actions stand only inside strings and comments, and the provider block, which names
+// the test's server, comes from the caller: s.providerConfig() + testConfig(t, "name", data).
+func testConfig(t *testing.T, name string, data any) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name+".tf"))
+	tmpl, err := template.ParseFiles(filepath.Join("testdata", name+".tf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fmt.Sprintf(string(raw), append([]any{s.providerConfig()}, args...)...)
+	var b strings.Builder
+	if err := tmpl.Option("missingkey=error").Execute(&b, data); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 // credentialConfig is the provider block and a credential "test" with body as its arguments.
@@ -284,9 +290,15 @@ resource "modelkeys_credential" "test" {
 `
 }
 
-// connectionConfig is an OpenAI credential and a connection "test" through it, with body as the
-// connection's further arguments.
+// connectionConfig is an OpenAI credential "openai" and a connection "test" through it, with body as
+// the connection's further arguments.
 func connectionConfig(s *testServer, body string) string {
+	return connectionConfigOn(s, "openai", body)
+}
+
+// connectionConfigOn is connectionConfig with the connection on credential cred: "openai", or one
+// that the caller's configuration adds.
+func connectionConfigOn(s *testServer, cred, body string) string {
 	return s.providerConfig() + fmt.Sprintf(`
 resource "modelkeys_credential" "openai" {
   name           = "openai"
@@ -297,10 +309,10 @@ resource "modelkeys_credential" "openai" {
 
 resource "modelkeys_connection" "test" {
   name          = "assistant"
-  credential_id = modelkeys_credential.openai.id
+  credential_id = modelkeys_credential.%s.id
 %s
 }
-`, keyOne, body)
+`, keyOne, cred, body)
 }
 
 // words matches text whatever line wrapping Terraform puts between its words.

@@ -51,21 +51,7 @@ func TestAccConnectionDataSource_lookups(t *testing.T) {
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{{
-			Config: s.providerConfig() + fmt.Sprintf(`
-data "modelkeys_connection" "by_id" {
-  id = %q
-}
-data "modelkeys_connection" "by_name" {
-  name = "chat"
-}
-data "modelkeys_connection" "in_project" {
-  name       = "chat"
-  project_id = %q
-}
-resource "terraform_data" "temperature" {
-  input = jsondecode(data.modelkeys_connection.in_project.parameters).temperature
-}
-`, f.connection.ID, f.project.ID),
+			Config:            s.providerConfig() + testConfig(t, "connection_lookups", map[string]string{"Connection": f.connection.ID, "Project": f.project.ID}),
 			ConfigStateChecks: checks,
 		}},
 	})

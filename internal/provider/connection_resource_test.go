@@ -20,7 +20,7 @@ import (
 
 func TestAccConnection_fullConfiguration(t *testing.T) {
 	s := newTestServer(t)
-	config := testConfig(t, s, "full")
+	config := s.providerConfig() + testConfig(t, "full", nil)
 	all := []string{
 		"modelkeys_project.research",
 		"modelkeys_credential.openai", "modelkeys_credential.anthropic", "modelkeys_credential.local",
@@ -133,8 +133,9 @@ func TestAccConnection_drift(t *testing.T) {
 func TestAccConnection_parameters(t *testing.T) {
 	s := newTestServer(t)
 	id := statecheck.CompareValue(compareSame)
-	withSecond := func(body string) string {
-		return connectionConfig(s, body) + fmt.Sprintf(`
+	// The connection goes through credential "openai" (withSecond) or "second" (onSecond).
+	onSecond := func(cred, body string) string {
+		return connectionConfigOn(s, cred, body) + fmt.Sprintf(`
 resource "modelkeys_credential" "second" {
   name           = "openai-second"
   model_provider = "openai"
@@ -143,6 +144,7 @@ resource "modelkeys_credential" "second" {
 }
 `, keyTwo)
 	}
+	withSecond := func(body string) string { return onSecond("openai", body) }
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
@@ -212,7 +214,7 @@ resource "modelkeys_credential" "second" {
 				},
 			},
 			{
-				Config: strings.Replace(withSecond(`  model = "gpt-4.1"`), "credential_id = modelkeys_credential.openai.id", "credential_id = modelkeys_credential.second.id", 1),
+				Config: onSecond("second", `  model = "gpt-4.1"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionUpdate),
@@ -289,23 +291,9 @@ func TestAccConnection_credentialInUse(t *testing.T) {
 func TestAccConnection_credentialChangesInTheSameRun(t *testing.T) {
 	s := newTestServer(t)
 	config := func(first, second, conn string) string {
-		return s.providerConfig() + fmt.Sprintf(`
-resource "modelkeys_credential" "first" {
-  name           = "first"
-  description    = %q
-  model_provider = "openai"
-  api_key        = %q
-  verify         = false
-}
-
-resource "modelkeys_credential" "second" {
-  name           = "second"
-  description    = %q
-  model_provider = "openai"
-  api_key        = %q
-  verify         = false
-}
-`, first, keyOne, second, keyTwo) + conn
+		return s.providerConfig() + testConfig(t, "connection_credential_pair", map[string]string{
+			"First": first, "FirstKey": keyOne, "Second": second, "SecondKey": keyTwo,
+		}) + conn
 	}
 	connOn := func(cred string) string {
 		return `

@@ -57,21 +57,7 @@ func TestAccCredentialDataSource_lookups(t *testing.T) {
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{{
-			Config: s.providerConfig() + fmt.Sprintf(`
-data "modelkeys_credential" "by_id" {
-  id = %q
-}
-data "modelkeys_credential" "by_name" {
-  name = "shared"
-}
-data "modelkeys_credential" "in_project" {
-  name       = "shared"
-  project_id = %q
-}
-data "modelkeys_credential" "project_by_id" {
-  id = %q
-}
-`, f.orgCred.ID, f.project.ID, f.projCred.ID),
+			Config:            s.providerConfig() + testConfig(t, "credential_lookups", map[string]string{"OrgCred": f.orgCred.ID, "Project": f.project.ID, "ProjCred": f.projCred.ID}),
 			ConfigStateChecks: checks,
 			Check:             stateHoldsNone(dsKeyOrg, dsKeyProject),
 		}},

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"fmt"
 	"slices"
 	"testing"
 
@@ -42,25 +41,7 @@ func TestAccCredentialsDataSource_filters(t *testing.T) {
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{{
-			Config: s.providerConfig() + fmt.Sprintf(`
-data "modelkeys_credentials" "all" {}
-data "modelkeys_credentials" "openai" {
-  model_provider = "openai"
-}
-data "modelkeys_credentials" "project" {
-  project_id = %[1]q
-}
-data "modelkeys_credentials" "by_name" {
-  name = "shared"
-}
-data "modelkeys_credentials" "combined" {
-  project_id     = %[1]q
-  model_provider = "openai"
-}
-data "modelkeys_credentials" "none" {
-  name = "nobody"
-}
-`, f.project.ID),
+			Config: s.providerConfig() + testConfig(t, "credentials_filters", map[string]string{"Project": f.project.ID}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(all, tfjsonpath.New("ids"), ids(f.orgCred.ID, f.projCred.ID, extra.ID)),
 				statecheck.ExpectKnownValue(all, tfjsonpath.New("credentials"), knownvalue.ListSizeExact(3)),

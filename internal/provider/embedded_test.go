@@ -27,23 +27,20 @@ import (
 func TestAccEmbedded_parallelCreatesAndServerHandOff(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "state", "modelkeys.db")
-	var resources string
 	const n = 12
-	for i := range n {
-		resources += fmt.Sprintf(`
-resource "modelkeys_credential" "c%d" {
-  name           = "key-%02d"
-  model_provider = "openai"
-  api_key        = "sk-embedded-parallel-key-%04d-abcdef"
-  verify         = false
-}
-`, i, i, i)
+	type cred struct {
+		Index     int
+		Name, Key string
+	}
+	creds := make([]cred, n)
+	for i := range creds {
+		creds[i] = cred{i, fmt.Sprintf("key-%02d", i), fmt.Sprintf("sk-embedded-parallel-key-%04d-abcdef", i)}
 	}
 	config := fmt.Sprintf(`
 provider "modelkeys" {
   endpoint = "file://%s"
 }
-`, filepath.ToSlash(dbPath)) + resources
+`, filepath.ToSlash(dbPath)) + testConfig(t, "embedded_credentials", creds)
 
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },

@@ -72,23 +72,7 @@ func TestAccModelsDataSource_policy(t *testing.T) {
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{{
-			Config: s.providerConfig() + fmt.Sprintf(`
-data "modelkeys_models" "all" {}
-data "modelkeys_models" "openai" {
-  model_provider = "openai"
-}
-data "modelkeys_models" "reasoning" {
-  model_provider = "openai"
-  capability     = "reasoning"
-}
-data "modelkeys_models" "in_project" {
-  model_provider = "openai"
-  project_id     = %q
-}
-data "modelkeys_models" "mistral" {
-  publisher = "mistral"
-}
-`, project.ID),
+			Config: s.providerConfig() + testConfig(t, "models_policy", map[string]string{"Project": project.ID}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(all, tfjsonpath.New("models"), knownvalue.ListSizeExact(nAll)),
 				statecheck.ExpectKnownValue(all, tfjsonpath.New("project_id"), knownvalue.Null()),

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"testing"
 
@@ -66,26 +65,7 @@ func TestAccProject_lifecycle(t *testing.T) {
 func TestAccProject_inheritance(t *testing.T) {
 	s := newTestServer(t)
 	config := func(inherit bool) string {
-		return s.providerConfig() + fmt.Sprintf(`
-resource "modelkeys_project" "test" {
-  name                             = "research"
-  inherit_organization_credentials = %t
-}
-
-resource "modelkeys_credential" "org" {
-  name           = "openai-org"
-  model_provider = "openai"
-  api_key        = %q
-  verify         = false
-}
-
-resource "modelkeys_connection" "test" {
-  name          = "research-gpt"
-  project_id    = modelkeys_project.test.id
-  credential_id = modelkeys_credential.org.id
-  model         = "gpt-4.1"
-}
-`, inherit, keyOne)
+		return s.providerConfig() + testConfig(t, "project_inheritance", map[string]any{"Inherit": inherit, "Key": keyOne})
 	}
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
@@ -126,25 +106,7 @@ func TestAccProject_defaultProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config := s.providerConfigInProject(proj.ID) + fmt.Sprintf(`
-resource "modelkeys_credential" "test" {
-  name           = "openai"
-  model_provider = "openai"
-  api_key        = %q
-  verify         = false
-}
-
-resource "modelkeys_connection" "test" {
-  name          = "assistant"
-  credential_id = modelkeys_credential.test.id
-  model         = "gpt-4.1"
-}
-
-resource "modelkeys_model_policy" "org" {
-  mode       = "denylist"
-  publishers = ["meta"]
-}
-`, keyOne)
+	config := s.providerConfigInProject(proj.ID) + testConfig(t, "project_default_project", map[string]string{"Key": keyOne})
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
