@@ -2,6 +2,7 @@
 // configuration builders and loaders, API fixtures, and the checks many tests share (CheckDestroy,
 // secrets not in state, error text as Terraform wraps it). One file, as cloudflare's
 // internal/acctest/acctest.go: a test file holds tests; what several of them need lives here.
+
 package provider
 
 import (
@@ -46,13 +47,17 @@ var protoV6Providers = map[string]func() (tfprotov6.ProviderServer, error){
 func TestMain(m *testing.M) {
 	// Terraform warns about a CLI configuration file that does not exist, and the environment of these
 	// machines points at one; give it an empty real file.
+	var rc string
 	if f, err := os.CreateTemp("", "terraformrc"); err == nil {
 		_ = f.Close()
-		_ = os.Setenv("TF_CLI_CONFIG_FILE", f.Name())
-		defer os.Remove(f.Name())
+		rc = f.Name()
+		_ = os.Setenv("TF_CLI_CONFIG_FILE", rc)
 	}
 	code := m.Run()
 	pgtest.Stop() // the cluster of MODELKEYS_TEST_BACKEND=postgres-replicas, if one was started
+	if rc != "" {
+		_ = os.Remove(rc) // not deferred: os.Exit runs no deferred calls
+	}
 	os.Exit(code)
 }
 
