@@ -119,7 +119,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 		t.Fatalf("%s=%s: want sqlite or postgres-replicas", envTestBackend, b)
 	}
 	ctx := context.Background()
-	dir := storeTempDir(t)
+	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "modelkeys.db")
 	st, err := sqlstore.OpenSQLite(ctx, dbPath)
 	if err != nil {
@@ -141,39 +141,6 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	ts := newAdminClient(t, st, hs.URL)
 	ts.DBPath, ts.Logs, ts.srv = dbPath, logs, srv
 	return ts
-}
-
-// storeTempDir is t.TempDir for an SQLite store, removed once the store has let go of it.
-//
-// sqlstore's Close returns while connections it no longer tracks are still being opened: the first
-// use of a query text prepares it in the background (stmtCache.prepare), which opens a connection of
-// its own when the request holds the only one, and database/sql's Close waits for neither. That
-// connection creates modelkeys.db-wal and -shm a moment after Close, and t.TempDir's removal, which
-// runs right after it, fails with "directory not empty". A test whose only request is its last act
-// (the plan-time tests' "nothing reached the server") leaves exactly that behind. So the removal is
-// retried until the late connection has closed (database/sql closes it as soon as its prepare
-// returns, the store being closed), and fails the test only if the directory outlives that by far.
-func storeTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", strings.ReplaceAll(t.Name(), "/", "_")+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { // registered first, so it runs after the store's Close
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			err := os.RemoveAll(dir)
-			if err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("removing the store's directory: %v", err)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-	return dir
 }
 
 // newServer is the API handler on st, logging at debug level into logs.

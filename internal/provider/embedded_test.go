@@ -25,7 +25,7 @@ import (
 // TestAccEmbedded_parallelCreatesAndServerHandOff applies credentials in parallel on the embedded
 // store, then opens the same file as modelkeys-server would and finds what Terraform wrote.
 func TestAccEmbedded_parallelCreatesAndServerHandOff(t *testing.T) {
-	dir := storeTempDir(t) // a store's directory: removed only once its late connections are gone
+	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "state", "modelkeys.db")
 	const n = 12
 	type cred struct {
