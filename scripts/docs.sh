@@ -19,6 +19,15 @@ trap 'rm -rf "$rc" ${scratch:+"$scratch"}' EXIT
 export TF_CLI_CONFIG_FILE="$rc"
 export CHECKPOINT_DISABLE=1
 
+# List resources and actions are in the schema only for Terraform 1.14+: when the terraform on PATH is
+# older, put scripts/terraform.sh's (built once and cached) first on PATH for tfplugindocs.
+tf_minor=$(terraform version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"1\.\([0-9]*\)\..*/\1/p' | head -1)
+if [ -z "$tf_minor" ] || [ "$tf_minor" -lt 14 ]; then
+  latest_bin=$(mktemp -d)
+  ln -s "$("$root/scripts/terraform.sh" path)" "$latest_bin/terraform"
+  export PATH="$latest_bin:$PATH"
+fi
+
 generate() { # dir
   (cd "$1" && "$go" tool -modfile=tools/go.mod tfplugindocs generate --provider-name modelkeys --rendered-provider-name modelkeys >/dev/null)
   local log

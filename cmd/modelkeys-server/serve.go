@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/console"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
@@ -58,6 +59,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&pool.ConnMaxLifetime, "db-conn-max-lifetime", env.Duration("MODELKEYS_DB_CONN_MAX_LIFETIME", 0), "PostgreSQL: replace a connection after this long, 0 for the default of 30m (env MODELKEYS_DB_CONN_MAX_LIFETIME)")
 	tokenTTL := fs.Duration("token-cache-ttl", env.Duration("MODELKEYS_TOKEN_CACHE_TTL", 2*time.Second), "trust a valid token this long before reading it from the database again; a revoked token stops working within this time; 0 turns the cache off (env MODELKEYS_TOKEN_CACHE_TTL)")
 	pprofListen := fs.String("pprof-listen", envOr("MODELKEYS_PPROF_LISTEN", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (profiling only; off by default; env MODELKEYS_PPROF_LISTEN)")
+	ui := fs.Bool("ui", env.Bool("MODELKEYS_UI", true), "serve the web console under /ui/ (env MODELKEYS_UI)")
+	uiSecure := fs.Bool("ui-secure-cookies", env.Bool("MODELKEYS_UI_SECURE_COOKIES", false), "mark the console's cookies Secure on plain HTTP too, behind a TLS-terminating proxy; over --tls-cert they always are (env MODELKEYS_UI_SECURE_COOKIES)")
 	shutdownGrace := fs.Duration("shutdown-timeout", env.Duration("MODELKEYS_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to let requests finish on SIGTERM (env MODELKEYS_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
@@ -135,6 +138,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *ui {
+		srv.Mount(console.Prefix, console.New(srv, console.Options{SecureCookies: *uiSecure}))
+	}
 	// One re-verifier per process; with several replicas on one PostgreSQL database an advisory lock
 	// lets one of them run each pass (on SQLite the lock is always granted).
 	var reverifyLock server.ReverifyLock
@@ -179,7 +185,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	logger.Info("modelkeys-server listening", "url", scheme+"://"+ln.Addr().String(), "database", st.Dialect(), "master_key", secrets.KeyID(key), "master_key_source", keySource, "version", version,
-		"egress_allow", fmt.Sprint(egressRanges))
+		"egress_allow", fmt.Sprint(egressRanges), "console", *ui)
 
 	errc := make(chan error, 1)
 	go func() {

@@ -79,6 +79,10 @@ type Credential struct {
 	Version       int64     `json:"version"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+
+	// ManagedBy names the tool that owns this credential ("terraform" when the provider wrote it), so
+	// the console can warn that a change made there shows as drift; "" when nothing claimed it.
+	ManagedBy string `json:"managed_by,omitempty"`
 	// Lifecycle: RotationPeriod and ExpiresAt are set by the client; the rest the server computes on
 	// every read from its clock, the stored times and the credential policy of the credential's scope.
 	//
@@ -103,6 +107,9 @@ type Credential struct {
 	PolicyViolations []string `json:"policy_violations"`
 }
 
+// ManagedByTerraform is the ManagedBy the Terraform provider writes.
+const ManagedByTerraform = "terraform"
+
 // CredentialCreate is the body of POST /v1/credentials.
 type CredentialCreate struct {
 	Name        string            `json:"name"`
@@ -118,6 +125,8 @@ type CredentialCreate struct {
 	// RotationPeriod and ExpiresAt: see Credential.
 	RotationPeriod string `json:"rotation_period,omitempty"`
 	ExpiresAt      string `json:"expires_at,omitempty"`
+	// ManagedBy marks the tool that owns the credential (see Credential.ManagedBy).
+	ManagedBy string `json:"managed_by,omitempty"`
 }
 
 // CredentialPatch is the body of PATCH /v1/credentials/{id}. A nil field is left as it is; an empty
@@ -137,6 +146,8 @@ type CredentialPatch struct {
 	// the expiry, which belonged to the old key.
 	RotationPeriod *string `json:"rotation_period,omitempty"`
 	ExpiresAt      *string `json:"expires_at,omitempty"`
+	// ManagedBy, when set, replaces the credential's owner mark; "" clears it.
+	ManagedBy *string `json:"managed_by,omitempty"`
 }
 
 // CredentialSecret is the answer of POST /v1/credentials/{id}/reveal.
@@ -144,6 +155,19 @@ type CredentialSecret struct {
 	ID        string `json:"id"`
 	APIKey    string `json:"api_key,omitempty"`
 	AuthToken string `json:"auth_token,omitempty"`
+}
+
+// SecretMatch is the body of POST /v1/credentials/{id}/secret-matches: the secrets to compare with the
+// stored ones. A nil field is not compared; "" means "the credential holds none".
+type SecretMatch struct {
+	APIKey    *string `json:"api_key,omitempty"`
+	AuthToken *string `json:"auth_token,omitempty"`
+}
+
+// SecretMatchResult is the answer of POST /v1/credentials/{id}/secret-matches: whether every secret
+// sent equals the stored one. It says nothing else about the stored secrets.
+type SecretMatchResult struct {
+	Matches bool `json:"matches"`
 }
 
 // Connection is a model reachable through a credential.

@@ -34,6 +34,9 @@ type CredentialListOptions struct {
 	Name      string
 	// LifecycleStatus keeps credentials in that lifecycle status (ok, rotation_due, expiring, expired).
 	LifecycleStatus string
+	// NamePrefix keeps the credentials whose name starts with it; Status those with that status.
+	NamePrefix string
+	Status     string
 	// PageToken is the NextPageToken of the previous page; empty for the first page.
 	PageToken string
 	// Limit is the page size; zero leaves it to the server.
@@ -45,15 +48,20 @@ type ConnectionListOptions struct {
 	ProjectID    string
 	CredentialID string
 	Name         string
-	PageToken    string
-	Limit        int
+	// Model keeps the connections to that model; NamePrefix those whose name starts with it.
+	Model      string
+	NamePrefix string
+	PageToken  string
+	Limit      int
 }
 
 // ProjectListOptions narrows GET /v1/projects and selects a page. Empty fields are not sent.
 type ProjectListOptions struct {
-	Name      string
-	PageToken string
-	Limit     int
+	Name string
+	// NamePrefix keeps the projects whose name starts with it.
+	NamePrefix string
+	PageToken  string
+	Limit      int
 }
 
 // values builds a query from name/value pairs, leaving out empty values so that an unset filter is not
@@ -207,7 +215,8 @@ func (c *Client) DeleteCredential(ctx context.Context, id string, expectedVersio
 }
 
 func (o CredentialListOptions) query() url.Values {
-	q := values("project_id", o.ProjectID, "provider", o.Provider, "name", o.Name, "lifecycle_status", o.LifecycleStatus, "page_token", o.PageToken)
+	q := values("project_id", o.ProjectID, "provider", o.Provider, "name", o.Name, "name_prefix", o.NamePrefix, "status", o.Status,
+		"lifecycle_status", o.LifecycleStatus, "page_token", o.PageToken)
 	setLimit(q, o.Limit)
 	return q
 }
@@ -233,6 +242,26 @@ func (c *Client) VerifyCredential(ctx context.Context, id string) (*api.Credenti
 		return nil, err
 	}
 	return send[api.Credential](ctx, c, request{method: http.MethodPost, path: "/v1/credentials/" + eid + "/verify"})
+}
+
+// CredentialSecretMatches asks whether the secrets in in equal the credential's stored ones (POST
+// /v1/credentials/{id}/secret-matches) without writing anything. Editor or admin tokens; the server
+// rate-limits and audits it. in holds secrets: they are masked in logs and errors.
+func (c *Client) CredentialSecretMatches(ctx context.Context, id string, in api.SecretMatch) (bool, error) {
+	eid, err := escapeID("credential", id)
+	if err != nil {
+		return false, err
+	}
+	out, err := send[api.SecretMatchResult](ctx, c, request{
+		method:  http.MethodPost,
+		path:    "/v1/credentials/" + eid + "/secret-matches",
+		body:    in,
+		secrets: []string{strp(in.APIKey), strp(in.AuthToken)},
+	})
+	if err != nil {
+		return false, err
+	}
+	return out.Matches, nil
 }
 
 // CredentialModels lists the models reachable through a credential (GET /v1/credentials/{id}/models).
@@ -293,7 +322,7 @@ func (c *Client) DeleteConnection(ctx context.Context, id string, expectedVersio
 }
 
 func (o ConnectionListOptions) query() url.Values {
-	q := values("project_id", o.ProjectID, "credential_id", o.CredentialID, "name", o.Name, "page_token", o.PageToken)
+	q := values("project_id", o.ProjectID, "credential_id", o.CredentialID, "name", o.Name, "model", o.Model, "name_prefix", o.NamePrefix, "page_token", o.PageToken)
 	setLimit(q, o.Limit)
 	return q
 }
@@ -368,7 +397,7 @@ func (c *Client) DeleteProject(ctx context.Context, id string, expectedVersion i
 }
 
 func (o ProjectListOptions) query() url.Values {
-	q := values("name", o.Name, "page_token", o.PageToken)
+	q := values("name", o.Name, "name_prefix", o.NamePrefix, "page_token", o.PageToken)
 	setLimit(q, o.Limit)
 	return q
 }

@@ -47,49 +47,30 @@ func TestAccConnectionDataSource_lookups(t *testing.T) {
 		statecheck.ExpectKnownValue(inProject, tfjsonpath.New("parameters"), knownvalue.StringExact(`{"max_tokens":256,"temperature":0.2}`)),
 		statecheck.ExpectKnownValue("terraform_data.temperature", tfjsonpath.New("output"), knownvalue.Float64Exact(0.2)),
 	)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{{
-			Config: s.providerConfig() + fmt.Sprintf(`
-data "modelkeys_connection" "by_id" {
-  id = %q
-}
-data "modelkeys_connection" "by_name" {
-  name = "chat"
-}
-data "modelkeys_connection" "in_project" {
-  name       = "chat"
-  project_id = %q
-}
-resource "terraform_data" "temperature" {
-  input = jsondecode(data.modelkeys_connection.in_project.parameters).temperature
-}
-`, f.connection.ID, f.project.ID),
+			Config:            s.providerConfig() + testConfig(t, "connection_lookups", map[string]string{"Connection": f.connection.ID, "Project": f.project.ID}),
 			ConfigStateChecks: checks,
 		}},
 	})
 }
 
 func TestAccConnectionDataSource_notFound(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t)
 	f := newCredentialFixture(t, s)
-	cases := map[string]struct{ body, want string }{
+	cases := errorCases{
 		"unknown id": {`id = "conn_doesnotexist"`, `Connection not found.*No connection with id "conn_doesnotexist" exists`},
 		"name in another scope": {fmt.Sprintf("name = \"chat\"\n  project_id = %q", f.project.ID),
 			`No connection named "chat" exists in project "` + f.project.ID + `". A connection of that name exists in the organisation scope`},
 		"neither id nor name": {``, `Exactly one of these attributes must be configured: \[id,name\]`},
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: protoV6Providers,
-				Steps: []resource.TestStep{{
-					Config:      s.providerConfig() + "data \"modelkeys_connection\" \"x\" {\n  " + tc.body + "\n}\n",
-					ExpectError: wrappedText(tc.want),
-				}},
-			})
-		})
-	}
+	errorTest{
+		config: func(body string) string {
+			return s.providerConfig() + "data \"modelkeys_connection\" \"x\" {\n  " + body + "\n}\n"
+		},
+		match: wrappedText,
+	}.run(t, cases)
 }

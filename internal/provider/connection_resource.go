@@ -208,6 +208,7 @@ func (r *connectionResource) Create(ctx context.Context, req resource.CreateRequ
 	tflog.Info(ctx, "created connection", map[string]any{"id": c.ID, "status": c.Status})
 	connectionToModel(c, &plan)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, plan.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
 
@@ -225,6 +226,9 @@ func (r *connectionResource) Read(ctx context.Context, req resource.ReadRequest,
 	if client.IsNotFound(err) {
 		tflog.Info(ctx, "connection no longer exists; removing it from state", map[string]any{"id": state.ID.ValueString()})
 		resp.State.RemoveResource(ctx)
+		// The framework wants an identity after every Read, even one that forgets the object (Terraform
+		// before 1.12 sends none to keep).
+		resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
 		return
 	}
 	if err != nil {
@@ -233,6 +237,7 @@ func (r *connectionResource) Read(ctx context.Context, req resource.ReadRequest,
 	}
 	connectionToModel(c, &state)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
 
@@ -271,6 +276,7 @@ func (r *connectionResource) Update(ctx context.Context, req resource.UpdateRequ
 	}
 	connectionToModel(c, &plan)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, plan.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
 
@@ -293,7 +299,7 @@ func (r *connectionResource) Delete(ctx context.Context, req resource.DeleteRequ
 }
 
 func (r *connectionResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	importByID(ctx, req, resp)
 }
 
 // connectionToModel copies what the API returned into m. parameters keeps m's text when the server's

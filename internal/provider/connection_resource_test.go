@@ -3,13 +3,10 @@ package provider
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -21,87 +18,9 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 )
 
-const connAddr = "modelkeys_connection.test"
-
-var compareSame = compare.ValuesSame()
-
-// testConfig reads testdata/NAME.tf, a configuration with %[1]s where the provider block goes and
-// further fmt verbs for args.
-func testConfig(t *testing.T, s *testServer, name string, args ...any) string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name+".tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf(string(raw), append([]any{s.providerConfig()}, args...)...)
-}
-
-// words matches text whatever line wrapping Terraform puts between its words.
-func words(text string) *regexp.Regexp {
-	parts := strings.Fields(text)
-	for i, p := range parts {
-		parts[i] = regexp.QuoteMeta(p)
-	}
-	return regexp.MustCompile(`(?s)` + strings.Join(parts, `\s+`))
-}
-
-// checkAllDestroyed asserts, through the API, that every object the state held is gone: credentials,
-// connections and projects answer 404, and model policies are back to mode "all" (or went with their
-// project).
-func checkAllDestroyed(s *testServer) resource.TestCheckFunc {
-	return func(st *terraform.State) error {
-		ctx := context.Background()
-		for addr, rs := range st.RootModule().Resources {
-			id := rs.Primary.ID
-			var err error
-			switch rs.Type {
-			case "modelkeys_credential":
-				_, err = s.Client.GetCredential(ctx, id)
-			case "modelkeys_connection":
-				_, err = s.Client.GetConnection(ctx, id)
-			case "modelkeys_project":
-				_, err = s.Client.GetProject(ctx, id)
-			case "modelkeys_model_policy":
-				pol, perr := s.Client.GetModelPolicy(ctx, rs.Primary.Attributes["project_id"])
-				switch {
-				case client.IsNotFound(perr):
-				case perr != nil:
-					return fmt.Errorf("%s: %w", addr, perr)
-				case pol.Mode != api.PolicyAll || len(pol.Models) > 0 || len(pol.Publishers) > 0:
-					return fmt.Errorf("%s: policy still %s %v %v after destroy", addr, pol.Mode, pol.Models, pol.Publishers)
-				}
-				continue
-			default:
-				continue
-			}
-			if !client.IsNotFound(err) {
-				return fmt.Errorf("%s (%s) still exists after destroy (err %v)", addr, id, err)
-			}
-		}
-		return nil
-	}
-}
-
-func connectionConfig(s *testServer, body string) string {
-	return s.providerConfig() + fmt.Sprintf(`
-resource "modelkeys_credential" "openai" {
-  name           = "openai"
-  model_provider = "openai"
-  api_key        = %q
-  verify         = false
-}
-
-resource "modelkeys_connection" "test" {
-  name          = "assistant"
-  credential_id = modelkeys_credential.openai.id
-%s
-}
-`, keyOne, body)
-}
-
 func TestAccConnection_fullConfiguration(t *testing.T) {
 	s := newTestServer(t)
-	config := testConfig(t, s, "full")
+	config := s.providerConfig() + testConfig(t, "full", nil)
 	all := []string{
 		"modelkeys_project.research",
 		"modelkeys_credential.openai", "modelkeys_credential.anthropic", "modelkeys_credential.local",
@@ -151,7 +70,7 @@ func TestAccConnection_fullConfiguration(t *testing.T) {
 		}
 		steps = append(steps, step)
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -165,7 +84,7 @@ func TestAccConnection_drift(t *testing.T) {
 	s := newTestServer(t)
 	config := connectionConfig(s, `  model = "gpt-4.1"`)
 	var id string
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -214,8 +133,9 @@ func TestAccConnection_drift(t *testing.T) {
 func TestAccConnection_parameters(t *testing.T) {
 	s := newTestServer(t)
 	id := statecheck.CompareValue(compareSame)
-	withSecond := func(body string) string {
-		return connectionConfig(s, body) + fmt.Sprintf(`
+	// The connection goes through credential "openai" (withSecond) or "second" (onSecond).
+	onSecond := func(cred, body string) string {
+		return connectionConfigOn(s, cred, body) + fmt.Sprintf(`
 resource "modelkeys_credential" "second" {
   name           = "openai-second"
   model_provider = "openai"
@@ -224,7 +144,8 @@ resource "modelkeys_credential" "second" {
 }
 `, keyTwo)
 	}
-	resource.Test(t, resource.TestCase{
+	withSecond := func(body string) string { return onSecond("openai", body) }
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -293,7 +214,7 @@ resource "modelkeys_credential" "second" {
 				},
 			},
 			{
-				Config: strings.Replace(withSecond(`  model = "gpt-4.1"`), "credential_id = modelkeys_credential.openai.id", "credential_id = modelkeys_credential.second.id", 1),
+				Config: onSecond("second", `  model = "gpt-4.1"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionUpdate),
@@ -319,7 +240,7 @@ func TestAccConnection_credentialInUse(t *testing.T) {
 	var credID, connID string
 	// ExpectError is read when the step runs, after its PreConfig has learnt the connection's id.
 	inUse := regexp.MustCompile(`not known yet`)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -370,23 +291,9 @@ func TestAccConnection_credentialInUse(t *testing.T) {
 func TestAccConnection_credentialChangesInTheSameRun(t *testing.T) {
 	s := newTestServer(t)
 	config := func(first, second, conn string) string {
-		return s.providerConfig() + fmt.Sprintf(`
-resource "modelkeys_credential" "first" {
-  name           = "first"
-  description    = %q
-  model_provider = "openai"
-  api_key        = %q
-  verify         = false
-}
-
-resource "modelkeys_credential" "second" {
-  name           = "second"
-  description    = %q
-  model_provider = "openai"
-  api_key        = %q
-  verify         = false
-}
-`, first, keyOne, second, keyTwo) + conn
+		return s.providerConfig() + testConfig(t, "connection_credential_pair", map[string]string{
+			"First": first, "FirstKey": keyOne, "Second": second, "SecondKey": keyTwo,
+		}) + conn
 	}
 	connOn := func(cred string) string {
 		return `
@@ -397,7 +304,7 @@ resource "modelkeys_connection" "test" {
 }
 `
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),

@@ -3,111 +3,15 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 )
-
-// Keys of the credentials the data source tests create out of band. None may reach the state.
-const (
-	dsKeyOrg     = "sk-proj-datasource-org-key-00000000000000a1"
-	dsKeyProject = "sk-proj-datasource-project-key-000000000b2"
-)
-
-// dsProject creates a project through the API, outside Terraform.
-func dsProject(t *testing.T, s *testServer, in api.ProjectCreate) *api.Project {
-	t.Helper()
-	p, err := s.Client.CreateProject(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// dsCredential creates a credential through the API, outside Terraform, without asking the provider.
-func dsCredential(t *testing.T, s *testServer, in api.CredentialCreate) *api.Credential {
-	t.Helper()
-	verify := false
-	in.Verify = &verify
-	c, err := s.Client.CreateCredential(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// dsConnection creates a connection through the API, outside Terraform.
-func dsConnection(t *testing.T, s *testServer, in api.ConnectionCreate) *api.Connection {
-	t.Helper()
-	c, err := s.Client.CreateConnection(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// wrappedText matches an error message that Terraform may have wrapped: every space of pattern
-// matches any run of white space.
-func wrappedText(pattern string) *regexp.Regexp {
-	return regexp.MustCompile("(?s)" + strings.ReplaceAll(pattern, " ", `\s+`))
-}
-
-// stateHoldsNone fails when any attribute of any object in the state contains one of the secrets.
-func stateHoldsNone(secrets ...string) resource.TestCheckFunc {
-	return func(st *terraform.State) error {
-		scanned := 0
-		for _, m := range st.Modules {
-			for addr, rs := range m.Resources {
-				for name, v := range rs.Primary.Attributes {
-					scanned++
-					for _, sec := range secrets {
-						if strings.Contains(v, sec) {
-							return fmt.Errorf("%s.%s holds a credential's secret", addr, name)
-						}
-					}
-				}
-			}
-		}
-		if scanned == 0 {
-			return fmt.Errorf("the state has no attributes: the scan proves nothing")
-		}
-		return nil
-	}
-}
-
-// credentialFixture is an organisation credential and a project credential of the same name, and a
-// connection that uses the organisation one.
-type credentialFixture struct {
-	project    *api.Project
-	orgCred    *api.Credential
-	projCred   *api.Credential
-	connection *api.Connection
-}
-
-func newCredentialFixture(t *testing.T, s *testServer) credentialFixture {
-	t.Helper()
-	var f credentialFixture
-	f.project = dsProject(t, s, api.ProjectCreate{Name: "team-a"})
-	key, projKey := dsKeyOrg, dsKeyProject
-	f.orgCred = dsCredential(t, s, api.CredentialCreate{
-		Name: "shared", Description: "organisation key", Provider: "openai", APIKey: &key,
-		Settings: map[string]string{"organization_id": "org-123"}, Labels: map[string]string{"team": "ml"},
-	})
-	f.projCred = dsCredential(t, s, api.CredentialCreate{Name: "shared", Provider: "mistral", ProjectID: f.project.ID, APIKey: &projKey})
-	f.connection = dsConnection(t, s, api.ConnectionCreate{Name: "chat", CredentialID: f.orgCred.ID, Model: "gpt-4o-mini"})
-	return f
-}
 
 func TestAccCredentialDataSource_lookups(t *testing.T) {
 	s := newTestServer(t)
@@ -149,25 +53,11 @@ func TestAccCredentialDataSource_lookups(t *testing.T) {
 		statecheck.ExpectKnownValue("data.modelkeys_credential.project_by_id", tfjsonpath.New("name"), knownvalue.StringExact("shared")),
 		statecheck.ExpectKnownValue("data.modelkeys_credential.project_by_id", tfjsonpath.New("project_id"), knownvalue.StringExact(f.project.ID)),
 	)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{{
-			Config: s.providerConfig() + fmt.Sprintf(`
-data "modelkeys_credential" "by_id" {
-  id = %q
-}
-data "modelkeys_credential" "by_name" {
-  name = "shared"
-}
-data "modelkeys_credential" "in_project" {
-  name       = "shared"
-  project_id = %q
-}
-data "modelkeys_credential" "project_by_id" {
-  id = %q
-}
-`, f.orgCred.ID, f.project.ID, f.projCred.ID),
+			Config:            s.providerConfig() + testConfig(t, "credential_lookups", map[string]string{"OrgCred": f.orgCred.ID, "Project": f.project.ID, "ProjCred": f.projCred.ID}),
 			ConfigStateChecks: checks,
 			Check:             stateHoldsNone(dsKeyOrg, dsKeyProject),
 		}},
@@ -181,14 +71,8 @@ func TestAccCredentialDataSource_defaultProject(t *testing.T) {
 	f := newCredentialFixture(t, s)
 	key := dsKeyOrg
 	dsCredential(t, s, api.CredentialCreate{Name: "org-only", Provider: "openai", APIKey: &key})
-	provider := fmt.Sprintf(`
-provider "modelkeys" {
-  endpoint = %q
-  token    = %q
-  project  = %q
-}
-`, s.URL, s.Token, f.project.ID)
-	resource.Test(t, resource.TestCase{
+	provider := s.providerConfigInProject(f.project.ID)
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{
@@ -230,13 +114,11 @@ data "modelkeys_credential" "org_only" {
 }
 
 func TestAccCredentialDataSource_notFound(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t)
 	f := newCredentialFixture(t, s)
 	other := dsProject(t, s, api.ProjectCreate{Name: "team-b"})
-	cases := map[string]struct {
-		body string
-		want string
-	}{
+	cases := errorCases{
 		"unknown id":   {`id = "cred_doesnotexist"`, `Credential not found.*No credential with id "cred_doesnotexist" exists`},
 		"unknown name": {`name = "nope"`, `Credential not found.*No credential named "nope" exists in the organisation scope`},
 		"name in another scope": {fmt.Sprintf("name = \"shared\"\n  project_id = %q", other.ID),
@@ -246,16 +128,10 @@ func TestAccCredentialDataSource_notFound(t *testing.T) {
 		"neither id nor name":   {``, `Missing Attribute Configuration.*Exactly one of these attributes must be configured: \[id,name\]`},
 		"project_id with an id": {fmt.Sprintf("id = %q\n  project_id = %q", f.orgCred.ID, f.project.ID), `Invalid Attribute Combination.*project_id`},
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: protoV6Providers,
-				Steps: []resource.TestStep{{
-					Config:      s.providerConfig() + "data \"modelkeys_credential\" \"x\" {\n  " + tc.body + "\n}\n",
-					ExpectError: wrappedText(tc.want),
-				}},
-			})
-		})
-	}
+	errorTest{
+		config: func(body string) string {
+			return s.providerConfig() + "data \"modelkeys_credential\" \"x\" {\n  " + body + "\n}\n"
+		},
+		match: wrappedText,
+	}.run(t, cases)
 }

@@ -136,12 +136,13 @@ var (
 // keys, a refresh takes the new fingerprint silently (the plan stays empty and the key stays in
 // state); a key changed outside Terraform is still drift, with or without the scheme change.
 func TestAccCredential_fingerprintSchemeUpgrade(t *testing.T) {
+	t.Parallel()
 	t.Run("upgrade only", func(t *testing.T) {
 		s := newTestServer(t)
 		up := newSchemeUpgrade(t, s)
 		config := fingerprintConfig(up.URL, s.Token, keyOne)
 		var id string
-		resource.Test(t, resource.TestCase{
+		resource.ParallelTest(t, resource.TestCase{
 			PreCheck:                 func() { testAccPreCheck(t) },
 			ProtoV6ProviderFactories: protoV6Providers,
 			CheckDestroy:             checkAllDestroyed(s),
@@ -206,7 +207,7 @@ func TestAccCredential_fingerprintSchemeUpgrade(t *testing.T) {
 		up := newSchemeUpgrade(t, s)
 		config := fingerprintConfig(up.URL, s.Token, keyOne)
 		var id string
-		resource.Test(t, resource.TestCase{
+		resource.ParallelTest(t, resource.TestCase{
 			PreCheck:                 func() { testAccPreCheck(t) },
 			ProtoV6ProviderFactories: protoV6Providers,
 			CheckDestroy:             checkAllDestroyed(s),

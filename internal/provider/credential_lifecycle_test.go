@@ -197,8 +197,6 @@ func TestAccCredential_rotationAndExpiry(t *testing.T) {
 	})
 }
 
-func ptrTo[T any](v T) *T { return &v }
-
 // TestAccCredential_lifecycleValidation refuses bad durations and timestamps at plan time.
 func TestAccCredential_lifecycleValidation(t *testing.T) {
 	s := newTestServer(t)

@@ -241,7 +241,9 @@ func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.Va
 			continue // the OneOf validator on model_provider says it already
 		}
 		if f.Field == api.SecretAPIKey && !hasKey {
-			resp.Diagnostics.AddAttributeError(path.Root("api_key"), "Missing API key", f.Message+" Set api_key, or api_key_wo with api_key_wo_version.")
+			// Not an error of the configuration: an existing credential (imported, or written by
+			// terraform query -generate-config-out) may leave its key to the server. Creating one
+			// without a key is refused in ModifyPlan.
 			continue
 		}
 		at := wireToPath(f.Field)
@@ -274,6 +276,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 		plan.ProjectID = r.data.plannedProjectID(cfg.ProjectID)
 	}
 	if req.State.Raw.IsNull() {
+		r.checkCreateHasKey(&cfg, &resp.Diagnostics)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
@@ -287,6 +290,14 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	}
 	secretChanged := !plan.APIKey.Equal(state.APIKey) || !plan.AuthToken.Equal(state.AuthToken) ||
 		!plan.APIKeyWOVersion.Equal(state.APIKeyWOVersion) || !plan.AuthTokenWOVersion.Equal(state.AuthTokenWOVersion)
+	// Secrets new to state that the server already holds (an adopted credential) are no change of
+	// secret: the plan keeps the computed values and Update sends nothing.
+	if resp.Private != nil {
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateAdoptedKey, nil)...)
+	}
+	if secretChanged && resp.Private != nil && r.adoptIfSecretsMatch(ctx, &plan, &state, &cfg, resp) {
+		secretChanged = false
+	}
 	settingsChanged := !plan.Settings.Equal(state.Settings)
 	anyChange := secretChanged || settingsChanged || !plan.Name.Equal(state.Name) || !plan.Description.Equal(state.Description) ||
 		!plan.Labels.Equal(state.Labels) || !plan.Verify.Equal(state.Verify) || !plan.ProjectID.Equal(state.ProjectID) ||
@@ -338,6 +349,7 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 		APIKey:      optionalString(key),
 		AuthToken:   optionalString(token),
 		Verify:      plan.Verify.ValueBoolPointer(),
+		ManagedBy:   api.ManagedByTerraform,
 
 		RotationPeriod: plan.RotationPeriod.ValueString(),
 		ExpiresAt:      plan.ExpiresAt.ValueString(),
@@ -360,6 +372,7 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 	resp.Diagnostics.Append(credentialToModel(ctx, c, &plan)...)
 	plan.APIKeyWO, plan.AuthTokenWO = types.StringNull(), types.StringNull()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, plan.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
 
@@ -377,6 +390,9 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 	if client.IsNotFound(err) {
 		tflog.Info(ctx, "credential no longer exists; removing it from state", map[string]any{"id": state.ID.ValueString()})
 		resp.State.RemoveResource(ctx)
+		// The framework wants an identity after every Read, even one that forgets the object (Terraform
+		// before 1.12 sends none to keep).
+		resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
 		return
 	}
 	if err != nil {
@@ -413,6 +429,7 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 	resp.Diagnostics.Append(credentialToModel(ctx, c, &state)...)
 	lifecycleWarnings(c, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
 
@@ -446,8 +463,19 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	patch.Settings, patch.Labels = &settings, &labels
 
 	// Secrets are sent only when they change: a resent key is harmless, but a request without one
-	// cannot leak it.
+	// cannot leak it. One that ModifyPlan found already on the server (adopted) is not a change.
+	adopted, d := adoptedInPlan(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
+	// Mark what Terraform writes; an update that only adopts secrets the server holds writes nothing,
+	// as its plan promised (the next real change marks it).
+	onlyAdopts := adopted.any() && plan.Name.Equal(state.Name) && plan.Description.Equal(state.Description) &&
+		plan.Labels.Equal(state.Labels) && plan.Verify.Equal(state.Verify) && plan.Settings.Equal(state.Settings)
+	if !onlyAdopts {
+		managedBy := api.ManagedByTerraform
+		patch.ManagedBy = &managedBy
+	}
 	switch {
+	case adopted.APIKey:
 	case !cfg.APIKeyWO.IsNull() && !plan.APIKeyWOVersion.Equal(state.APIKeyWOVersion):
 		patch.APIKey = cfg.APIKeyWO.ValueStringPointer()
 	case cfg.APIKeyWO.IsNull() && !plan.APIKey.Equal(state.APIKey):
@@ -455,6 +483,7 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		patch.APIKey = &v
 	}
 	switch {
+	case adopted.AuthToken:
 	case !cfg.AuthTokenWO.IsNull() && !plan.AuthTokenWOVersion.Equal(state.AuthTokenWOVersion):
 		patch.AuthToken = cfg.AuthTokenWO.ValueStringPointer()
 	case cfg.AuthTokenWO.IsNull() && !plan.AuthToken.Equal(state.AuthToken):
@@ -481,7 +510,7 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	}
 	version, d := getVersion(ctx, req.Private)
 	resp.Diagnostics.Append(d...)
-	tflog.Debug(ctx, "updating credential", map[string]any{"id": state.ID.ValueString(), "rotates_secret": patch.APIKey != nil || patch.AuthToken != nil, "if_match": version})
+	tflog.Debug(ctx, "updating credential", map[string]any{"id": state.ID.ValueString(), "rotates_secret": patch.APIKey != nil || patch.AuthToken != nil, "adopted": adopted.any(), "if_match": version})
 	c, err := r.data.client.UpdateCredential(ctx, state.ID.ValueString(), patch, version)
 	if err != nil {
 		if client.IsPreconditionFailed(err) {
@@ -501,7 +530,31 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	keepPlannedLifecycle(plannedLifecycle, &plan.credentialLifecycleModel)
 	plan.APIKeyWO, plan.AuthTokenWO = types.StringNull(), types.StringNull()
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, plan.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateAdoptedKey, nil)...)
+}
+
+// checkCreateHasKey refuses, at plan time, to create a credential of a provider that needs a key
+// without one. (An existing credential may leave its key to the server; see ValidateConfig.)
+func (r *credentialResource) checkCreateHasKey(cfg *credentialModel, diags *diag.Diagnostics) {
+	if cfg.ModelProvider.IsUnknown() || cfg.ModelProvider.IsNull() || cfg.Settings.IsUnknown() || cfg.APIKey.IsUnknown() || cfg.APIKeyWO.IsUnknown() {
+		return
+	}
+	settings, known := knownStringMap(cfg.Settings)
+	if !known {
+		return
+	}
+	hasKey := !cfg.APIKey.IsNull() || !cfg.APIKeyWO.IsNull()
+	hasToken := !cfg.AuthToken.IsNull() || !cfg.AuthTokenWO.IsNull()
+	if hasKey {
+		return
+	}
+	for _, f := range catalog.ValidateCredential(cfg.ModelProvider.ValueString(), settings, hasKey, hasToken) {
+		if f.Field == api.SecretAPIKey {
+			diags.AddAttributeError(path.Root("api_key"), "Missing API key", f.Message+" Set api_key, or api_key_wo with api_key_wo_version.")
+		}
+	}
 }
 
 func (r *credentialResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -531,7 +584,7 @@ func (r *credentialResource) Delete(ctx context.Context, req resource.DeleteRequ
 }
 
 func (r *credentialResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	importByID(ctx, req, resp)
 }
 
 // credentialToModel copies what the API returned into m. Inputs the API never returns (secrets) are

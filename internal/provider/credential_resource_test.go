@@ -2,10 +2,8 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/compare"
@@ -20,46 +18,14 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 )
 
-const credAddr = "modelkeys_credential.test"
-
-// The keys used in these tests. Each must never show up in state (write-only path), logs or errors.
-const (
-	keyOne   = "sk-proj-first-key-0000000000000000001"
-	keyTwo   = "sk-proj-second-key-000000000000000002"
-	keyOther = "sk-proj-rotated-by-hand-00000000000003"
-
-	tokenOne   = "proxy-token-first-aaaaaaaaaaaaaaaaaa01"
-	tokenTwo   = "proxy-token-second-bbbbbbbbbbbbbbbbb02"
-	tokenOther = "proxy-token-by-hand-ccccccccccccccccc03"
-)
-
-func credentialConfig(s *testServer, body string) string {
-	return s.providerConfig() + `
-resource "modelkeys_credential" "test" {
-` + body + `
-}
-`
-}
-
-// captureAttr copies an attribute of the state into *dst, for use by later steps' PreConfig.
-func captureAttr(addr, attr string, dst *string) resource.TestCheckFunc {
-	return func(s *terraform.State) error {
-		rs, ok := s.RootModule().Resources[addr]
-		if !ok {
-			return fmt.Errorf("%s not in state", addr)
-		}
-		*dst = rs.Primary.Attributes[attr]
-		return nil
-	}
-}
-
 func TestAccCredential_lifecycle(t *testing.T) {
 	s := newTestServer(t)
 	fingerprint := statecheck.CompareValue(compare.ValuesDiffer())
 	id := statecheck.CompareValue(compare.ValuesSame())
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		Steps: []resource.TestStep{
 			{
 				Config: credentialConfig(s, fmt.Sprintf(`
@@ -167,9 +133,10 @@ func TestAccCredential_writeOnly(t *testing.T) {
   verify             = false
 `, key, version))
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 		Steps: []resource.TestStep{
 			{
@@ -213,14 +180,18 @@ func TestAccCredential_writeOnly(t *testing.T) {
 	})
 }
 
+// keyForms are the arguments that give a credential keyOne, on the classic and on the write-only path.
+var keyForms = map[string]string{
+	"classic":    fmt.Sprintf("api_key = %q", keyOne),
+	"write_only": fmt.Sprintf("api_key_wo = %q\n  api_key_wo_version = 1", keyOne),
+}
+
 // TestAccCredential_drift rotates the key behind Terraform's back, for the classic and the write-only
 // path: the refresh shows the new fingerprint, the plan an update that puts the declared key back, and
 // after that apply the plan is empty again.
 func TestAccCredential_drift(t *testing.T) {
-	for name, keyAttrs := range map[string]string{
-		"classic":    fmt.Sprintf("api_key = %q", keyOne),
-		"write_only": fmt.Sprintf("api_key_wo = %q\n  api_key_wo_version = 1", keyOne),
-	} {
+	t.Parallel()
+	for name, keyAttrs := range keyForms {
 		t.Run(name, func(t *testing.T) {
 			s := newTestServer(t)
 			config := credentialConfig(s, `
@@ -230,9 +201,10 @@ func TestAccCredential_drift(t *testing.T) {
   `+keyAttrs)
 			var id, original string
 			sameFingerprint := statecheck.CompareValue(compare.ValuesSame())
-			resource.Test(t, resource.TestCase{
+			resource.ParallelTest(t, resource.TestCase{
 				PreCheck:                 func() { testAccPreCheck(t) },
 				ProtoV6ProviderFactories: protoV6Providers,
+				CheckDestroy:             checkAllDestroyed(s),
 				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 				Steps: []resource.TestStep{
 					{
@@ -291,9 +263,10 @@ func TestAccCredential_deletedOutsideTerraform(t *testing.T) {
   verify         = false
 `, keyOne))
 	var id string
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		Steps: []resource.TestStep{
 			{Config: config, Check: captureAttr(credAddr, "id", &id)},
 			{
@@ -313,11 +286,9 @@ func TestAccCredential_deletedOutsideTerraform(t *testing.T) {
 }
 
 func TestAccCredential_planTimeValidation(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t)
-	cases := map[string]struct {
-		body string
-		want string
-	}{
+	cases := errorCases{
 		"missing key": {`
   name           = "k"
   model_provider = "openai"
@@ -407,20 +378,12 @@ func TestAccCredential_planTimeValidation(t *testing.T) {
   settings       = { base_url = "http://llm.example.com/v1" }
 `, `(?s)https`},
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: protoV6Providers,
-				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
-				Steps: []resource.TestStep{{
-					Config:      credentialConfig(s, tc.body),
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(tc.want),
-				}},
-			})
-		})
-	}
+	errorTest{
+		config:        func(body string) string { return credentialConfig(s, body) },
+		match:         regexp.MustCompile,
+		planOnly:      true,
+		versionChecks: []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+	}.run(t, cases)
 	// Nothing reached the server.
 	list, err := s.Client.ListCredentials(context.Background(), clientListAll())
 	if err != nil {
@@ -431,38 +394,11 @@ func TestAccCredential_planTimeValidation(t *testing.T) {
 	}
 }
 
-func TestAccProvider_badEndpoint(t *testing.T) {
-	for name, ep := range map[string]string{
-		"unknown scheme": "ftp://example.com",
-		"not a URL":      "http://[::1",
-		"no host":        "https://",
-	} {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: protoV6Providers,
-				Steps: []resource.TestStep{{
-					Config: fmt.Sprintf(`
-provider "modelkeys" {
-  endpoint = %q
-}
-data "modelkeys_providers" "all" {}
-`, ep),
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(`(?s)Invalid endpoint.*endpoint`),
-				}},
-			})
-		})
-	}
-}
-
 // TestAccCredential_newAddressResendsTheKey: the server sends a stored key to a new address only when
 // the key comes along, so changing base_url must still apply cleanly, on both key paths.
 func TestAccCredential_newAddressResendsTheKey(t *testing.T) {
-	for name, keyAttrs := range map[string]string{
-		"classic":    fmt.Sprintf("api_key = %q", keyOne),
-		"write_only": fmt.Sprintf("api_key_wo = %q\n  api_key_wo_version = 1", keyOne),
-	} {
+	t.Parallel()
+	for name, keyAttrs := range keyForms {
 		t.Run(name, func(t *testing.T) {
 			s := newTestServer(t)
 			config := func(baseURL string) string {
@@ -474,9 +410,10 @@ func TestAccCredential_newAddressResendsTheKey(t *testing.T) {
   %s
 `, baseURL, keyAttrs))
 			}
-			resource.Test(t, resource.TestCase{
+			resource.ParallelTest(t, resource.TestCase{
 				PreCheck:                 func() { testAccPreCheck(t) },
 				ProtoV6ProviderFactories: protoV6Providers,
+				CheckDestroy:             checkAllDestroyed(s),
 				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 				Steps: []resource.TestStep{
 					{Config: config("http://127.0.0.1:8000/v1")},
@@ -523,9 +460,10 @@ resource "modelkeys_project" "b" {
   name = "team-b"
 }
 `
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		Steps: []resource.TestStep{
 			{Config: config(one, "modelkeys_project.a.id")},
 			{
@@ -540,22 +478,6 @@ resource "modelkeys_project" "b" {
 			},
 		},
 	})
-}
-
-// stateHolds fails when the state, as Terraform wrote it, holds any of secrets.
-func stateHolds(secrets ...string) resource.TestCheckFunc {
-	return func(st *terraform.State) error {
-		raw, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		for _, v := range secrets {
-			if strings.Contains(string(raw), v) {
-				return fmt.Errorf("state holds a write-only secret")
-			}
-		}
-		return nil
-	}
 }
 
 // TestAccCredential_authTokenWriteOnly: auth_token_wo works as api_key_wo does. It reaches the server,
@@ -576,8 +498,8 @@ func TestAccCredential_authTokenWriteOnly(t *testing.T) {
 	}
 	var id, rotated string
 	sameFingerprint := statecheck.CompareValue(compare.ValuesSame())
-	noToken := stateHolds(tokenOne, tokenTwo, tokenOther)
-	resource.Test(t, resource.TestCase{
+	noToken := stateHoldsNone(tokenOne, tokenTwo, tokenOther)
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},

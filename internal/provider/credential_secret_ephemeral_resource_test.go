@@ -48,7 +48,7 @@ func TestAccCredentialSecret_reveal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: withEcho(),
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)},
@@ -82,7 +82,7 @@ func TestAccCredentialSecret_refusedWithoutAllowReveal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: withEcho(),
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)},
@@ -92,5 +92,3 @@ func TestAccCredentialSecret_refusedWithoutAllowReveal(t *testing.T) {
 		}},
 	})
 }
-
-func boolPtr(b bool) *bool { return &b }

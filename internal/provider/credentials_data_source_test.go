@@ -1,7 +1,7 @@
 package provider
 
 import (
-	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -18,13 +18,17 @@ func TestAccCredentialsDataSource_filters(t *testing.T) {
 	key := dsKeyOrg
 	extra := dsCredential(t, s, api.CredentialCreate{Name: "second", Provider: "openai", ProjectID: f.project.ID, APIKey: &key, Labels: map[string]string{"env": "dev"}})
 
+	// The list is in id order. Ids made in the same millisecond sort at random, whatever order they
+	// were made in, so the expected order is the ids' own, never the order of creation.
 	ids := func(want ...string) knownvalue.Check {
+		want = slices.Sorted(slices.Values(want))
 		checks := make([]knownvalue.Check, len(want))
 		for i, id := range want {
 			checks[i] = knownvalue.StringExact(id)
 		}
 		return knownvalue.ListExact(checks)
 	}
+	orgCredAt := slices.Index(slices.Sorted(slices.Values([]string{f.orgCred.ID, f.projCred.ID, extra.ID})), f.orgCred.ID)
 	const (
 		all      = "data.modelkeys_credentials.all"
 		openai   = "data.modelkeys_credentials.openai"
@@ -33,29 +37,11 @@ func TestAccCredentialsDataSource_filters(t *testing.T) {
 		combined = "data.modelkeys_credentials.combined"
 		none     = "data.modelkeys_credentials.none"
 	)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{{
-			Config: s.providerConfig() + fmt.Sprintf(`
-data "modelkeys_credentials" "all" {}
-data "modelkeys_credentials" "openai" {
-  model_provider = "openai"
-}
-data "modelkeys_credentials" "project" {
-  project_id = %[1]q
-}
-data "modelkeys_credentials" "by_name" {
-  name = "shared"
-}
-data "modelkeys_credentials" "combined" {
-  project_id     = %[1]q
-  model_provider = "openai"
-}
-data "modelkeys_credentials" "none" {
-  name = "nobody"
-}
-`, f.project.ID),
+			Config: s.providerConfig() + testConfig(t, "credentials_filters", map[string]string{"Project": f.project.ID}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(all, tfjsonpath.New("ids"), ids(f.orgCred.ID, f.projCred.ID, extra.ID)),
 				statecheck.ExpectKnownValue(all, tfjsonpath.New("credentials"), knownvalue.ListSizeExact(3)),
@@ -89,7 +75,7 @@ data "modelkeys_credentials" "none" {
 					"lifecycle_status":   knownvalue.StringExact(api.LifecycleOK),
 					"policy_violations":  knownvalue.ListExact([]knownvalue.Check{}),
 				})),
-				statecheck.ExpectKnownValue(all, tfjsonpath.New("credentials").AtSliceIndex(0).AtMapKey("connection_ids"),
+				statecheck.ExpectKnownValue(all, tfjsonpath.New("credentials").AtSliceIndex(orgCredAt).AtMapKey("connection_ids"),
 					knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact(f.connection.ID)})),
 				statecheck.ExpectKnownValue(none, tfjsonpath.New("ids"), knownvalue.ListExact([]knownvalue.Check{})),
 				statecheck.ExpectKnownValue(none, tfjsonpath.New("credentials"), knownvalue.ListExact([]knownvalue.Check{})),

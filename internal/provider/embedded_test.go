@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
@@ -25,27 +27,25 @@ import (
 func TestAccEmbedded_parallelCreatesAndServerHandOff(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "state", "modelkeys.db")
-	var resources string
 	const n = 12
-	for i := range n {
-		resources += fmt.Sprintf(`
-resource "modelkeys_credential" "c%d" {
-  name           = "key-%02d"
-  model_provider = "openai"
-  api_key        = "sk-embedded-parallel-key-%04d-abcdef"
-  verify         = false
-}
-`, i, i, i)
+	type cred struct {
+		Index     int
+		Name, Key string
+	}
+	creds := make([]cred, n)
+	for i := range creds {
+		creds[i] = cred{i, fmt.Sprintf("key-%02d", i), fmt.Sprintf("sk-embedded-parallel-key-%04d-abcdef", i)}
 	}
 	config := fmt.Sprintf(`
 provider "modelkeys" {
   endpoint = "file://%s"
 }
-`, filepath.ToSlash(dbPath)) + resources
+`, filepath.ToSlash(dbPath)) + testConfig(t, "embedded_credentials", creds)
 
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyedEmbedded(dbPath),
 		Steps: []resource.TestStep{{
 			Config: config,
 			ConfigPlanChecks: resource.ConfigPlanChecks{
@@ -94,4 +94,21 @@ provider "modelkeys" {
 			},
 		}},
 	})
+}
+
+// checkAllDestroyedEmbedded is checkAllDestroyed through a client of the embedded store at dbPath, the
+// one the provider opened in this process. It opens nothing before the destroy, so that the test still
+// sees what the provider made of a path with nothing there.
+func checkAllDestroyedEmbedded(dbPath string) resource.TestCheckFunc {
+	return func(st *terraform.State) error {
+		h, err := openEmbedded(context.Background(), dbPath, "test")
+		if err != nil {
+			return err
+		}
+		c, err := client.New(client.Config{BaseURL: embeddedBaseURL, HTTPClient: &http.Client{Transport: h}})
+		if err != nil {
+			return err
+		}
+		return checkAllDestroyed(&testServer{Client: c})(st)
+	}
 }

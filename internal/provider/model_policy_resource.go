@@ -126,6 +126,7 @@ func (r *modelPolicyResource) Create(ctx context.Context, req resource.CreateReq
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setPolicyIdentity(ctx, resp.Identity, plan.ProjectID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, newVersion)...)
 }
 
@@ -144,6 +145,9 @@ func (r *modelPolicyResource) Read(ctx context.Context, req resource.ReadRequest
 	if client.IsNotFound(err) {
 		tflog.Info(ctx, "the policy's project no longer exists; removing the policy from state", map[string]any{"project_id": projectID})
 		resp.State.RemoveResource(ctx)
+		// The framework wants an identity after every Read, even one that forgets the object (Terraform
+		// before 1.12 sends none to keep).
+		resp.Diagnostics.Append(setPolicyIdentity(ctx, resp.Identity, state.ProjectID)...)
 		return
 	}
 	if err != nil {
@@ -152,6 +156,7 @@ func (r *modelPolicyResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	resp.Diagnostics.Append(policyToModel(ctx, pol, &state)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(setPolicyIdentity(ctx, resp.Identity, state.ProjectID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, pol.Version)...)
 }
 
@@ -171,6 +176,7 @@ func (r *modelPolicyResource) Update(ctx context.Context, req resource.UpdateReq
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setPolicyIdentity(ctx, resp.Identity, plan.ProjectID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, newVersion)...)
 }
 
@@ -220,12 +226,25 @@ func (r *modelPolicyResource) Delete(ctx context.Context, req resource.DeleteReq
 	tflog.Info(ctx, "reset model policy to mode all", map[string]any{"scope": policyScope(projectID)})
 }
 
-// ImportState takes "organization" or a project id.
+// ImportState takes "organization" or a project id, or an identity: project_id, empty or left out for
+// the organisation's policy.
 func (r *modelPolicyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
-	if req.ID != organizationPolicyID {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("project_id"), req.ID)...)
+	id := req.ID
+	if id == "" && req.Identity != nil {
+		var ident policyIdentity
+		resp.Diagnostics.Append(req.Identity.Get(ctx, &ident)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		id = policyIDFor(ident.ProjectID.ValueString())
 	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
+	projectID := types.StringValue("")
+	if id != organizationPolicyID {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("project_id"), id)...)
+		projectID = types.StringValue(id)
+	}
+	resp.Diagnostics.Append(setPolicyIdentity(ctx, resp.Identity, projectID)...)
 }
 
 func policyScope(projectID string) string {

@@ -34,7 +34,7 @@ resource "modelkeys_model_policy" "org" {
 }
 `)
 	without := policyConfig(s, "")
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -101,66 +101,27 @@ resource "modelkeys_model_policy" "org" {
 // fails with the rule named, for the organisation's policy and for a project's.
 func TestAccModelPolicy_refusedModel(t *testing.T) {
 	s := newTestServer(t)
-	base := credentialConfig(s, fmt.Sprintf(`
-  name           = "openai"
-  model_provider = "openai"
-  api_key        = %q
-  verify         = false
-`, keyOne))
-	orgAllowlist := `
-resource "modelkeys_model_policy" "org" {
-  mode       = "allowlist"
-  publishers = ["anthropic"]
-}
-`
-	project := func(publisher string) string {
-		return `
-resource "modelkeys_project" "p" {
-  name                             = "p"
-  inherit_organization_credentials = true
-}
-
-resource "modelkeys_model_policy" "project" {
-  project_id = modelkeys_project.p.id
-  mode       = "denylist"
-  publishers = [` + publisher + `]
-}
-`
+	inProject := func(denied string) string {
+		return s.providerConfig() + testConfig(t, "model_policy_refused_project", map[string]string{"Key": keyOne, "DeniedPublisher": denied})
 	}
-	inProject := `
-resource "modelkeys_connection" "in_project" {
-  name          = "in-project"
-  project_id    = modelkeys_project.p.id
-  credential_id = modelkeys_credential.test.id
-  model         = "gpt-4o-mini"
-  depends_on    = [modelkeys_model_policy.project]
-}
-`
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
 		Steps: []resource.TestStep{
 			{
 				// The connection waits for the policy, which refuses it.
-				Config: base + orgAllowlist + `
-resource "modelkeys_connection" "org" {
-  name          = "org"
-  credential_id = modelkeys_credential.test.id
-  model         = "gpt-4o-mini"
-  depends_on    = [modelkeys_model_policy.org]
-}
-`,
+				Config:      s.providerConfig() + testConfig(t, "model_policy_refused_org", map[string]string{"Key": keyOne}),
 				ExpectError: words(`model openai/gpt-4o-mini is refused: the organisation model policy is an allowlist that includes neither model "openai/gpt-4o-mini" nor publisher "openai"`),
 			},
 			{
 				// The organisation's policy is gone (reset to all); the project's refuses OpenAI.
-				Config:      base + project(`"openai"`) + inProject,
+				Config:      inProject("openai"),
 				ExpectError: regexp.MustCompile(`(?s)model\s+openai/gpt-4o-mini\s+is\s+refused:\s+the\s+project\s+proj_[0-9a-v]+\s+model\s+policy\s+denies\s+publisher\s+"openai"`),
 			},
 			{
 				// Once the project's policy denies something else, the same connection applies.
-				Config: base + project(`"meta"`) + inProject,
+				Config: inProject("meta"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -187,7 +148,7 @@ resource "modelkeys_model_policy" "p" {
 `
 	}
 	addr := "modelkeys_model_policy.p"
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -226,8 +187,9 @@ resource "modelkeys_model_policy" "p" {
 }
 
 func TestAccModelPolicy_planTimeValidation(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t)
-	cases := map[string]struct{ body, want string }{
+	cases := errorCases{
 		"all with models": {`
   mode   = "all"
   models = ["openai/gpt-4.1"]
@@ -252,19 +214,13 @@ func TestAccModelPolicy_planTimeValidation(t *testing.T) {
   publishers = ["Meta AI"]
 `, words(`"Meta AI" is not a publisher id`).String()},
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: protoV6Providers,
-				Steps: []resource.TestStep{{
-					Config:      s.providerConfig() + fmt.Sprintf("resource \"modelkeys_model_policy\" \"org\" {\n%s\n}\n", tc.body),
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(tc.want),
-				}},
-			})
-		})
-	}
+	errorTest{
+		config: func(body string) string {
+			return s.providerConfig() + fmt.Sprintf("resource \"modelkeys_model_policy\" \"org\" {\n%s\n}\n", body)
+		},
+		match:    regexp.MustCompile,
+		planOnly: true,
+	}.run(t, cases)
 	pol, err := s.Client.GetModelPolicy(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)

@@ -68,27 +68,11 @@ func TestAccModelsDataSource_policy(t *testing.T) {
 		inProject  = "data.modelkeys_models.in_project"
 		publishers = "data.modelkeys_models.mistral"
 	)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{{
-			Config: s.providerConfig() + fmt.Sprintf(`
-data "modelkeys_models" "all" {}
-data "modelkeys_models" "openai" {
-  model_provider = "openai"
-}
-data "modelkeys_models" "reasoning" {
-  model_provider = "openai"
-  capability     = "reasoning"
-}
-data "modelkeys_models" "in_project" {
-  model_provider = "openai"
-  project_id     = %q
-}
-data "modelkeys_models" "mistral" {
-  publisher = "mistral"
-}
-`, project.ID),
+			Config: s.providerConfig() + testConfig(t, "models_policy", map[string]string{"Project": project.ID}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(all, tfjsonpath.New("models"), knownvalue.ListSizeExact(nAll)),
 				statecheck.ExpectKnownValue(all, tfjsonpath.New("project_id"), knownvalue.Null()),
@@ -144,7 +128,7 @@ func TestAccModelsDataSource_credential(t *testing.T) {
 		reached = "data.modelkeys_models.reached"
 		pdf     = "data.modelkeys_models.pdf"
 	)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{
@@ -187,23 +171,18 @@ data "modelkeys_models" "x" {
 }
 
 func TestAccModelsDataSource_invalid(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t)
-	cases := map[string]struct{ body, want string }{
+	cases := errorCases{
 		"unknown capability":     {`capability = "telepathy"`, `(?s)capability.*tool_call`},
 		"unknown provider":       {`model_provider = "opena1"`, `(?s)model_provider.*openai`},
 		"project and credential": {`project_id = "p"` + "\n" + `credential_id = "c"`, `(?s)Invalid Attribute Combination`},
 		"unknown project":        {`project_id = "proj_doesnotexist"`, `(?s)Project not found.*proj_doesnotexist`},
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: protoV6Providers,
-				Steps: []resource.TestStep{{
-					Config:      s.providerConfig() + "data \"modelkeys_models\" \"x\" {\n" + tc.body + "\n}\n",
-					ExpectError: regexp.MustCompile(tc.want),
-				}},
-			})
-		})
-	}
+	errorTest{
+		config: func(body string) string {
+			return s.providerConfig() + "data \"modelkeys_models\" \"x\" {\n" + body + "\n}\n"
+		},
+		match: regexp.MustCompile,
+	}.run(t, cases)
 }

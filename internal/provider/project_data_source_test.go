@@ -26,7 +26,7 @@ func TestAccProjectDataSource_lookups(t *testing.T) {
 			statecheck.ExpectKnownValue(addr, tfjsonpath.New("updated_at"), knownvalue.StringExact(rfc3339(p.UpdatedAt))),
 		}
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{

@@ -113,6 +113,7 @@ func (r *projectResource) Create(ctx context.Context, req resource.CreateRequest
 	tflog.Info(ctx, "created project", map[string]any{"id": p.ID})
 	projectToModel(p, &plan)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, plan.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, p.Version)...)
 }
 
@@ -130,6 +131,9 @@ func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if client.IsNotFound(err) {
 		tflog.Info(ctx, "project no longer exists; removing it from state", map[string]any{"id": state.ID.ValueString()})
 		resp.State.RemoveResource(ctx)
+		// The framework wants an identity after every Read, even one that forgets the object (Terraform
+		// before 1.12 sends none to keep).
+		resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
 		return
 	}
 	if err != nil {
@@ -138,6 +142,7 @@ func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	projectToModel(p, &state)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, p.Version)...)
 }
 
@@ -181,6 +186,7 @@ func (r *projectResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	projectToModel(p, &plan)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, plan.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, p.Version)...)
 }
 
@@ -210,7 +216,7 @@ func (r *projectResource) Delete(ctx context.Context, req resource.DeleteRequest
 }
 
 func (r *projectResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	importByID(ctx, req, resp)
 }
 
 func projectToModel(p *api.Project, m *projectModel) {

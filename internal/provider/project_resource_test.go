@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"testing"
 
@@ -15,15 +14,13 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 )
 
-const projectAddr = "modelkeys_project.test"
-
 func TestAccProject_lifecycle(t *testing.T) {
 	s := newTestServer(t)
 	config := func(body string) string {
 		return s.providerConfig() + "resource \"modelkeys_project\" \"test\" {\n" + body + "\n}\n"
 	}
 	id := statecheck.CompareValue(compareSame)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -68,28 +65,9 @@ func TestAccProject_lifecycle(t *testing.T) {
 func TestAccProject_inheritance(t *testing.T) {
 	s := newTestServer(t)
 	config := func(inherit bool) string {
-		return s.providerConfig() + fmt.Sprintf(`
-resource "modelkeys_project" "test" {
-  name                             = "research"
-  inherit_organization_credentials = %t
-}
-
-resource "modelkeys_credential" "org" {
-  name           = "openai-org"
-  model_provider = "openai"
-  api_key        = %q
-  verify         = false
-}
-
-resource "modelkeys_connection" "test" {
-  name          = "research-gpt"
-  project_id    = modelkeys_project.test.id
-  credential_id = modelkeys_credential.org.id
-  model         = "gpt-4.1"
-}
-`, inherit, keyOne)
+		return s.providerConfig() + testConfig(t, "project_inheritance", map[string]any{"Inherit": inherit, "Key": keyOne})
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),
@@ -128,32 +106,8 @@ func TestAccProject_defaultProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config := fmt.Sprintf(`
-provider "modelkeys" {
-  endpoint = %q
-  token    = %q
-  project  = %q
-}
-
-resource "modelkeys_credential" "test" {
-  name           = "openai"
-  model_provider = "openai"
-  api_key        = %q
-  verify         = false
-}
-
-resource "modelkeys_connection" "test" {
-  name          = "assistant"
-  credential_id = modelkeys_credential.test.id
-  model         = "gpt-4.1"
-}
-
-resource "modelkeys_model_policy" "org" {
-  mode       = "denylist"
-  publishers = ["meta"]
-}
-`, s.URL, s.Token, proj.ID, keyOne)
-	resource.Test(t, resource.TestCase{
+	config := s.providerConfigInProject(proj.ID) + testConfig(t, "project_default_project", map[string]string{"Key": keyOne})
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkAllDestroyed(s),

@@ -20,16 +20,25 @@ import (
 // parent on return shrinks what stays behind to a few dozen bytes per call.
 func NewProtocol6Server(version string) func() tfprotov6.ProviderServer {
 	return func() tfprotov6.ProviderServer {
-		return releasingServer{providerserver.NewProtocol6(New(version)())()}
+		return newReleasingServer(providerserver.NewProtocol6(New(version)())())
 	}
 }
 
 // releasingServer wraps the calls Terraform makes once per resource instance, which are the ones that
 // add up; the few per-run calls (schema, provider configuration) pass through unchanged. Embedding
-// tfprotov6.ProviderServer hides the framework's optional servers (list resources, actions, state
-// stores), which this provider does not offer; one that adds them must pass them through here.
+// tfprotov6.ProviderServer hides the framework's optional servers: list resources and actions are
+// passed through in protocol_server_stream.go (unwrapped: their answers are streams, read after the
+// call returns); state stores this provider does not offer.
 type releasingServer struct {
 	tfprotov6.ProviderServer
+	lists   tfprotov6.ListResourceServer // nil when the wrapped server has none
+	actions tfprotov6.ActionServer
+}
+
+func newReleasingServer(s tfprotov6.ProviderServer) releasingServer {
+	lists, _ := s.(tfprotov6.ListResourceServer)
+	actions, _ := s.(tfprotov6.ActionServer)
+	return releasingServer{ProviderServer: s, lists: lists, actions: actions}
 }
 
 // withReleasedContext runs call with a context that behaves as ctx until call returns, and then

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -28,6 +30,8 @@ import (
 var (
 	_ provider.Provider                       = (*modelkeysProvider)(nil)
 	_ provider.ProviderWithEphemeralResources = (*modelkeysProvider)(nil)
+	_ provider.ProviderWithListResources      = (*modelkeysProvider)(nil)
+	_ provider.ProviderWithActions            = (*modelkeysProvider)(nil)
 )
 
 // DefaultEndpoint is the embedded store in the working directory.
@@ -211,6 +215,8 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
+	resp.ListResourceData = data
+	resp.ActionData = data
 }
 
 func (p *modelkeysProvider) Resources(context.Context) []func() resource.Resource {
@@ -237,6 +243,22 @@ func (p *modelkeysProvider) DataSources(context.Context) []func() datasource.Dat
 func (p *modelkeysProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
 	return []func() ephemeral.EphemeralResource{
 		NewCredentialSecretEphemeralResource,
+	}
+}
+
+// ListResources are for terraform query (Terraform 1.14+); see list_resources.go.
+func (p *modelkeysProvider) ListResources(context.Context) []func() list.ListResource {
+	return []func() list.ListResource{
+		NewCredentialListResource,
+		NewConnectionListResource,
+		NewProjectListResource,
+	}
+}
+
+// Actions run with terraform apply -invoke or from an action_trigger (Terraform 1.14+).
+func (p *modelkeysProvider) Actions(context.Context) []func() action.Action {
+	return []func() action.Action{
+		NewCredentialVerifyAction,
 	}
 }
 

@@ -21,7 +21,7 @@ func TestAccProvidersDataSource_all(t *testing.T) {
 		t.Fatal("the catalog has no openai provider")
 	}
 	const addr = "data.modelkeys_providers.all"
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{{
@@ -57,7 +57,7 @@ func TestAccProvidersDataSource_all(t *testing.T) {
 func TestAccProvidersDataSource_filter(t *testing.T) {
 	s := newTestServer(t)
 	const addr = "data.modelkeys_providers.azure"
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []resource.TestStep{

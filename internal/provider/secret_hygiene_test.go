@@ -2,7 +2,6 @@ package provider
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 
 	tfconfig "github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 )
 
@@ -51,21 +49,13 @@ variable "token" {
   verify                = false
 `, version, version))
 	}
-	stateHasNoSecret := func(st *terraform.State) error {
-		raw, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		for _, k := range []string{first, second, firstToken, secondToken} {
-			if bytes.Contains(raw, []byte(k)) {
-				return fmt.Errorf("state holds a write-only secret")
-			}
-		}
-		return nil
-	}
+	stateHasNoSecret := stateHoldsNone(first, second, firstToken, secondToken)
+	// resource.Test, not ParallelTest: TF_LOG and TF_ACC_LOG_PATH are process environment, which
+	// t.Setenv sets only for a test that runs alone.
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 		Steps: []resource.TestStep{
 			{Config: config(1), ConfigVariables: tfconfig.Variables{"key": tfconfig.StringVariable(first), "token": tfconfig.StringVariable(firstToken)}, Check: stateHasNoSecret},

@@ -55,7 +55,9 @@ func TestAccVerifyCredential(t *testing.T) {
 	provider := httptest.NewServer(fake)
 	t.Cleanup(provider.Close)
 	s := newTestServer(t, func(c *server.Config) {
-		c.Verifier = verify.New(verify.Options{BaseURLs: map[string]string{"anthropic": provider.URL}, Timeout: 2 * time.Second})
+		// The fake answers at once; the probe's timeout is only a bound, generous so that a loaded
+		// machine under -race cannot turn the fake's 401 into an "unreachable".
+		c.Verifier = verify.New(verify.Options{BaseURLs: map[string]string{"anthropic": provider.URL}, Timeout: 30 * time.Second})
 	})
 	config := func(key string) string {
 		return credentialConfig(s, fmt.Sprintf(`
@@ -64,9 +66,10 @@ func TestAccVerifyCredential(t *testing.T) {
   api_key        = %q
 `, key))
 	}
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		Steps: []resource.TestStep{
 			{
 				// A wrong key fails at apply with the provider's answer, and nothing is created.

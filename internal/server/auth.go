@@ -101,7 +101,13 @@ func (s *Service) authenticate(r *http.Request) (Principal, error) {
 	if !ok || token == "" {
 		return Principal{}, unauthorized("Send an API token as `Authorization: Bearer TOKEN`; make one with `modelkeys-server token create`.")
 	}
-	hash := HashToken(token)
+	return s.PrincipalOfTokenHash(r.Context(), HashToken(token))
+}
+
+// PrincipalOfTokenHash finds the principal of the token whose HashToken is hash: the API's bearer
+// tokens and the console's sessions (which keep the hash, never the token) check a token the same way.
+// An unknown or revoked token is a 401.
+func (s *Service) PrincipalOfTokenHash(ctx context.Context, hash string) (Principal, error) {
 	ttl := s.cfg.TokenCacheTTL
 	if ttl > 0 {
 		if p, ok := s.tokens.get(hash, time.Now()); ok {
@@ -110,9 +116,9 @@ func (s *Service) authenticate(r *http.Request) (Principal, error) {
 	}
 	read := time.Now()
 	var tok store.Token
-	err := s.read(r.Context(), func(tx store.Tx) error {
+	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
-		tok, err = tx.TokenByHash(r.Context(), hash)
+		tok, err = tx.TokenByHash(ctx, hash)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) || (err == nil && tok.RevokedAt != nil) {

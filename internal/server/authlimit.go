@@ -122,9 +122,15 @@ func (g *authGate) sweepLocked(now time.Time) {
 
 // gateAuth runs authenticate behind the per-address failure limit.
 func (s *Server) gateAuth(w http.ResponseWriter, r *http.Request) (Principal, error) {
+	return s.gated(w, r, func() (Principal, error) { return s.svc.authenticate(r) })
+}
+
+// gated runs auth, an authentication of request r, behind the per-address failure limit: a 401 from
+// auth uses up one unit of r's address.
+func (s *Server) gated(w http.ResponseWriter, r *http.Request, auth func() (Principal, error)) (Principal, error) {
 	g := s.authGate
 	if g == nil {
-		return s.svc.authenticate(r)
+		return auth()
 	}
 	addr := clientAddress(r)
 	ok, tracked, wait := g.take(addr, time.Now())
@@ -135,7 +141,7 @@ func (s *Server) gateAuth(w http.ResponseWriter, r *http.Request) (Principal, er
 				"from it are refused, valid tokens included, until Retry-After has passed; it then gets one more attempt every %s. "+
 				"Check the token the client sends.", addr, g.burst, time.Duration(float64(time.Second)/g.refill))}
 	}
-	p, err := s.svc.authenticate(r)
+	p, err := auth()
 	if e, isAPI := asError(err); tracked && (err == nil || !isAPI || e.Status != http.StatusUnauthorized) {
 		g.give(addr, time.Now())
 	}

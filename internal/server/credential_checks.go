@@ -162,3 +162,11 @@ func checkID(field, id string) []api.FieldError {
 }
 
 func checkLabels(labels map[string]string) []api.FieldError { return catalog.ValidateLabels(labels) }
+
+// checkManagedBy allows a short one-line tool name ("terraform") or nothing.
+func checkManagedBy(v string) []api.FieldError {
+	if len(v) > 64 || catalog.ValidateText(v) != nil {
+		return []api.FieldError{{Field: "managed_by", Message: "managed_by names a tool, such as \"terraform\": at most 64 characters on one line."}}
+	}
+	return nil
+}

@@ -37,6 +37,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	fields = append(fields, checkName(in.Name)...)
 	fields = append(fields, checkDescription(in.Description)...)
 	fields = append(fields, checkLabels(in.Labels)...)
+	fields = append(fields, checkManagedBy(in.ManagedBy)...)
 	fields = append(fields, checkID("project_id", in.ProjectID)...)
 	fields = append(fields, checkSecretsAreNotMasks(plain, "")...)
 	fields = append(fields, checkSecretShape(plain)...)
@@ -105,6 +106,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 		VerifiedAt:        verifiedAt,
 		Verify:            in.Verify == nil || *in.Verify,
 		ConnectionIDs:     []string{},
+		ManagedBy:         in.ManagedBy,
 		Version:           1,
 		CreatedAt:         now,
 		UpdatedAt:         now,
@@ -349,6 +351,13 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 	if in.Verify != nil && *in.Verify != cur.Verify {
 		next.Verify = *in.Verify
 		changed = append(changed, "verify")
+	}
+	if in.ManagedBy != nil && *in.ManagedBy != cur.ManagedBy {
+		if f := checkManagedBy(*in.ManagedBy); len(f) > 0 {
+			return api.Credential{}, invalid(f...)
+		}
+		next.ManagedBy = *in.ManagedBy
+		changed = append(changed, "managed_by")
 	}
 	secretChanged := !maps.Equal(plain, newPlain)
 	if secretChanged {
@@ -606,6 +615,9 @@ func createdFields(c api.Credential, plain map[string]string) []string {
 	}
 	if c.ProjectID != "" {
 		out = append(out, "project_id")
+	}
+	if c.ManagedBy != "" {
+		out = append(out, "managed_by")
 	}
 	for _, f := range secretFields {
 		if plain[f] != "" {

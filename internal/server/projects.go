@@ -60,10 +60,24 @@ func (s *Service) GetProject(ctx context.Context, p Principal, id string) (api.P
 
 // ListProjects pages projects, optionally by exact name.
 func (s *Service) ListProjects(ctx context.Context, p Principal, name, after string, limit int) (api.List[api.Project], error) {
+	return s.ListProjectsFiltered(ctx, p, name, "", after, limit)
+}
+
+// ListProjectsFiltered pages projects, optionally by exact name and by name prefix.
+func (s *Service) ListProjectsFiltered(ctx context.Context, p Principal, name, namePrefix, after string, limit int) (api.List[api.Project], error) {
 	limit = clampLimit(limit)
 	out := api.List[api.Project]{Items: []api.Project{}}
+	if name != "" && !strings.HasPrefix(name, namePrefix) {
+		return out, nil // no name both is name and starts with namePrefix
+	}
 	err := s.read(ctx, func(tx store.Tx) error {
-		items, err := tx.ListProjects(ctx, p.OrgID, name, after, limit+1)
+		var items []api.Project
+		var err error
+		if namePrefix != "" && name == "" {
+			items, err = tx.ListProjectsByPrefix(ctx, p.OrgID, namePrefix, after, limit+1)
+		} else {
+			items, err = tx.ListProjects(ctx, p.OrgID, name, after, limit+1)
+		}
 		if err != nil {
 			return err
 		}

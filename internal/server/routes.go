@@ -29,7 +29,7 @@ func routes() []route {
 		{Method: "GET", Path: "/v1/models", Summary: "List catalog models with whether the scope's policy allows them", Query: []string{"provider", "publisher", "capability", "project_id", "credential_id"}, Response: api.List[api.Model]{}, Status: 200, handle: (*Server).listModels},
 
 		{Method: "POST", Path: "/v1/credentials", Summary: "Create a credential", Request: api.CredentialCreate{}, Response: api.Credential{}, Status: 201, handle: (*Server).createCredential},
-		{Method: "GET", Path: "/v1/credentials", Summary: "List credentials", Query: []string{"project_id", "provider", "name", "lifecycle_status", "page_token", "limit"}, Response: api.List[api.Credential]{}, Status: 200, handle: (*Server).listCredentials},
+		{Method: "GET", Path: "/v1/credentials", Summary: "List credentials", Query: []string{"project_id", "provider", "name", "name_prefix", "status", "lifecycle_status", "page_token", "limit"}, Response: api.List[api.Credential]{}, Status: 200, handle: (*Server).listCredentials},
 		{Method: "GET", Path: "/v1/credentials/{id}", Summary: "Read a credential", Response: api.Credential{}, Status: 200, handle: (*Server).getCredential},
 		{Method: "PATCH", Path: "/v1/credentials/{id}", Summary: "Update a credential", Request: api.CredentialPatch{}, Response: api.Credential{}, Status: 200, handle: (*Server).updateCredential},
 		{Method: "DELETE", Path: "/v1/credentials/{id}", Summary: "Delete a credential", Status: 204, handle: (*Server).deleteCredential},
@@ -38,7 +38,7 @@ func routes() []route {
 		{Method: "POST", Path: "/v1/credentials/{id}/reveal", Summary: "Read a credential's secrets (admin, --allow-reveal, audited)", Response: api.CredentialSecret{}, Status: 200, handle: (*Server).revealCredential},
 
 		{Method: "POST", Path: "/v1/connections", Summary: "Create a connection", Request: api.ConnectionCreate{}, Response: api.Connection{}, Status: 201, handle: (*Server).createConnection},
-		{Method: "GET", Path: "/v1/connections", Summary: "List connections", Query: []string{"project_id", "credential_id", "name", "page_token", "limit"}, Response: api.List[api.Connection]{}, Status: 200, handle: (*Server).listConnections},
+		{Method: "GET", Path: "/v1/connections", Summary: "List connections", Query: []string{"project_id", "credential_id", "name", "model", "name_prefix", "page_token", "limit"}, Response: api.List[api.Connection]{}, Status: 200, handle: (*Server).listConnections},
 		{Method: "GET", Path: "/v1/connections/{id}", Summary: "Read a connection", Response: api.Connection{}, Status: 200, handle: (*Server).getConnection},
 		{Method: "PATCH", Path: "/v1/connections/{id}", Summary: "Update a connection", Request: api.ConnectionPatch{}, Response: api.Connection{}, Status: 200, handle: (*Server).updateConnection},
 		{Method: "DELETE", Path: "/v1/connections/{id}", Summary: "Delete a connection", Status: 204, handle: (*Server).deleteConnection},
@@ -48,7 +48,7 @@ func routes() []route {
 		{Method: "DELETE", Path: "/v1/model-policy", Summary: "Reset a scope's model policy to mode all", Query: []string{"project_id"}, Status: 204, handle: (*Server).deleteModelPolicy},
 
 		{Method: "POST", Path: "/v1/projects", Summary: "Create a project", Request: api.ProjectCreate{}, Response: api.Project{}, Status: 201, handle: (*Server).createProject},
-		{Method: "GET", Path: "/v1/projects", Summary: "List projects", Query: []string{"name", "page_token", "limit"}, Response: api.List[api.Project]{}, Status: 200, handle: (*Server).listProjects},
+		{Method: "GET", Path: "/v1/projects", Summary: "List projects", Query: []string{"name", "name_prefix", "page_token", "limit"}, Response: api.List[api.Project]{}, Status: 200, handle: (*Server).listProjects},
 		{Method: "GET", Path: "/v1/projects/{id}", Summary: "Read a project", Response: api.Project{}, Status: 200, handle: (*Server).getProject},
 		{Method: "PATCH", Path: "/v1/projects/{id}", Summary: "Update a project", Request: api.ProjectPatch{}, Response: api.Project{}, Status: 200, handle: (*Server).updateProject},
 		{Method: "DELETE", Path: "/v1/projects/{id}", Summary: "Delete an empty project", Status: 204, handle: (*Server).deleteProject},
@@ -60,6 +60,7 @@ func routes() []route {
 		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Public: true, Status: 200, handle: (*Server).metrics},
 		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3.1 document", Public: true, Status: 200, handle: (*Server).openAPI},
 
+		{Method: "POST", Path: "/v1/credentials/{id}/secret-matches", Summary: "Compare secrets with a credential's stored ones (editor or admin, rate-limited, audited)", Request: api.SecretMatch{}, Response: api.SecretMatchResult{}, Status: 200, handle: (*Server).secretMatches},
 		{Method: "GET", Path: "/v1/credential-policy", Summary: "Read a scope's credential policy", Query: []string{"project_id"}, Response: api.CredentialPolicy{}, Status: 200, handle: (*Server).getCredentialPolicy},
 		{Method: "PUT", Path: "/v1/credential-policy", Summary: "Write a scope's credential policy", Query: []string{"project_id"}, Request: api.CredentialPolicyPut{}, Response: api.CredentialPolicy{}, Status: 200, handle: (*Server).putCredentialPolicy},
 		{Method: "DELETE", Path: "/v1/credential-policy", Summary: "Reset a scope's credential policy to no rules", Query: []string{"project_id"}, Status: 204, handle: (*Server).deleteCredentialPolicy},
@@ -128,8 +129,8 @@ func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, p Princ
 	if err != nil {
 		return err
 	}
-	out, err := s.svc.ListCredentials(r.Context(), p, store.CredentialFilter{ProjectID: q.Get("project_id"), Provider: q.Get("provider"), Name: q.Get("name"), AfterID: q.Get("page_token"), Limit: limit,
-		LifecycleStatus: q.Get("lifecycle_status")})
+	out, err := s.svc.ListCredentials(r.Context(), p, store.CredentialFilter{ProjectID: q.Get("project_id"), Provider: q.Get("provider"), Name: q.Get("name"),
+		NamePrefix: q.Get("name_prefix"), Status: q.Get("status"), AfterID: q.Get("page_token"), Limit: limit, LifecycleStatus: q.Get("lifecycle_status")})
 	if err != nil {
 		return err
 	}
@@ -243,7 +244,8 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request, p Princ
 	if err != nil {
 		return err
 	}
-	out, err := s.svc.ListConnections(r.Context(), p, store.ConnectionFilter{ProjectID: q.Get("project_id"), CredentialID: q.Get("credential_id"), Name: q.Get("name"), AfterID: q.Get("page_token"), Limit: limit})
+	out, err := s.svc.ListConnections(r.Context(), p, store.ConnectionFilter{ProjectID: q.Get("project_id"), CredentialID: q.Get("credential_id"), Name: q.Get("name"),
+		Model: q.Get("model"), NamePrefix: q.Get("name_prefix"), AfterID: q.Get("page_token"), Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -347,7 +349,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p Principa
 		return err
 	}
 	q := r.URL.Query()
-	out, err := s.svc.ListProjects(r.Context(), p, q.Get("name"), q.Get("page_token"), limit)
+	out, err := s.svc.ListProjectsFiltered(r.Context(), p, q.Get("name"), q.Get("name_prefix"), q.Get("page_token"), limit)
 	if err != nil {
 		return err
 	}

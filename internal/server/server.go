@@ -22,6 +22,7 @@ import (
 type Server struct {
 	svc            *Service
 	handler        http.Handler
+	mux            *http.ServeMux
 	metricsHandler http.Handler
 	openAPIDoc     map[string]any
 
@@ -65,6 +66,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, &Error{Status: http.StatusNotFound, Title: "Not found", Detail: fmt.Sprintf("No route %s %s; see /openapi.json.", r.Method, r.URL.Path)})
 	})
+	s.mux = mux
 	s.openAPIDoc = buildOpenAPI(table, cfg.Version)
 	s.handler = s.observe(mux)
 	return s, nil

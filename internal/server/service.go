@@ -90,8 +90,9 @@ type Service struct {
 	embeddedMu  sync.Mutex
 	embeddedOrg string
 
-	tokens tokenCache   // see Config.TokenCacheTTL
-	probes probeLimiter // see Limits.ProbesPerOrg
+	tokens   tokenCache     // see Config.TokenCacheTTL
+	probes   probeLimiter   // see Limits.ProbesPerOrg
+	compares compareLimiter // see SecretMatches
 }
 
 const metaFingerprintKey = "fingerprint_key"

@@ -78,8 +78,12 @@ type CredentialFilter struct {
 	ProjectID string
 	Provider  string
 	Name      string
-	AfterID   string // page after this id (ids sort in creation order)
-	Limit     int
+	// NamePrefix keeps the credentials whose name starts with it (byte for byte, case-sensitive).
+	NamePrefix string
+	// Status keeps the credentials with that status (api.StatusVerified, ...).
+	Status  string
+	AfterID string // page after this id (ids sort in creation order)
+	Limit   int
 	// LifecycleStatus is applied by the service, which computes it; stores ignore it.
 	LifecycleStatus string
 }
@@ -89,8 +93,11 @@ type ConnectionFilter struct {
 	ProjectID    string
 	CredentialID string
 	Name         string
-	AfterID      string
-	Limit        int
+	// Model keeps the connections to that model id; NamePrefix those whose name starts with it.
+	Model      string
+	NamePrefix string
+	AfterID    string
+	Limit      int
 }
 
 // Idempotency remembers the first answer to a POST with an Idempotency-Key.
@@ -173,6 +180,8 @@ type Tx interface {
 	InsertProject(ctx context.Context, orgID string, p api.Project) error
 	GetProject(ctx context.Context, orgID, id string) (api.Project, error)
 	ListProjects(ctx context.Context, orgID string, name, afterID string, limit int) ([]api.Project, error)
+	// ListProjectsByPrefix is ListProjects of the projects whose name starts with namePrefix ("" all).
+	ListProjectsByPrefix(ctx context.Context, orgID string, namePrefix, afterID string, limit int) ([]api.Project, error)
 	UpdateProject(ctx context.Context, orgID string, p api.Project, expectVersion int64) error
 	DeleteProject(ctx context.Context, orgID, id string) error
 

@@ -1,7 +1,6 @@
 # A whole setup: a project that inherits organisation credentials, three credentials of different
 # providers, five connections, the organisation's model policy and the project's.
-# The provider block comes from the test: see testConfig in connection_resource_test.go.
-%[1]s
+# The provider block comes from the test (testConfig in acctest_test.go).
 
 resource "modelkeys_project" "research" {
   name                             = "research"

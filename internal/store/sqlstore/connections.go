@@ -45,12 +45,14 @@ func (t *tx) GetConnection(ctx context.Context, orgID, id string) (api.Connectio
 
 // ListConnections lists the organisation's connections by id. Filter: ProjectID as in
 // ListCredentials ("" all, OrgScope organisation-wide, else that project); CredentialID and Name
-// match exactly when set; AfterID and Limit page (Limit <= 0 means DefaultLimit).
+// and Model match exactly when set, NamePrefix by prefix; AfterID and Limit page (Limit <= 0 means DefaultLimit).
 func (t *tx) ListConnections(ctx context.Context, orgID string, f store.ConnectionFilter) ([]api.Connection, error) {
 	l := newListQuery("n", connectionSelect, []any{orgID})
 	l.scope(f.ProjectID)
 	l.eq("credential_id", f.CredentialID)
 	l.eq("name", f.Name)
+	l.eq("model", f.Model)
+	l.prefix("name", f.NamePrefix)
 	q, args := l.page(f.AfterID, f.Limit)
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {

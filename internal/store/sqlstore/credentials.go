@@ -18,7 +18,7 @@ const credentialSelect = `SELECT c.id, c.name, c.description, c.provider, c.proj
 	EXISTS (SELECT 1 FROM credential_secrets s WHERE s.credential_id = c.id AND s.field = ?),
 	EXISTS (SELECT 1 FROM credential_secrets s WHERE s.credential_id = c.id AND s.field = ?),
 	c.secret_hint, c.secret_fingerprint, c.secret_version, c.status, c.status_message, c.verified_at,
-	c.verify, c.version, c.created_at, c.updated_at, c.rotation_period, c.expires_at, c.rotated_at, c.lifecycle_status
+	c.verify, c.managed_by, c.version, c.created_at, c.updated_at, c.rotation_period, c.expires_at, c.rotated_at, c.lifecycle_status
 	FROM credentials c`
 
 var credentialSelectArgs = []any{api.SecretAPIKey, api.SecretAuthToken}
@@ -35,12 +35,12 @@ func (t *tx) InsertCredential(ctx context.Context, orgID string, c api.Credentia
 		return err
 	}
 	_, err = t.write(ctx, `INSERT INTO credentials (id, org_id, project_id, name, description, provider, settings, labels,
-		secret_hint, secret_fingerprint, secret_version, status, status_message, verified_at, verify, version, created_at, updated_at,
+		secret_hint, secret_fingerprint, secret_version, status, status_message, verified_at, verify, managed_by, version, created_at, updated_at,
 		rotation_period, expires_at, rotated_at, lifecycle_status)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, orgID, c.ProjectID, c.Name, c.Description, c.Provider, settings, labels,
 		c.SecretHint, c.SecretFingerprint, c.SecretVersion, c.Status, c.StatusMessage, formatTimePtr(c.VerifiedAt),
-		c.Verify, c.Version, formatTime(c.CreatedAt), formatTime(c.UpdatedAt),
+		c.Verify, c.ManagedBy, c.Version, formatTime(c.CreatedAt), formatTime(c.UpdatedAt),
 		c.RotationPeriod, formatTimePtr(c.ExpiresAt), formatTime(rotatedAt(c)), lifecycleOrOK(c.LifecycleStatus))
 	if t.d.violation(err) == violationForeignKey {
 		return fmt.Errorf("organization %s: %w", orgID, store.ErrNotFound)
@@ -66,12 +66,14 @@ func (t *tx) GetCredential(ctx context.Context, orgID, id string) (api.Credentia
 
 // ListCredentials lists the organisation's credentials by id. Filter: ProjectID "" does not filter,
 // OrgScope ("-") selects organisation-wide ones, anything else that project; Provider and Name match
-// exactly when set; AfterID and Limit page (Limit <= 0 means DefaultLimit).
+// exactly when set, NamePrefix by prefix, Status exactly; AfterID and Limit page (Limit <= 0 means DefaultLimit).
 func (t *tx) ListCredentials(ctx context.Context, orgID string, f store.CredentialFilter) ([]api.Credential, error) {
 	l := newListQuery("c", credentialSelect, append(append([]any{}, credentialSelectArgs...), orgID))
 	l.scope(f.ProjectID)
 	l.eq("provider", f.Provider)
 	l.eq("name", f.Name)
+	l.prefix("name", f.NamePrefix)
+	l.eq("status", f.Status)
 	q, args := l.page(f.AfterID, f.Limit)
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
@@ -136,7 +138,7 @@ func scanCredentials(rows *sql.Rows) ([]api.Credential, error) {
 		var rotated string
 		if err := rows.Scan(&c.ID, &c.Name, &c.Description, &c.Provider, &c.ProjectID, &settings, &labels,
 			&c.HasAPIKey, &c.HasAuthToken, &c.SecretHint, &c.SecretFingerprint, &c.SecretVersion, &c.Status,
-			&c.StatusMessage, &verified, &c.Verify, &c.Version, &created, &updated,
+			&c.StatusMessage, &verified, &c.Verify, &c.ManagedBy, &c.Version, &created, &updated,
 			&c.RotationPeriod, &expires, &rotated, &c.LifecycleStatus); err != nil {
 			return nil, err
 		}
@@ -172,7 +174,8 @@ func scanCredentials(rows *sql.Rows) ([]api.Credential, error) {
 }
 
 // UpdateCredential writes the mutable fields of c (name, description, settings, labels, the secret
-// metadata, status, verified_at, version, updated_at, the lifecycle fields) when the stored version is expectVersion.
+// metadata, status, verified_at, managed_by, version, updated_at, the lifecycle fields) when the stored
+// version is expectVersion.
 // Provider, ProjectID and CreatedAt never change after create and are not written.
 func (t *tx) UpdateCredential(ctx context.Context, orgID string, c api.Credential, expectVersion int64) error {
 	settings, err := marshalMap(c.Settings)
@@ -185,10 +188,10 @@ func (t *tx) UpdateCredential(ctx context.Context, orgID string, c api.Credentia
 	}
 	res, err := t.write(ctx, `UPDATE credentials SET name = ?, description = ?, settings = ?, labels = ?,
 		secret_hint = ?, secret_fingerprint = ?, secret_version = ?, status = ?, status_message = ?, verified_at = ?,
-		verify = ?, version = ?, updated_at = ?, rotation_period = ?, expires_at = ?, rotated_at = ?, lifecycle_status = ?
+		verify = ?, managed_by = ?, version = ?, updated_at = ?, rotation_period = ?, expires_at = ?, rotated_at = ?, lifecycle_status = ?
 		WHERE id = ? AND org_id = ? AND version = ?`,
 		c.Name, c.Description, settings, labels, c.SecretHint, c.SecretFingerprint, c.SecretVersion, c.Status,
-		c.StatusMessage, formatTimePtr(c.VerifiedAt), c.Verify, c.Version, formatTime(c.UpdatedAt),
+		c.StatusMessage, formatTimePtr(c.VerifiedAt), c.Verify, c.ManagedBy, c.Version, formatTime(c.UpdatedAt),
 		c.RotationPeriod, formatTimePtr(c.ExpiresAt), formatTime(rotatedAt(c)), lifecycleOrOK(c.LifecycleStatus),
 		c.ID, orgID, expectVersion)
 	return t.versionedResult(ctx, res, err, "credentials", "credential", c.Name, orgID, c.ID, expectVersion)

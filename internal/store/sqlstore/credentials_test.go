@@ -126,7 +126,8 @@ func TestCredentialCount(t *testing.T) {
 					"ALTER TABLE organizations DROP COLUMN credential_count"}
 			}
 			downgrade = append(downgrade, "ALTER TABLE audit_events DROP COLUMN changes")                                                          // migration 0003
-			downgrade = append(downgrade, "ALTER TABLE credentials DROP COLUMN rotation_period", "ALTER TABLE credentials DROP COLUMN expires_at", // migration 0004
+			downgrade = append(downgrade, "ALTER TABLE credentials DROP COLUMN managed_by")                                                        // migration 0004
+			downgrade = append(downgrade, "ALTER TABLE credentials DROP COLUMN rotation_period", "ALTER TABLE credentials DROP COLUMN expires_at", // migration 0005
 				"ALTER TABLE credentials DROP COLUMN rotated_at", "ALTER TABLE credentials DROP COLUMN lifecycle_status", "DROP TABLE credential_policies")
 			for _, q := range append(downgrade, "DELETE FROM schema_migrations WHERE version > 1") {
 				if _, err := s.db.Exec(q); err != nil {

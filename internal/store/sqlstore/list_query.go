@@ -1,5 +1,7 @@
 package sqlstore
 
+import "unicode/utf8"
+
 // listQuery builds a list query on one table: the organisation, a scope filter, exact matches and
 // keyset paging by id. Column names come from this package, never from callers.
 type listQuery struct {
@@ -32,6 +34,16 @@ func (l *listQuery) eq(column, value string) {
 	}
 	l.q += " AND " + l.alias + "." + column + " = ?"
 	l.args = append(l.args, value)
+}
+
+// prefix keeps the rows whose column starts with value, byte for byte on both dialects (LIKE folds
+// case on SQLite and would need escaping): substr(column, 1, n) = value, with n in characters.
+func (l *listQuery) prefix(column, value string) {
+	if value == "" {
+		return
+	}
+	l.q += " AND substr(" + l.alias + "." + column + ", 1, ?) = ?"
+	l.args = append(l.args, utf8.RuneCountInString(value), value)
 }
 
 // page finishes the query: rows after afterID, in id order, at most limit (DefaultLimit when <= 0).

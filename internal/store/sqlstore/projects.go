@@ -62,6 +62,18 @@ func (t *tx) ListProjects(ctx context.Context, orgID string, name, afterID strin
 	return scanProjects(rows)
 }
 
+// ListProjectsByPrefix lists the organisation's projects whose name starts with namePrefix, by id.
+func (t *tx) ListProjectsByPrefix(ctx context.Context, orgID string, namePrefix, afterID string, limit int) ([]api.Project, error) {
+	l := newListQuery("p", "SELECT p.id, p.name, p.description, p.inherit_organization_credentials, p.version, p.created_at, p.updated_at FROM projects p", []any{orgID})
+	l.prefix("name", namePrefix)
+	q, args := l.page(afterID, limit)
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanProjects(rows)
+}
+
 func scanProjects(rows *sql.Rows) ([]api.Project, error) {
 	defer rows.Close()
 	out := []api.Project{}

@@ -25,6 +25,9 @@ type stmtCache struct {
 	stmts   map[string]*sql.Stmt
 	pending map[string]bool
 	closed  bool
+	// preparing counts the background prepares, which close waits for: one still running would open
+	// a connection (and SQLite's -wal and -shm files) after the store said it was closed.
+	preparing sync.WaitGroup
 }
 
 func newStmtCache(db *sql.DB) *stmtCache {
@@ -39,6 +42,7 @@ func (c *stmtCache) stmt(ctx context.Context, sqlTx *sql.Tx, q string) *sql.Stmt
 	s, known := c.stmts[q]
 	if !known && !c.pending[q] && !c.closed && len(c.stmts)+len(c.pending) < maxCachedStatements {
 		c.pending[q] = true
+		c.preparing.Add(1)
 		go c.prepare(q)
 	}
 	c.mu.Unlock()
@@ -49,6 +53,7 @@ func (c *stmtCache) stmt(ctx context.Context, sqlTx *sql.Tx, q string) *sql.Stmt
 }
 
 func (c *stmtCache) prepare(q string) {
+	defer c.preparing.Done()
 	s, err := c.db.Prepare(q)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -67,11 +72,15 @@ func (c *stmtCache) prepare(q string) {
 	}
 }
 
-// close closes the cached statements; call it before closing the handle.
+// close waits for the background prepares and closes the cached statements; call it before closing
+// the handle.
 func (c *stmtCache) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
+	c.mu.Unlock()
+	c.preparing.Wait() // a prepare that ends now closes its own statement
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, s := range c.stmts {
 		if s != nil {
 			_ = s.Close()

@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -101,5 +103,29 @@ func TestStatementCache(t *testing.T) {
 	}
 	if cached(t, s.rstmts, bad) {
 		t.Error("a query that cannot prepare was cached")
+	}
+}
+
+// Close returns only once no connection of the store is left open: a statement still being prepared
+// in the background would otherwise open one (and SQLite's -wal and -shm files) after Close, which
+// left a test's temporary directory impossible to remove.
+func TestCloseWaitsForBackgroundPrepares(t *testing.T) {
+	for i := range 20 {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "modelkeys.db")
+		s, err := OpenSQLite(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		org := ensureOrg(t, s, fmt.Sprintf("acme-%d", i)) // a first query: its statement is prepared in the background
+		inTx(t, s, func(tx store.Tx) error { _, err := tx.GetOrganization(context.Background(), org); return err })
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, leftover := range []string{path + "-wal", path + "-shm"} {
+			if _, err := os.Stat(leftover); err == nil {
+				t.Fatalf("run %d: %s exists after Close: a connection outlived it", i, filepath.Base(leftover))
+			}
+		}
 	}
 }

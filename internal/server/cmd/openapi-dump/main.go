@@ -1,5 +1,5 @@
-// Command openapi-dump writes the server's /openapi.json to standard output (or to the file its one
-// argument names) without starting a server or opening a database, for make openapi-lint.
+// Command openapi-dump writes the server's /openapi.json to standard output without starting a server
+// or opening a database, for make openapi-lint.
 package main
 
 import (
@@ -12,9 +12,7 @@ import (
 
 func main() {
 	out, err := json.MarshalIndent(server.OpenAPIDocument("dev"), "", "  ")
-	if err == nil && len(os.Args) > 1 {
-		err = os.WriteFile(os.Args[1], append(out, '\n'), 0o600)
-	} else if err == nil {
+	if err == nil {
 		_, err = os.Stdout.Write(append(out, '\n'))
 	}
 	if err != nil {

@@ -1,0 +1,7 @@
+list "modelkeys_project" "ml" {
+  provider = modelkeys
+
+  config {
+    name_prefix = "ml-"
+  }
+}

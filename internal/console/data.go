@@ -1,0 +1,130 @@
+package console
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
+)
+
+// The console reads whole lists through the service's paged methods: an organisation holds at most
+// a few hundred credentials (the server's --max-credentials), so a page shows all of them.
+
+const pageSize = 500
+
+// maxAuditScan bounds the audit events read to find each object's history: the store pages the log
+// oldest first, so the console reads it through to the newest.
+const maxAuditScan = 100_000
+
+func (c *Console) allCredentials(ctx context.Context, p server.Principal, f store.CredentialFilter) ([]api.Credential, error) {
+	var out []api.Credential
+	for {
+		f.Limit = pageSize
+		page, err := c.svc.ListCredentials(ctx, p, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if page.NextPageToken == "" {
+			return out, nil
+		}
+		f.AfterID = page.NextPageToken
+	}
+}
+
+func (c *Console) allConnections(ctx context.Context, p server.Principal, f store.ConnectionFilter) ([]api.Connection, error) {
+	var out []api.Connection
+	for {
+		f.Limit = pageSize
+		page, err := c.svc.ListConnections(ctx, p, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if page.NextPageToken == "" {
+			return out, nil
+		}
+		f.AfterID = page.NextPageToken
+	}
+}
+
+func (c *Console) allProjects(ctx context.Context, p server.Principal) ([]api.Project, error) {
+	var out []api.Project
+	after := ""
+	for {
+		page, err := c.svc.ListProjects(ctx, p, "", after, pageSize)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if page.NextPageToken == "" {
+			slices.SortFunc(out, func(a, b api.Project) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+			return out, nil
+		}
+		after = page.NextPageToken
+	}
+}
+
+// auditLog is the organisation's audit events, oldest first, and whether maxAuditScan cut it short.
+type auditLog struct {
+	events    []api.AuditEvent
+	truncated bool
+}
+
+func (c *Console) readAudit(ctx context.Context, p server.Principal) (auditLog, error) {
+	var log auditLog
+	var after int64
+	for {
+		page, err := c.svc.ListAudit(ctx, p, after, pageSize)
+		if err != nil {
+			return log, err
+		}
+		log.events = append(log.events, page.Items...)
+		if page.NextPageToken == "" {
+			return log, nil
+		}
+		if len(log.events) >= maxAuditScan {
+			log.truncated = true
+			return log, nil
+		}
+		if after, err = strconv.ParseInt(page.NextPageToken, 10, 64); err != nil {
+			return log, err
+		}
+	}
+}
+
+// of lists the events of one object, newest first.
+func (l auditLog) of(objectID string) []api.AuditEvent {
+	var out []api.AuditEvent
+	for i := len(l.events) - 1; i >= 0; i-- {
+		if l.events[i].ObjectID == objectID {
+			out = append(out, l.events[i])
+		}
+	}
+	return out
+}
+
+// byObject is each object's events, newest first.
+func (l auditLog) byObject() map[string][]api.AuditEvent {
+	out := map[string][]api.AuditEvent{}
+	for i := len(l.events) - 1; i >= 0; i-- {
+		e := l.events[i]
+		out[e.ObjectID] = append(out[e.ObjectID], e)
+	}
+	return out
+}
+
+// keySetAt is when a credential's secret was last written (its create or a rotation), from its
+// events (newest first); nil when the log does not say.
+func keySetAt(events []api.AuditEvent) *api.AuditEvent {
+	for i := range events {
+		if slices.Contains(events[i].Fields, api.SecretAPIKey) || slices.Contains(events[i].Fields, api.SecretAuthToken) {
+			return &events[i]
+		}
+	}
+	return nil
+}

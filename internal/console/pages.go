@@ -1,0 +1,579 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
+)
+
+var funcs = template.FuncMap{
+	"when": func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			return v.UTC().Format("2006-01-02 15:04 UTC")
+		case *time.Time:
+			if v == nil {
+				return ""
+			}
+			return v.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		return ""
+	},
+	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"ago":        func(t time.Time) string { return ago(time.Since(t)) },
+	"join":       strings.Join,
+	"sortedKeys": func(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) },
+	"providerName": func(id string) string {
+		if p, ok := catalog.Provider(id); ok {
+			return p.DisplayName
+		}
+		return id
+	},
+	"fields": func(fs []string) string {
+		if len(fs) == 0 {
+			return "-"
+		}
+		return strings.Join(fs, ", ")
+	},
+}
+
+// ago says how long ago, roughly, for people.
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 48*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	default:
+		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	}
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// scopeName names a credential's or connection's scope.
+func scopeName(projectID string, projects map[string]api.Project) string {
+	if projectID == "" {
+		return "Organisation"
+	}
+	if p, ok := projects[projectID]; ok {
+		return "Project " + p.Name
+	}
+	return "Project " + projectID
+}
+
+func projectIndex(ps []api.Project) map[string]api.Project {
+	out := make(map[string]api.Project, len(ps))
+	for _, p := range ps {
+		out[p.ID] = p
+	}
+	return out
+}
+
+// ---- Credentials ----
+
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+type credentialRow struct {
+	api.Credential
+	Connections int
+	KeySet      time.Time
+	LastChange  *api.AuditEvent
+}
+
+type scopeGroup struct {
+	Heading string
+	ID      string // "" for the organisation
+	Inherit bool
+	Rows    []credentialRow
+}
+
+type credentialsData struct {
+	Groups                   []scopeGroup
+	Providers, Statuses      []option
+	Scopes                   []option
+	Count                    int
+	Filtered, AuditTruncated bool
+}
+
+var statuses = []string{api.StatusVerified, api.StatusUnverified, api.StatusInvalid}
+
+func (c *Console) credentialsPage(w http.ResponseWriter, r *http.Request, req *request) {
+	ctx, p := r.Context(), req.p
+	q := r.URL.Query()
+	provider, status, project := q.Get("provider"), q.Get("status"), q.Get("project")
+	projects, err := c.allProjects(ctx, p)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	f := store.CredentialFilter{Provider: provider}
+	switch project {
+	case "":
+	case "-":
+		f.ProjectID = "-"
+	default:
+		f.ProjectID = project
+	}
+	creds, err := c.allCredentials(ctx, p, f)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	log, err := c.readAudit(ctx, p)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	history := log.byObject()
+
+	d := credentialsData{Filtered: provider != "" || status != "" || project != "", AuditTruncated: log.truncated}
+	d.Providers = append(d.Providers, option{Value: "", Label: "All providers", Selected: provider == ""})
+	for _, prov := range catalog.Providers() {
+		d.Providers = append(d.Providers, option{Value: prov.ID, Label: prov.DisplayName, Selected: prov.ID == provider})
+	}
+	d.Statuses = append(d.Statuses, option{Value: "", Label: "Any status", Selected: status == ""})
+	for _, s := range statuses {
+		d.Statuses = append(d.Statuses, option{Value: s, Label: s, Selected: s == status})
+	}
+	d.Scopes = append(d.Scopes, option{Value: "", Label: "All scopes", Selected: project == ""},
+		option{Value: "-", Label: "Organisation", Selected: project == "-"})
+	for _, pr := range projects {
+		d.Scopes = append(d.Scopes, option{Value: pr.ID, Label: "Project " + pr.Name, Selected: pr.ID == project})
+	}
+
+	groups := map[string]*scopeGroup{"": {Heading: "Organisation"}}
+	order := []string{""}
+	for _, pr := range projects {
+		groups[pr.ID] = &scopeGroup{Heading: "Project " + pr.Name, ID: pr.ID, Inherit: pr.InheritOrganizationCredentials}
+		order = append(order, pr.ID)
+	}
+	for _, cr := range creds {
+		if status != "" && cr.Status != status {
+			continue
+		}
+		events := history[cr.ID]
+		row := credentialRow{Credential: cr, Connections: len(cr.ConnectionIDs), KeySet: cr.CreatedAt}
+		if len(events) > 0 {
+			row.LastChange = &events[0]
+		}
+		if e := keySetAt(events); e != nil {
+			row.KeySet = e.Time
+		}
+		g := groups[cr.ProjectID]
+		if g == nil {
+			g = &scopeGroup{Heading: scopeName(cr.ProjectID, nil), ID: cr.ProjectID}
+			groups[cr.ProjectID] = g
+			order = append(order, cr.ProjectID)
+		}
+		g.Rows = append(g.Rows, row)
+		d.Count++
+	}
+	for _, id := range order {
+		g := groups[id]
+		if len(g.Rows) == 0 && (d.Filtered || id != "") {
+			continue // an empty project says nothing; the organisation's heading stays when unfiltered
+		}
+		slices.SortFunc(g.Rows, func(a, b credentialRow) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+		d.Groups = append(d.Groups, *g)
+	}
+	c.render(w, r, http.StatusOK, "credentials", c.newPage(req, "Credentials", "credentials", d))
+}
+
+// ---- One credential ----
+
+type credentialData struct {
+	api.Credential
+	Scope          string
+	ProviderDocs   string
+	Connections    []api.Connection
+	History        []api.AuditEvent
+	KeySet         time.Time
+	SecretField    string
+	SecretLabel    string
+	Terraform      bool
+	AuditTruncated bool
+}
+
+func (c *Console) credentialPage(w http.ResponseWriter, r *http.Request, req *request) {
+	ctx, p := r.Context(), req.p
+	id := r.PathValue("id")
+	cr, err := c.svc.GetCredential(ctx, p, id)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	projects, err := c.allProjects(ctx, p)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	conns, err := c.allConnections(ctx, p, store.ConnectionFilter{CredentialID: id})
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	log, err := c.readAudit(ctx, p)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	d := credentialData{Credential: cr, Scope: scopeName(cr.ProjectID, projectIndex(projects)), Connections: conns,
+		History: log.of(id), KeySet: cr.CreatedAt, Terraform: cr.ManagedBy == api.ManagedByTerraform, AuditTruncated: log.truncated}
+	if e := keySetAt(d.History); e != nil {
+		d.KeySet = e.Time
+	}
+	if prov, ok := catalog.Provider(cr.Provider); ok {
+		d.ProviderDocs = prov.DocsURL
+	}
+	d.SecretField, d.SecretLabel = secretFieldOf(cr)
+	c.render(w, r, http.StatusOK, "credential", c.newPage(req, cr.Name, "credentials", d))
+}
+
+// secretFieldOf is the secret a rotation replaces: the api_key, or the auth_token of a credential that
+// has only that.
+func secretFieldOf(cr api.Credential) (field, label string) {
+	if !cr.HasAPIKey && cr.HasAuthToken {
+		return api.SecretAuthToken, "New auth token"
+	}
+	return api.SecretAPIKey, "New API key"
+}
+
+func credentialURL(id string) string { return "/ui/credentials/" + url.PathEscape(id) }
+
+// backToCredential redirects to a credential's page after an action. The address is always this
+// server's /ui/credentials/ followed by the escaped id, never one the request chose.
+func backToCredential(w http.ResponseWriter, r *http.Request, id string) {
+	http.Redirect(w, r, credentialURL(id), http.StatusSeeOther) //nolint:gosec // G710: a fixed local prefix and a path-escaped id
+}
+
+// verify re-checks a key with its provider now.
+func (c *Console) verify(w http.ResponseWriter, r *http.Request, req *request) {
+	id := r.PathValue("id")
+	cr, err := c.svc.VerifyCredential(r.Context(), req.p, id)
+	if err != nil {
+		c.flashOrFail(w, r, req, id, err, "")
+		return
+	}
+	msg := "Checked with the provider: the key is " + cr.Status + "."
+	if cr.StatusMessage != "" {
+		msg += " " + cr.StatusMessage
+	}
+	c.sessions.setFlash(req.id, msg, "")
+	backToCredential(w, r, id)
+}
+
+// rotate replaces the key with the one pasted, through the API's update: the same validation,
+// verification and audit. The key is never echoed back, not even in an error.
+func (c *Console) rotate(w http.ResponseWriter, r *http.Request, req *request) {
+	id := r.PathValue("id")
+	cur, err := c.svc.GetCredential(r.Context(), req.p, id)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	field, _ := secretFieldOf(cur)
+	secret := r.PostForm.Get(field)
+	if secret == "" {
+		c.sessions.setFlash(req.id, "", "Paste the new key to rotate to; nothing was changed.")
+		backToCredential(w, r, id)
+		return
+	}
+	patch := api.CredentialPatch{}
+	if field == api.SecretAuthToken {
+		patch.AuthToken = &secret
+	} else {
+		patch.APIKey = &secret
+	}
+	cr, err := c.svc.UpdateCredential(r.Context(), req.p, id, patch, 0)
+	if err != nil {
+		c.flashOrFail(w, r, req, id, err, secret)
+		return
+	}
+	msg := fmt.Sprintf("Key rotated: it now ends %s (secret version %d) and is %s.", cr.SecretHint, cr.SecretVersion, cr.Status)
+	if cr.ManagedBy == api.ManagedByTerraform {
+		msg += " Terraform manages this credential: its next plan shows the change as drift."
+	}
+	c.sessions.setFlash(req.id, msg, "")
+	backToCredential(w, r, id)
+}
+
+// flashOrFail shows an action's refusal on the credential's page (a 4xx the person can act on) or
+// the error page.
+func (c *Console) flashOrFail(w http.ResponseWriter, r *http.Request, req *request, id string, err error, secret string) {
+	var e *server.Error
+	if errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != http.StatusNotFound && e.Status != http.StatusForbidden {
+		c.sessions.setFlash(req.id, "", "Not done: "+errorText(err, secret))
+		backToCredential(w, r, id)
+		return
+	}
+	c.fail(w, r, req, err)
+}
+
+// ---- Connections ----
+
+type connectionRow struct {
+	api.Connection
+	Scope          string
+	CredentialName string
+}
+
+func (c *Console) connectionsPage(w http.ResponseWriter, r *http.Request, req *request) {
+	ctx, p := r.Context(), req.p
+	conns, err := c.allConnections(ctx, p, store.ConnectionFilter{})
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	projects, err := c.allProjects(ctx, p)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	creds, err := c.allCredentials(ctx, p, store.CredentialFilter{})
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	names := map[string]string{}
+	for _, cr := range creds {
+		names[cr.ID] = cr.Name
+	}
+	idx := projectIndex(projects)
+	rows := make([]connectionRow, 0, len(conns))
+	for _, cn := range conns {
+		rows = append(rows, connectionRow{Connection: cn, Scope: scopeName(cn.ProjectID, idx), CredentialName: names[cn.CredentialID]})
+	}
+	c.render(w, r, http.StatusOK, "connections", c.newPage(req, "Connections", "connections", rows))
+}
+
+// ---- Models ----
+
+type modelRow struct {
+	api.Model
+	Connections []api.Connection
+}
+
+type modelsData struct {
+	Scopes, Providers, Allowed []option
+	ScopeName                  string
+	Policy                     api.ModelPolicy
+	OrgPolicy                  api.ModelPolicy
+	Rows                       []modelRow
+	AllowedCount, BlockedCount int
+}
+
+func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, req *request) {
+	ctx, p := r.Context(), req.p
+	q := r.URL.Query()
+	scope, provider, allowed := q.Get("project"), q.Get("provider"), q.Get("allowed")
+	projects, err := c.allProjects(ctx, p)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	models, err := c.svc.ListModels(ctx, p, server.ModelFilter{ProjectID: scope, Provider: provider})
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	d := modelsData{ScopeName: scopeName(scope, projectIndex(projects))}
+	if d.OrgPolicy, err = c.svc.GetModelPolicy(ctx, p, ""); err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	if scope != "" {
+		if d.Policy, err = c.svc.GetModelPolicy(ctx, p, scope); err != nil {
+			c.fail(w, r, req, err)
+			return
+		}
+	}
+	conns, err := c.allConnections(ctx, p, store.ConnectionFilter{})
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	through := map[string][]api.Connection{}
+	for _, cn := range conns {
+		if cn.ProjectID == scope {
+			through[cn.Provider+"/"+cn.Model] = append(through[cn.Provider+"/"+cn.Model], cn)
+		}
+	}
+	d.Scopes = append(d.Scopes, option{Value: "", Label: "Organisation", Selected: scope == ""})
+	for _, pr := range projects {
+		d.Scopes = append(d.Scopes, option{Value: pr.ID, Label: "Project " + pr.Name, Selected: pr.ID == scope})
+	}
+	d.Providers = append(d.Providers, option{Value: "", Label: "All providers", Selected: provider == ""})
+	for _, prov := range catalog.Providers() {
+		d.Providers = append(d.Providers, option{Value: prov.ID, Label: prov.DisplayName, Selected: prov.ID == provider})
+	}
+	d.Allowed = []option{{Value: "", Label: "Allowed and blocked", Selected: allowed == ""},
+		{Value: "yes", Label: "Allowed only", Selected: allowed == "yes"}, {Value: "no", Label: "Blocked only", Selected: allowed == "no"}}
+	for _, m := range models.Items {
+		if m.Allowed {
+			d.AllowedCount++
+		} else {
+			d.BlockedCount++
+		}
+		if (allowed == "yes" && !m.Allowed) || (allowed == "no" && m.Allowed) {
+			continue
+		}
+		d.Rows = append(d.Rows, modelRow{Model: m, Connections: through[m.Provider+"/"+m.ID]})
+	}
+	c.render(w, r, http.StatusOK, "models", c.newPage(req, "Models", "models", d))
+}
+
+// ---- Projects ----
+
+type projectRow struct {
+	api.Project
+	Credentials, Connections int
+	Policy                   string
+}
+
+func (c *Console) projectsPage(w http.ResponseWriter, r *http.Request, req *request) {
+	ctx, p := r.Context(), req.p
+	projects, err := c.allProjects(ctx, p)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	creds, err := c.allCredentials(ctx, p, store.CredentialFilter{})
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	conns, err := c.allConnections(ctx, p, store.ConnectionFilter{})
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	nCreds, nConns := map[string]int{}, map[string]int{}
+	for _, cr := range creds {
+		nCreds[cr.ProjectID]++
+	}
+	for _, cn := range conns {
+		nConns[cn.ProjectID]++
+	}
+	rows := make([]projectRow, 0, len(projects))
+	for _, pr := range projects {
+		pol, err := c.svc.GetModelPolicy(ctx, p, pr.ID)
+		if err != nil {
+			c.fail(w, r, req, err)
+			return
+		}
+		rows = append(rows, projectRow{Project: pr, Credentials: nCreds[pr.ID], Connections: nConns[pr.ID], Policy: pol.Mode})
+	}
+	c.render(w, r, http.StatusOK, "projects", c.newPage(req, "Projects", "projects", rows))
+}
+
+// ---- Policies ----
+
+type policyRow struct {
+	Scope  string
+	Policy api.ModelPolicy
+}
+
+func (c *Console) policiesPage(w http.ResponseWriter, r *http.Request, req *request) {
+	ctx, p := r.Context(), req.p
+	projects, err := c.allProjects(ctx, p)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	org, err := c.svc.GetModelPolicy(ctx, p, "")
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	rows := []policyRow{{Scope: "Organisation", Policy: org}}
+	for _, pr := range projects {
+		pol, err := c.svc.GetModelPolicy(ctx, p, pr.ID)
+		if err != nil {
+			c.fail(w, r, req, err)
+			return
+		}
+		rows = append(rows, policyRow{Scope: "Project " + pr.Name, Policy: pol})
+	}
+	c.render(w, r, http.StatusOK, "policies", c.newPage(req, "Model policies", "policies", rows))
+}
+
+// ---- Audit ----
+
+const auditPageSize = 50
+
+type auditRow struct {
+	api.AuditEvent
+	Link string // the object's console page, when it has one
+}
+
+type auditData struct {
+	Rows            []auditRow
+	Older, Newest   string
+	Total           int
+	Truncated, Head bool
+}
+
+// auditPage shows the log newest first, auditPageSize events a page; ?before=ID pages back.
+func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, req *request) {
+	log, err := c.readAudit(r.Context(), req.p)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	var before int64
+	if b := r.URL.Query().Get("before"); b != "" {
+		if before, err = strconv.ParseInt(b, 10, 64); err != nil || before <= 0 {
+			c.renderError(w, r, req, http.StatusBadRequest, "Bad request", "before must be an audit event id.")
+			return
+		}
+	}
+	d := auditData{Total: len(log.events), Truncated: log.truncated, Head: before == 0}
+	for i := len(log.events) - 1; i >= 0 && len(d.Rows) < auditPageSize; i-- {
+		e := log.events[i]
+		if before != 0 && e.ID >= before {
+			continue
+		}
+		row := auditRow{AuditEvent: e}
+		if e.ObjectType == "credential" && e.Action != "delete" {
+			row.Link = credentialURL(e.ObjectID)
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	if n := len(d.Rows); n == auditPageSize && d.Rows[n-1].ID > 1 && d.Rows[n-1].ID != firstID(log.events) {
+		d.Older = "/ui/audit?before=" + strconv.FormatInt(d.Rows[n-1].ID, 10)
+	}
+	if before != 0 {
+		d.Newest = "/ui/audit"
+	}
+	c.render(w, r, http.StatusOK, "audit", c.newPage(req, "Audit log", "audit", d))
+}
+
+func firstID(events []api.AuditEvent) int64 {
+	if len(events) == 0 {
+		return 0
+	}
+	return events[0].ID
+}

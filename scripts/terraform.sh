@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Terraform 1.15 for the acceptance tests, built from source through the Go module proxy (no binary downloads).
+#
+#   scripts/terraform.sh path      print the path of the terraform binary, building it first if it is not cached
+#   scripts/terraform.sh testacc   run the provider acceptance tests under it (make testacc-terraform-latest)
+#
+# `go install github.com/hashicorp/terraform@vX` refuses: Terraform's go.mod replaces its nested remote-state
+# backend modules (github.com/hashicorp/terraform/internal/backend/remote-state/...) with local directories, and
+# the module proxy does not serve those. It builds as the main module once they are gone: copy the module
+# proxy's copy, make it writable, delete the require and replace lines of github.com/hashicorp/terraform/internal/...
+# from its go.mod, drop the remote-state backends that import them (azure, consul, cos, gcs, kubernetes, oci,
+# oss, pg, s3) from internal/backend/init/init.go and `go build -mod=mod .` (several minutes). The local, remote
+# and cloud backends, which the tests use, stay. The binary is cached outside the repository, in
+# ${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys/terraform-VERSION; TERRAFORM_1_15=/path/to/terraform skips all of this.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+version=${TERRAFORM_LATEST_VERSION:-1.15.0}
+go=${GO:-go}
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys"
+bin="$cache/terraform-$version"
+
+# The remote-state backends that live in nested modules of their own, which the module proxy does not serve.
+nested_backends="azure consul cos gcs kubernetes oci oss pg s3"
+
+terraform_path() {
+  if [ -n "${TERRAFORM_1_15:-}" ]; then
+    echo "$TERRAFORM_1_15"
+    return
+  fi
+  if [ -x "$bin" ]; then
+    echo "$bin"
+    return
+  fi
+  echo "building Terraform $version from source into $bin (several minutes, once)" >&2
+  local dir src b
+  dir=$("$go" mod download -json "github.com/hashicorp/terraform@v$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] && [ -d "$dir" ] || { echo "go mod download of github.com/hashicorp/terraform@v$version failed" >&2; exit 1; }
+  mkdir -p "$cache"
+  src=$(mktemp -d "$cache/terraform-src.XXXXXX")
+  trap 'rm -rf "$src"' RETURN
+  cp -R "$dir/." "$src/"
+  chmod -R u+w "$src"
+  # go.mod: no require or replace of the nested modules, in single-line or block form.
+  sed -i -E '/^[[:space:]]*(replace[[:space:]]+|require[[:space:]]+)?github\.com\/hashicorp\/terraform\/internal\//d' "$src/go.mod"
+  # internal/backend/init/init.go: neither the imports nor the registrations of those backends.
+  # An import line names the package's alias (backendS3 "…/remote-state/s3"); its registration calls alias.New.
+  local init="$src/internal/backend/init/init.go" alias
+  for b in $nested_backends; do
+    alias=$(sed -n -E "s/^[[:space:]]*([A-Za-z0-9_]+)[[:space:]]+\"github\.com\/hashicorp\/terraform\/internal\/backend\/remote-state\/$b\"$/\1/p" "$init")
+    [ -n "$alias" ] || { echo "no import of the $b backend in $init" >&2; exit 1; }
+    sed -i -E -e "/\"github\.com\/hashicorp\/terraform\/internal\/backend\/remote-state\/$b\"$/d" -e "/[^A-Za-z0-9_]$alias\.New\(/d" "$init"
+  done
+  # version.dev=no: report "1.15.0" like a release, not "1.15.0-dev".
+  (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod "$go" build -mod=mod -trimpath \
+    -ldflags "-s -w -X github.com/hashicorp/terraform/version.dev=no" -o "$bin.tmp" .)
+  mv "$bin.tmp" "$bin"
+  echo "$bin"
+}
+
+case "${1:-path}" in
+path)
+  terraform_path
+  ;;
+testacc)
+  shift
+  terraform=$(terraform_path)
+  # Terraform warns about a CLI configuration file that does not exist: give it a real, empty one.
+  rc=$(mktemp)
+  trap 'rm -f "$rc"' EXIT
+  TF_CLI_CONFIG_FILE="$rc" "$terraform" version
+  cd "$root"
+  TF_ACC=1 \
+    TF_ACC_TERRAFORM_PATH="$terraform" \
+    TF_CLI_CONFIG_FILE="$rc" \
+    CHECKPOINT_DISABLE=1 \
+    "$go" test -count=1 -timeout 30m -run "${TESTACC_RUN:-TestAcc}" "$@" ./internal/provider/
+  ;;
+*)
+  echo "usage: $0 path|testacc [go test flags]" >&2
+  exit 2
+  ;;
+esac
