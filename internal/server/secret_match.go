@@ -70,7 +70,7 @@ func (s *Service) SecretMatches(ctx context.Context, p Principal, id string, in 
 	if in.APIKey == nil && in.AuthToken == nil {
 		return api.SecretMatchResult{}, invalidField(api.SecretAPIKey, "Send api_key, auth_token or both to compare.")
 	}
-	if ok, _ := s.compares.allow(p.OrgID+"\x00"+p.TokenID, time.Now()); !ok {
+	if ok, _ := s.compares.allow(p.OrgID+"\x00"+p.TokenID, s.now()); !ok {
 		return api.SecretMatchResult{}, &Error{Status: http.StatusTooManyRequests, Title: "Too many requests",
 			Detail: fmt.Sprintf("Token %q may compare secrets at most %d times per second (bursts of %d); retry after the Retry-After delay.", p.Actor, comparePerSecond, compareBurst)}
 	}
