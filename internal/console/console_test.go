@@ -64,7 +64,8 @@ func TestConsolePageContents(t *testing.T) {
 		}
 	}
 	check("/ui/credentials", "<h2>Organisation</h2>", "<h2>Project research", "also uses the organisation", "openai-prod", "claude",
-		h.orgCred.SecretHint, h.prjCred.SecretHint, "verified", "create by alice", "Terraform", `<th scope="col">Connections</th>`)
+		h.orgCred.SecretHint, h.prjCred.SecretHint, "verified", "create by alice", "Terraform", `<th scope="col">Connections</th>`,
+		`<th scope="col">Lifecycle</th>`, `lifecycle-ok">ok<`)
 	check("/ui/credentials?provider=anthropic", "claude", "1 credential match")
 	if a := b.get("/ui/credentials?provider=anthropic"); strings.Contains(a.body, "openai-prod") {
 		t.Error("the provider filter kept openai-prod")
@@ -76,7 +77,8 @@ func TestConsolePageContents(t *testing.T) {
 		t.Error("the status filter kept verified credentials")
 	}
 	check("/ui/credentials/"+h.orgCred.ID, "Managed by Terraform", "drift", h.orgCred.SecretFingerprint, "Secret version</dt><dd>1",
-		"Endpoints using this key", "chat-prod", "gpt-4o-mini", "organization_id", "History", "alice", "env")
+		"Endpoints using this key", "chat-prod", "gpt-4o-mini", "organization_id", "History", "alice", "env",
+		"Lifecycle</dt>", "no rotation period", "no expiry set")
 	if a := b.get("/ui/credentials/" + h.prjCred.ID); strings.Contains(a.body, "Managed by Terraform") {
 		t.Error("a credential Terraform does not manage has the Terraform notice")
 	}
@@ -519,6 +521,31 @@ func TestConsoleRefusesControlCharacters(t *testing.T) {
 	for _, path := range []string{"/ui/credentials/cred%00x", "/ui/credentials?project=a%00b", "/ui/models?provider=%0a"} {
 		if a := b.get(path); a.status != http.StatusBadRequest {
 			t.Errorf("GET %s: %d, want 400", path, a.status)
+		}
+	}
+}
+
+// A credential's rotation schedule and expiry are on its page and in the list, with how urgent they are.
+func TestConsoleShowsLifecycle(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	key := "sk-proj-LIFECYCLEKEYLIFECYCLE01"
+	expires := time.Now().Add(3 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	c, _, err := h.srv.Service().CreateCredential(context.Background(), h.admin, api.CredentialCreate{
+		Name: "expiring-soon", Provider: "mistral", APIKey: &key, RotationPeriod: "90d", ExpiresAt: expires, Verify: ptr(false)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.signedIn(api.RoleViewer)
+	for _, path := range []string{"/ui/credentials", "/ui/credentials/" + c.ID} {
+		a := b.get(path)
+		for _, want := range []string{`lifecycle-expiring">expiring<`, "rotate by", "expires"} {
+			if !strings.Contains(a.body, want) {
+				t.Errorf("GET %s: no %q", path, want)
+			}
+		}
+		if strings.Contains(a.body, key) {
+			t.Fatalf("GET %s holds the key", path)
 		}
 	}
 }
