@@ -209,15 +209,14 @@ func TestValidateCredentialMissingRequiredSetting(t *testing.T) {
 			checked++
 		}
 	}
-	// vertex_ai (2), azure_openai (3), azure_ai_foundry, bedrock, databricks, litellm, custom.
-	if checked < 10 {
+	// azure_openai (3), azure_ai_foundry, bedrock, databricks, litellm, custom.
+	if checked < 8 {
 		t.Errorf("only %d required settings checked; did the catalog lose some?", checked)
 	}
 }
 
 func TestValidateCredentialRequiredSettingsMatchProviderConventions(t *testing.T) {
 	want := map[string][]string{
-		"vertex_ai":        {"location", "project_id"},
 		"azure_openai":     {"api_version", "deployment", "endpoint"},
 		"azure_ai_foundry": {"endpoint"},
 		"bedrock":          {"region"},

@@ -35,7 +35,8 @@
 //     refusal with the precise reason); a signed JWT is exchanged for an access token at the file's
 //     token_uri (the OAuth 2.0 JWT bearer grant, RFC 7523, as Google's libraries do); then
 //     GET {base}/v1/projects/{project_id}/locations/{location}/endpoints?pageSize=1 checks that the
-//     account may use Vertex AI in that project (roles/aiplatform.user grants it). Whether the project
+//     account may use Vertex AI in that project (roles/aiplatform.user grants it). project_id defaults
+//     to the key file's project_id, location to us-central1 (DefaultVertexLocation). Whether the project
 //     has a given publisher model enabled is not checked. ListModels returns the catalog's Vertex models,
 //     since Vertex has no per-key model list.
 //

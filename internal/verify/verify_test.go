@@ -646,3 +646,52 @@ func TestVerifyVertex(t *testing.T) {
 		t.Errorf("message leaks the key: %q", r.Message)
 	}
 }
+
+// TestVerifyVertexDefaults checks that project_id comes from the key file and location defaults to
+// us-central1 when the settings omit them, and that a set value wins over either.
+func TestVerifyVertexDefaults(t *testing.T) {
+	pk, _ := rsa.GenerateKey(rand.Reader, 2048)
+	var paths []string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/token" {
+			_, _ = w.Write([]byte(`{"access_token":"ya29.fake-token","expires_in":3599,"token_type":"Bearer"}`))
+			return
+		}
+		paths = append(paths, r.URL.Path)
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer ts.Close()
+	p, _ := catalog.Provider("vertex_ai")
+	v := New(Options{BaseURLs: map[string]string{"vertex_ai": ts.URL}})
+	key := map[string]string{api.SecretAPIKey: serviceAccountJSON(t, pk, ts.URL+"/token")}
+	for _, c := range []struct {
+		settings map[string]string
+		want     string
+	}{
+		{nil, "/v1/projects/my-gcp-project/locations/us-central1/endpoints"},
+		{map[string]string{"location": "europe-west4"}, "/v1/projects/my-gcp-project/locations/europe-west4/endpoints"},
+		{map[string]string{"project_id": "other-project"}, "/v1/projects/other-project/locations/us-central1/endpoints"},
+	} {
+		paths = nil
+		if errs := catalog.ValidateCredential("vertex_ai", c.settings, true, false); errs != nil {
+			t.Fatalf("%v: the catalog refuses it: %v", c.settings, errs)
+		}
+		if r := v.Verify(context.Background(), p, c.settings, key); !r.OK {
+			t.Fatalf("%v: %+v", c.settings, r)
+		}
+		if len(paths) != 1 || paths[0] != c.want {
+			t.Errorf("%v: called %v, want %s", c.settings, paths, c.want)
+		}
+	}
+
+	// A key file without project_id and no setting: a refusal that says what to set.
+	var sa map[string]string
+	_ = json.Unmarshal([]byte(key[api.SecretAPIKey]), &sa)
+	delete(sa, "project_id")
+	noProject, _ := json.Marshal(sa)
+	r := v.Verify(context.Background(), p, nil, map[string]string{api.SecretAPIKey: string(noProject)})
+	if !r.Refused || !strings.Contains(r.Message, "set the setting project_id") {
+		t.Errorf("no project anywhere: %+v", r)
+	}
+}

@@ -26,6 +26,10 @@ const GoogleTokenURL = "https://oauth2.googleapis.com/token"
 // googleTokenURLs are the token endpoints Google writes in key files (older files name the second).
 var googleTokenURLs = map[string]bool{GoogleTokenURL: true, "https://accounts.google.com/o/oauth2/token": true}
 
+// DefaultVertexLocation is the Vertex AI location used when a credential sets none (the catalog's
+// description of the location setting says so).
+const DefaultVertexLocation = "us-central1"
+
 // cloudPlatformScope is the OAuth scope Vertex AI calls need.
 const cloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform"
 
@@ -98,7 +102,10 @@ func (v *Verifier) vertex(ctx context.Context, p api.Provider, settings map[stri
 	if err != nil {
 		return nil, refused("%v", err)
 	}
-	project, location := settings["project_id"], settings["location"]
+	project, location := vertexDefaults(settings, sa)
+	if project == "" {
+		return nil, refused("no project: set the setting project_id, or use a key file that has a project_id")
+	}
 	if !gcpLocation.MatchString(location) || !gcpLocation.MatchString(project) {
 		return nil, refused("project_id %q and location %q must be a Google Cloud project id and location such as us-central1", project, location)
 	}
@@ -133,6 +140,19 @@ func (v *Verifier) vertex(ctx context.Context, p api.Provider, settings map[stri
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	return &probe{req: req, staticModels: catalogModelIDs(p.ID)}, nil
+}
+
+// vertexDefaults fills the optional settings: the project is the key file's project_id unless
+// project_id is set, and the location is DefaultVertexLocation unless location is set.
+func vertexDefaults(settings map[string]string, sa serviceAccount) (project, location string) {
+	project, location = strings.TrimSpace(settings["project_id"]), strings.TrimSpace(settings["location"])
+	if project == "" {
+		project = sa.ProjectID
+	}
+	if location == "" {
+		location = DefaultVertexLocation
+	}
+	return project, location
 }
 
 // exchange runs the OAuth 2.0 JWT bearer grant (RFC 7523) as Google's libraries do. An
