@@ -46,7 +46,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	authRefill := fs.Float64("auth-failure-refill", env.Float("MODELKEYS_AUTH_FAILURE_REFILL", server.DefaultLimits().AuthFailureRefill), "failed authentications per second an address earns back under --auth-failure-limit (env MODELKEYS_AUTH_FAILURE_REFILL)")
 	logLevel := fs.String("log-level", envOr("MODELKEYS_LOG_LEVEL", "info"), "debug, info, warn or error (env MODELKEYS_LOG_LEVEL)")
 	var baseURLs repeated
-	fs.Var(&baseURLs, "provider-base-url", "PROVIDER=URL overriding a provider's base URL for verification and model lists, repeatable (env MODELKEYS_PROVIDER_BASE_URLS=openai=URL,anthropic=URL; the flag wins). The URL's host and port are trusted by the egress policy, whatever they resolve to")
+	fs.Var(&baseURLs, "provider-base-url", "PROVIDER=URL overriding a provider's base URL for verification and model lists, repeatable (env MODELKEYS_PROVIDER_BASE_URLS=openai=URL,anthropic=URL; the flag wins). The URL's host and port are trusted by the egress policy, whatever they resolve to. azure_entra=URL replaces the Microsoft Entra ID authority (https://login.microsoftonline.com) of Azure credentials with auth_method entra_id")
 	var egressAllow repeated
 	fs.Var(&egressAllow, "egress-allow", "CIDR range the server may send keys to although the egress policy refuses it, repeatable (env MODELKEYS_EGRESS_ALLOW=10.0.0.0/8,fd00::/8; the flag wins). "+
 		"Verification, model lists and token exchanges refuse, after DNS, loopback (127.0.0.0/8, ::1), private (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7), shared (100.64.0.0/10), "+

@@ -327,7 +327,9 @@ type Provider struct {
 	Settings []ProviderSetting `json:"settings"`
 	// Secrets are the secret fields (api_key, auth_token) the provider takes.
 	Secrets []ProviderSecret `json:"secrets"`
-	// AuthMethods name how the key is presented to the provider (bearer, x-api-key, ...).
+	// AuthMethods name how the key is presented to the provider (bearer, x-api-key, ...). A provider
+	// with more than one has an auth_method setting (SettingAuthMethod) that chooses among them, and
+	// AuthMethods are its allowed values, the default first.
 	AuthMethods    []string `json:"auth_methods"`
 	DefaultBaseURL string   `json:"default_base_url,omitempty"`
 	DocsURL        string   `json:"docs_url"`
@@ -355,7 +357,16 @@ type ProviderSetting struct {
 	Required    bool   `json:"required"`
 	// Example is a sample value, shown in documentation and error messages.
 	Example string `json:"example,omitempty"`
+	// AllowedValues, when not empty, are the only values the setting takes.
+	AllowedValues []string `json:"allowed_values,omitempty"`
+	// AuthMethods, when not empty, are the authentication methods (values of the auth_method setting)
+	// the setting belongs to: with one of them it is required, with any other it is refused.
+	AuthMethods []string `json:"auth_methods,omitempty"`
 }
+
+// SettingAuthMethod is the setting that chooses a provider's authentication method when the provider
+// has more than one (Provider.AuthMethods).
+const SettingAuthMethod = "auth_method"
 
 // ProviderSecret describes one secret field of a provider.
 type ProviderSecret struct {

@@ -184,6 +184,14 @@ func cloneModel(m api.Model) api.Model {
 
 func cloneProvider(p api.Provider) api.Provider {
 	p.Settings = append([]api.ProviderSetting{}, p.Settings...)
+	for i := range p.Settings {
+		if p.Settings[i].AllowedValues != nil {
+			p.Settings[i].AllowedValues = cloneStrings(p.Settings[i].AllowedValues)
+		}
+		if p.Settings[i].AuthMethods != nil {
+			p.Settings[i].AuthMethods = cloneStrings(p.Settings[i].AuthMethods)
+		}
+	}
 	p.Secrets = append([]api.ProviderSecret{}, p.Secrets...)
 	p.AuthMethods = cloneStrings(p.AuthMethods)
 	return p

@@ -82,6 +82,7 @@ func checkProvider(p *api.Provider) []error {
 	}
 	errs = append(errs, checkSettingDefs(p)...)
 	errs = append(errs, checkSecretDefs(p)...)
+	errs = append(errs, checkAuthMethodDefs(p)...)
 	return errs
 }
 

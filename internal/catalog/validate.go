@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -37,6 +38,7 @@ func ValidateCredential(providerID string, settings map[string]string, hasAPIKey
 	}
 	errs := checkSettingValues(p, settings)
 	errs = append(errs, checkRequiredSettings(p, settings)...)
+	errs = append(errs, checkAuthMethodSettings(p, settings)...)
 	errs = append(errs, checkSecrets(p, map[string]bool{
 		api.SecretAPIKey:    hasAPIKey,
 		api.SecretAuthToken: hasAuthToken,
@@ -68,6 +70,9 @@ func checkSettingValues(p api.Provider, settings map[string]string) []api.FieldE
 			errs = append(errs, api.FieldError{Field: field, Message: emptySettingMessage(p, def)})
 		case ValidateText(settings[key]) != nil:
 			errs = append(errs, api.FieldError{Field: field, Message: fmt.Sprintf("The setting %s: %v.", key, ValidateText(settings[key]))})
+		case len(def.AllowedValues) > 0 && !slices.Contains(def.AllowedValues, settings[key]):
+			errs = append(errs, api.FieldError{Field: field, Message: fmt.Sprintf(
+				"The setting %s is %q, which %s credentials do not know. Use one of: %s.", key, settings[key], p.ID, strings.Join(def.AllowedValues, ", "))})
 		case IsURLSetting(key):
 			if msg := checkURL(settings[key]); msg != "" {
 				errs = append(errs, api.FieldError{Field: field, Message: fmt.Sprintf(

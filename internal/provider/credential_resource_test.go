@@ -305,6 +305,18 @@ func TestAccCredential_planTimeValidation(t *testing.T) {
   api_key        = %q
   settings       = { endpoint = "https://acme.openai.azure.com", deployment = "gpt4o" }
 `, keyOne), `(?s)api_version`},
+		"unknown auth method": {fmt.Sprintf(`
+  name           = "k"
+  model_provider = "bedrock"
+  api_key        = %q
+  settings       = { region = "us-east-1", auth_method = "iam" }
+`, keyOne), `(?s)"iam".*api_key, sigv4`},
+		"auth method without its setting": {fmt.Sprintf(`
+  name           = "k"
+  model_provider = "azure_openai"
+  api_key        = %q
+  settings       = { endpoint = "https://acme.openai.azure.com", deployment = "gpt4o", api_version = "2024-10-21", auth_method = "entra_id", tenant_id = "acme.onmicrosoft.com" }
+`, keyOne), `(?s)require the setting\s+client_id`},
 		"both key forms": {fmt.Sprintf(`
   name               = "k"
   model_provider     = "openai"

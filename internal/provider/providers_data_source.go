@@ -149,9 +149,10 @@ func (d *providersDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 							},
 						},
 						"auth_methods": schema.ListAttribute{
-							MarkdownDescription: "How the key is presented to the provider, such as `bearer`, `x-api-key` or `api-key`.",
-							ElementType:         types.StringType,
-							Computed:            true,
+							MarkdownDescription: "How the key is presented to the provider, such as `bearer`, `x-api-key` or `service_account`. " +
+								"A provider with more than one takes the `auth_method` setting, which chooses among them; they are its values, the default first.",
+							ElementType: types.StringType,
+							Computed:    true,
 						},
 						"default_base_url": schema.StringAttribute{
 							MarkdownDescription: "Base URL of the provider's API when the credential does not override it; null for providers with no fixed one (Azure, custom servers).",

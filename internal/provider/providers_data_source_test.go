@@ -73,7 +73,12 @@ data "modelkeys_providers" "azure" {
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("providers").AtSliceIndex(0).AtMapKey("required_settings"), knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.StringExact("endpoint"), knownvalue.StringExact("deployment"), knownvalue.StringExact("api_version"),
 					})),
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("providers").AtSliceIndex(0).AtMapKey("optional_settings"), knownvalue.ListExact([]knownvalue.Check{})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("providers").AtSliceIndex(0).AtMapKey("optional_settings"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringExact("auth_method"), knownvalue.StringExact("tenant_id"), knownvalue.StringExact("client_id"),
+					})),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("providers").AtSliceIndex(0).AtMapKey("auth_methods"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringExact("api_key"), knownvalue.StringExact("entra_id"),
+					})),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("providers").AtSliceIndex(0).AtMapKey("settings").AtSliceIndex(1), knownvalue.ObjectExact(map[string]knownvalue.Check{
 						"name":        knownvalue.StringExact("deployment"),
 						"description": knownvalue.StringRegexp(regexp.MustCompile(`deployment`)),

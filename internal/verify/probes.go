@@ -154,7 +154,9 @@ func (v *Verifier) prepare(ctx context.Context, p api.Provider, settings, secret
 		if err != nil {
 			return nil, err
 		}
-		req.Header.Set("api-key", key)
+		if err := v.azureAuthorize(ctx, p, settings, key, req); err != nil {
+			return nil, err
+		}
 		return &probe{req: req, models: openAIModels}, nil
 
 	case "azure_ai_foundry":
@@ -170,7 +172,9 @@ func (v *Verifier) prepare(ctx context.Context, p api.Provider, settings, secret
 		if err != nil {
 			return nil, err
 		}
-		req.Header.Set("api-key", key)
+		if err := v.azureAuthorize(ctx, p, settings, key, req); err != nil {
+			return nil, err
+		}
 		if d := settings["deployment"]; d != "" {
 			req.Header.Set("azureml-model-deployment", d)
 		}

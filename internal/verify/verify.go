@@ -26,9 +26,15 @@
 //     versions, so the deployment name is not checked here: a wrong one shows as 404 at first use.
 //   - azure_ai_foundry: GET {endpoint}/info?api-version={api_version, default 2024-05-01-preview} with
 //     the api-key header (Get Model Info), and azureml-model-deployment when deployment is set.
-//   - bedrock: with a Bedrock API key, GET https://bedrock.{region}.amazonaws.com/foundation-models with
+//     Both Azure providers, with auth_method entra_id, first exchange the client secret (api_key) of
+//     client_id for an access token: POST {authority}/{tenant_id}/oauth2/v2.0/token with the client
+//     credentials grant and the scope https://cognitiveservices.azure.com/.default, where authority is
+//     https://login.microsoftonline.com or Options.BaseURLs["azure_entra"]; the probe then sends
+//     "Authorization: Bearer TOKEN" instead of the api-key header. An OAuth error answer (400 or 401,
+//     such as invalid_client) is a refusal that shows the error and its description.
+//   - bedrock: with a Bedrock API key (auth_method api_key, the default), GET https://bedrock.{region}.amazonaws.com/foundation-models with
 //     "Authorization: Bearer KEY" (ListFoundationModels, a Bedrock control-plane action that API keys
-//     may call). With access_key_id set, the same request signed with Signature Version 4 by the AWS
+//     may call). With auth_method sigv4 (implied by access_key_id), the same request signed with Signature Version 4 by the AWS
 //     SDK's signer. Either way it proves the key authenticates and may list models in that region; it
 //     does not prove the key may invoke a particular model.
 //   - vertex_ai: the service-account JSON is parsed and its private key loaded (a malformed file is a
@@ -91,7 +97,8 @@ const (
 // Options configure a Verifier.
 type Options struct {
 	// BaseURLs overrides providers' default base URLs, by provider id (tests, proxies, sovereign
-	// regions). A credential's own base_url setting still wins.
+	// regions). A credential's own base_url setting still wins. The key EntraBaseURLKey overrides the
+	// Microsoft Entra ID authority (EntraAuthority).
 	BaseURLs map[string]string
 	// HTTPClient sends the probes; nil uses a client of its own. Redirects are never followed, so a key
 	// is not forwarded to another host.
@@ -177,8 +184,8 @@ func ParseBaseURLs(spec string) (map[string]string, error) {
 		if !ok || id == "" || raw == "" {
 			return nil, fmt.Errorf("provider base URL %q: write it as PROVIDER=URL, for example openai=https://api.openai.com/v1", part)
 		}
-		if _, known := catalog.Provider(id); !known {
-			return nil, fmt.Errorf("provider base URL %q: %q is not a provider; use one of %s", part, id, strings.Join(catalog.ProviderIDs(), ", "))
+		if _, known := catalog.Provider(id); !known && id != EntraBaseURLKey {
+			return nil, fmt.Errorf("provider base URL %q: %q is not a provider; use one of %s (or %s for the Microsoft Entra ID authority)", part, id, strings.Join(catalog.ProviderIDs(), ", "), EntraBaseURLKey)
 		}
 		if err := checkURL(raw); err != nil {
 			return nil, fmt.Errorf("provider base URL for %s: %w", id, err)

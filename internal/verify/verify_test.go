@@ -695,3 +695,114 @@ func TestVerifyVertexDefaults(t *testing.T) {
 		t.Errorf("no project anywhere: %+v", r)
 	}
 }
+
+// TestVerifyBedrockAuthMethod checks that auth_method chooses the signing: api_key sends a bearer
+// token even beside access_key_id's absence, sigv4 signs, and access_key_id alone still means sigv4.
+func TestVerifyBedrockAuthMethod(t *testing.T) {
+	var authz string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		authz = r.Header.Get("Authorization")
+		_, _ = w.Write([]byte(`{"modelSummaries":[{"modelId":"amazon.nova-pro-v1:0"}]}`))
+	}))
+	defer ts.Close()
+	p, _ := catalog.Provider("bedrock")
+	v := New(Options{BaseURLs: map[string]string{"bedrock": ts.URL}})
+	key := map[string]string{api.SecretAPIKey: "ABSKQmVkcm9ja0FQSUtleS1leGFtcGxl"}
+	for _, c := range []struct {
+		settings map[string]string
+		prefix   string
+	}{
+		{map[string]string{"region": "us-east-1"}, "Bearer "},
+		{map[string]string{"region": "us-east-1", "auth_method": "api_key"}, "Bearer "},
+		{map[string]string{"region": "us-east-1", "auth_method": "sigv4", "access_key_id": "AKIAIOSFODNN7EXAMPLE"}, "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/"},
+		{map[string]string{"region": "us-east-1", "access_key_id": "AKIAIOSFODNN7EXAMPLE"}, "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/"},
+	} {
+		authz = ""
+		if r := v.Verify(context.Background(), p, c.settings, key); !r.OK || !strings.HasPrefix(authz, c.prefix) {
+			t.Errorf("%v: %+v, Authorization %q, want prefix %q", c.settings, r, authz, c.prefix)
+		}
+	}
+	if r := v.Verify(context.Background(), p, map[string]string{"region": "us-east-1", "auth_method": "sigv4"}, key); !r.Refused || !strings.Contains(r.Message, "access_key_id") {
+		t.Errorf("sigv4 without access_key_id: %+v", r)
+	}
+}
+
+// TestVerifyAzureEntraID runs the client credentials exchange against a fake Entra ID authority,
+// then the probe with the bearer token, for both Azure providers.
+func TestVerifyAzureEntraID(t *testing.T) {
+	const tenant, client, secret = "72f988bf-86f1-41af-91ab-2d7cd011db47", "00001111-aaaa-2222-bbbb-3333cccc4444", "Qx8Q~fake.client.secret-0123456789abcdef"
+	var tokenForm url.Values
+	var probe *http.Request
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/" + tenant + "/oauth2/v2.0/token":
+			_ = r.ParseForm()
+			tokenForm = r.PostForm
+			if r.Method != http.MethodPost || r.PostForm.Get("client_secret") != secret || r.PostForm.Get("client_id") != client {
+				w.WriteHeader(401)
+				_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '` + client + `'.","error_codes":[7000215]}`))
+				return
+			}
+			_, _ = w.Write([]byte(`{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake"}`))
+		case "/openai/models", "/info":
+			probe = r
+			if r.Header.Get("Authorization") != "Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake" || r.Header.Get("api-key") != "" {
+				w.WriteHeader(401)
+				_, _ = w.Write([]byte(`{"error":{"code":"PermissionDenied","message":"Principal does not have access to API/Operation."}}`))
+				return
+			}
+			if r.URL.Path == "/info" {
+				_, _ = w.Write([]byte(`{"model_name":"Mistral-Large-2411","model_type":"chat-completion","model_provider_name":"MistralAI"}`))
+				return
+			}
+			_, _ = w.Write([]byte(openAIList))
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	defer ts.Close()
+	v := New(Options{BaseURLs: map[string]string{EntraBaseURLKey: ts.URL}, Egress: EmbeddedEgress()})
+	ctx := context.Background()
+	for _, id := range []string{"azure_openai", "azure_ai_foundry"} {
+		p, _ := catalog.Provider(id)
+		settings := map[string]string{"endpoint": ts.URL, "deployment": "gpt-4o-prod", "api_version": "2024-10-21",
+			"auth_method": "entra_id", "tenant_id": tenant, "client_id": client}
+		if errs := catalog.ValidateCredential(id, settings, true, false); errs != nil {
+			t.Fatalf("%s: the catalog refuses the settings: %v", id, errs)
+		}
+		probe, tokenForm = nil, nil
+		r := v.Verify(ctx, p, settings, map[string]string{api.SecretAPIKey: secret})
+		if !r.OK || probe == nil {
+			t.Fatalf("%s: right secret: %+v", id, r)
+		}
+		if tokenForm.Get("grant_type") != "client_credentials" || tokenForm.Get("scope") != "https://cognitiveservices.azure.com/.default" {
+			t.Errorf("%s: token request form %v", id, tokenForm)
+		}
+		r = v.Verify(ctx, p, settings, map[string]string{api.SecretAPIKey: "wrong-" + secret})
+		if !r.Refused || !strings.Contains(r.Message, "token exchange: HTTP 401: invalid_client: AADSTS7000215: Invalid client secret provided.") {
+			t.Errorf("%s: wrong secret: %+v", id, r)
+		}
+		if strings.Contains(r.Message, "wrong-"+secret) {
+			t.Errorf("%s: the message shows the secret: %q", id, r.Message)
+		}
+		// The api_key method (the default) still sends the api-key header and no token exchange.
+		tokenForm = nil
+		delete(settings, "auth_method")
+		delete(settings, "tenant_id")
+		delete(settings, "client_id")
+		r = v.Verify(ctx, p, settings, map[string]string{api.SecretAPIKey: secret})
+		if !r.Refused || tokenForm != nil || probe.Header.Get("api-key") != secret {
+			t.Errorf("%s: api_key method: %+v, token form %v, api-key %q", id, r, tokenForm, probe.Header.Get("api-key"))
+		}
+	}
+	p, _ := catalog.Provider("azure_openai")
+	r := v.Verify(ctx, p, map[string]string{"endpoint": ts.URL, "api_version": "2024-10-21", "auth_method": "entra_id", "tenant_id": "../x", "client_id": client},
+		map[string]string{api.SecretAPIKey: secret})
+	if !r.Refused || !strings.Contains(r.Message, "is not a Microsoft Entra ID tenant id") {
+		t.Errorf("bad tenant: %+v", r)
+	}
+	if m, err := ParseBaseURLs("azure_entra=https://login.microsoftonline.us"); err != nil || m[EntraBaseURLKey] != "https://login.microsoftonline.us" {
+		t.Errorf("ParseBaseURLs(azure_entra) = %v, %v", m, err)
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -176,31 +175,5 @@ func (v *Verifier) exchange(ctx context.Context, sa serviceAccount, pk *rsa.Priv
 		"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
 		"assertion":  {signing + "." + base64.RawURLEncoding.EncodeToString(sig)},
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", outage("cannot build the token request: %v", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	status, body, err := v.do(ctx, req)
-	if err != nil {
-		if e, ok := asEgress(err); ok {
-			return "", &failure{blocked: true, msg: "token exchange: " + e.Error()}
-		}
-		return "", outage("token exchange: %s", v.transportError(err))
-	}
-	if status < 200 || status >= 300 {
-		msg := "token exchange: " + summary(status, body, red)
-		if status == http.StatusUnauthorized || status == http.StatusForbidden ||
-			(status == http.StatusBadRequest && strings.Contains(string(body), "invalid_grant")) {
-			return "", refused("%s", msg)
-		}
-		return "", outage("%s", msg)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" {
-		return "", outage("token exchange: the answer has no access_token")
-	}
-	return tok.AccessToken, nil
+	return v.postToken(ctx, tokenURL, form, red, googleRefusal)
 }

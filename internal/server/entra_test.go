@@ -1,0 +1,128 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
+)
+
+const entraTenant, entraClient, entraSecret = "72f988bf-86f1-41af-91ab-2d7cd011db47", "00001111-aaaa-2222-bbbb-3333cccc4444", "Qx8Q~fake.client.secret-0123456789abcdef"
+
+// fakeAzureEntra is Microsoft Entra ID's token endpoint and an Azure OpenAI resource that takes only
+// its tokens, on one loopback server.
+func fakeAzureEntra(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	switch r.URL.Path {
+	case "/" + entraTenant + "/oauth2/v2.0/token":
+		_ = r.ParseForm()
+		if r.PostForm.Get("client_id") != entraClient || r.PostForm.Get("client_secret") != entraSecret {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0eXAiOiJKV1QifQ.entra"}`))
+	case "/openai/models":
+		if r.Header.Get("Authorization") != "Bearer eyJ0eXAiOiJKV1QifQ.entra" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint."}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"object":"list","data":[{"id":"gpt-4o","object":"model"}]}`))
+	default:
+		w.WriteHeader(http.StatusNotFound)
+	}
+}
+
+// TestCreateAzureCredentialWithEntraID creates an Azure OpenAI credential that authenticates with
+// Entra ID client credentials, against the operator's azure_entra authority (a loopback fake), and
+// checks that a refused exchange is a 422 showing the OAuth error.
+func TestCreateAzureCredentialWithEntraID(t *testing.T) {
+	ctx := context.Background()
+	fake := httptest.NewServer(http.HandlerFunc(fakeAzureEntra))
+	t.Cleanup(fake.Close)
+	dbPath := filepath.Join(t.TempDir(), "modelkeys.db")
+	st, err := sqlstore.OpenSQLite(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _, err := secrets.EnsureMasterKeyFile(secrets.KeyFileFor(dbPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := secrets.NewKeyring(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Version: "test",
+		Verifier: verify.New(verify.Options{BaseURLs: map[string]string{verify.EntraBaseURLKey: fake.URL}, Timeout: 2 * time.Second, Egress: verify.ServerEgress(nil)})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); _ = st.Close() })
+	token, _, err := server.CreateToken(ctx, st, "acme", api.RoleAdmin, "entra-test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{BaseURL: hs.URL, Token: token, MaxRetries: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	settings := map[string]string{"endpoint": fake.URL, "deployment": "gpt-4o-prod", "api_version": "2024-10-21",
+		"auth_method": "entra_id", "tenant_id": entraTenant, "client_id": entraClient}
+	cred, err := c.CreateCredential(ctx, api.CredentialCreate{Name: "azure-entra", Provider: "azure_openai", APIKey: ptr(entraSecret), Settings: settings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cred.Status != api.StatusVerified {
+		t.Fatalf("status = %s (%s)", cred.Status, cred.StatusMessage)
+	}
+
+	_, err = c.CreateCredential(ctx, api.CredentialCreate{Name: "azure-wrong", Provider: "azure_openai", APIKey: ptr("wrong-" + entraSecret), Settings: settings})
+	if ae, ok := client.AsAPIError(err); !ok || ae.Problem.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(err.Error(), "token exchange: HTTP 401: invalid_client: AADSTS7000215: Invalid client secret provided.") ||
+		strings.Contains(err.Error(), "wrong-"+entraSecret) {
+		t.Errorf("wrong secret: %v", err)
+	}
+
+	// entra_id without client_id is refused by the catalog's rule before any exchange.
+	delete(settings, "client_id")
+	_, err = c.CreateCredential(ctx, api.CredentialCreate{Name: "azure-incomplete", Provider: "azure_openai", APIKey: ptr(entraSecret), Settings: settings})
+	if ae, ok := client.AsAPIError(err); !ok || ae.Problem.Status != http.StatusUnprocessableEntity ||
+		len(ae.Problem.Errors) != 1 || ae.Problem.Errors[0].Field != "settings.client_id" {
+		t.Errorf("entra_id without client_id: %v", err)
+	}
+
+	// GET /v1/providers lists the methods and the auth_method setting's values.
+	providers, err := c.ListProviders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range providers {
+		if p.ID != "azure_openai" {
+			continue
+		}
+		var values []string
+		for _, s := range p.Settings {
+			if s.Name == api.SettingAuthMethod {
+				values = s.AllowedValues
+			}
+		}
+		if want := []string{"api_key", "entra_id"}; !slices.Equal(p.AuthMethods, want) || !slices.Equal(values, want) {
+			t.Errorf("azure_openai: auth_methods %v, auth_method values %v", p.AuthMethods, values)
+		}
+	}
+}
