@@ -278,7 +278,7 @@ type AuditEvent struct {
 	ObjectID   string    `json:"object_id"`
 	Fields     []string  `json:"fields"`
 	// Changes gives the old and new values of the settings that decide where a credential's secrets
-	// are sent (base_url, endpoint, host, region, location), so a moved key is visible in the log.
+	// are sent (base_url, endpoint, host, region, location, auth_method), so a moved key is visible in the log.
 	// These settings are never secret: URL settings refuse user-info and query strings.
 	Changes []AuditChange `json:"changes,omitempty"`
 }

@@ -11,9 +11,9 @@ func TestURLSettingsAreDestinations(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"region", "location"} {
+	for _, name := range []string{"region", "location", "auth_method"} {
 		if !IsDestinationSetting(name) {
-			t.Errorf("%s builds a probe's host name, so it is a destination", name)
+			t.Errorf("%s builds a probe's host name or chooses who receives the secret, so it is a destination", name)
 		}
 	}
 }

@@ -98,6 +98,14 @@ func TestCreateAzureCredentialWithEntraID(t *testing.T) {
 		t.Errorf("wrong secret: %v", err)
 	}
 
+	// auth_method decides who receives the raw secret (Entra ID or the resource), so changing it
+	// needs the secret itself.
+	toKey := map[string]string{"endpoint": fake.URL, "deployment": "gpt-4o-prod", "api_version": "2024-10-21", "auth_method": "api_key"}
+	_, err = c.UpdateCredential(ctx, cred.ID, api.CredentialPatch{Settings: &toKey}, 0)
+	if ae, ok := client.AsAPIError(err); !ok || ae.Problem.Status != http.StatusUnprocessableEntity || !strings.Contains(err.Error(), "auth_method") {
+		t.Errorf("auth_method change without the secret: %v", err)
+	}
+
 	// entra_id without client_id is refused by the catalog's rule before any exchange.
 	delete(settings, "client_id")
 	_, err = c.CreateCredential(ctx, api.CredentialCreate{Name: "azure-incomplete", Provider: "azure_openai", APIKey: ptr(entraSecret), Settings: settings})

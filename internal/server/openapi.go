@@ -381,7 +381,7 @@ var operationDocs = map[string]operationDoc{
 		Description: "One credential, with its version as ETag."},
 	"PATCH /v1/credentials/{id}": {ID: "updateCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 409, 412, 413, 422, 503),
 		Description: "Changes the fields the body carries and leaves the others. An empty string or null in api_key or auth_token removes that secret; an empty map clears settings or labels. " +
-			"A change of a destination setting (base_url, endpoint, host, region, location) must carry every secret the credential keeps, so a key is never sent somewhere it was not stored for."},
+			"A change of a destination setting (base_url, endpoint, host, region, location, auth_method) must carry every secret the credential keeps, so a key is never sent somewhere it was not stored for."},
 	"DELETE /v1/credentials/{id}": {ID: "deleteCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 409, 412),
 		Description: "Deletes a credential no connection uses (409 lists the connections that do).", Success: "Deleted"},
 	"POST /v1/credentials/{id}/verify": {ID: "verifyCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404),
