@@ -238,31 +238,12 @@ func (s *Service) PutCredentialPolicy(ctx context.Context, p Principal, projectI
 
 // DeleteCredentialPolicy resets a scope to no rules.
 func (s *Service) DeleteCredentialPolicy(ctx context.Context, p Principal, projectID string, ifMatch int64) error {
-	if err := requireWrite(p); err != nil {
-		return err
-	}
-	return s.tx(ctx, func(tx store.Tx) error {
-		if err := projectMustExist(ctx, tx, p, projectID); err != nil {
-			return err
-		}
-		if ifMatch != 0 {
+	return s.deleteScopePolicy(ctx, p, projectID, ifMatch, "credential policy", "credential_policy",
+		func(tx store.Tx) (int64, error) {
 			cur, err := s.credentialPolicyOf(ctx, tx, p.OrgID, projectID)
-			if err != nil {
-				return err
-			}
-			if ifMatch != cur.Version {
-				return preconditionFailed("credential policy", policyObjectID(projectID), ifMatch, cur.Version)
-			}
-		}
-		err := tx.DeleteCredentialPolicy(ctx, p.OrgID, projectID)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, p, "delete", "credential_policy", policyObjectID(projectID), nil)
-	})
+			return cur.Version, err
+		},
+		func(tx store.Tx) error { return tx.DeleteCredentialPolicy(ctx, p.OrgID, projectID) })
 }
 
 func (s *Server) getCredentialPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {

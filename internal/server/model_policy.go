@@ -91,6 +91,19 @@ func (s *Service) PutModelPolicy(ctx context.Context, p Principal, projectID str
 // DeleteModelPolicy resets a scope to mode all. ifMatch, when not zero, is the version the caller last
 // read (412 when the policy changed since).
 func (s *Service) DeleteModelPolicy(ctx context.Context, p Principal, projectID string, ifMatch int64) error {
+	return s.deleteScopePolicy(ctx, p, projectID, ifMatch, "model policy", "model_policy",
+		func(tx store.Tx) (int64, error) {
+			cur, err := s.policyOf(ctx, tx, p.OrgID, projectID)
+			return cur.Version, err
+		},
+		func(tx store.Tx) error { return tx.DeleteModelPolicy(ctx, p.OrgID, projectID) })
+}
+
+// deleteScopePolicy resets one scope's policy (model or credential): the project must exist, ifMatch
+// (when not zero) must be the current version, a scope without a policy is already reset, and the
+// reset is audited. kind names the policy in errors, objectType in the audit log.
+func (s *Service) deleteScopePolicy(ctx context.Context, p Principal, projectID string, ifMatch int64, kind, objectType string,
+	version func(store.Tx) (int64, error), del func(store.Tx) error) error {
 	if err := requireWrite(p); err != nil {
 		return err
 	}
@@ -99,22 +112,22 @@ func (s *Service) DeleteModelPolicy(ctx context.Context, p Principal, projectID 
 			return err
 		}
 		if ifMatch != 0 {
-			cur, err := s.policyOf(ctx, tx, p.OrgID, projectID)
+			cur, err := version(tx)
 			if err != nil {
 				return err
 			}
-			if ifMatch != cur.Version {
-				return preconditionFailed("model policy", policyObjectID(projectID), ifMatch, cur.Version)
+			if ifMatch != cur {
+				return preconditionFailed(kind, policyObjectID(projectID), ifMatch, cur)
 			}
 		}
-		err := tx.DeleteModelPolicy(ctx, p.OrgID, projectID)
+		err := del(tx)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, p, "delete", "model_policy", policyObjectID(projectID), nil)
+		return s.audit(ctx, tx, p, "delete", objectType, policyObjectID(projectID), nil)
 	})
 }
 
