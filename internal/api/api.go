@@ -174,12 +174,12 @@ type SecretMatchResult struct {
 type Connection struct {
 	ID            string    `json:"id"`
 	Name          string    `json:"name"`
-	CredentialID  string    `json:"credential_id"`
+	CredentialID  string    `json:"credential_id,omitempty"` // "" after a forced delete of its credential
 	Model         string    `json:"model"`
 	ProjectID     string    `json:"project_id,omitempty"`
 	Parameters    string    `json:"parameters,omitempty"`
 	Enabled       bool      `json:"enabled"`
-	Provider      string    `json:"provider"`
+	Provider      string    `json:"provider,omitempty"`
 	Status        string    `json:"status"`
 	StatusMessage string    `json:"status_message"`
 	Version       int64     `json:"version"`

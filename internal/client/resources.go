@@ -214,6 +214,18 @@ func (c *Client) DeleteCredential(ctx context.Context, id string, expectedVersio
 	return c.do(ctx, request{method: http.MethodDelete, path: "/v1/credentials/" + eid, ifMatch: expectedVersion}, nil)
 }
 
+// ForceDeleteCredential deletes a credential even while connections use it (DELETE
+// /v1/credentials/{id}?force=true, admin tokens only): they are left without a credential and invalid
+// until pointed at another.
+func (c *Client) ForceDeleteCredential(ctx context.Context, id string, expectedVersion int64) error {
+	eid, err := escapeID("credential", id)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, request{method: http.MethodDelete, path: "/v1/credentials/" + eid, query: url.Values{"force": {"true"}},
+		ifMatch: expectedVersion}, nil)
+}
+
 func (o CredentialListOptions) query() url.Values {
 	q := values("project_id", o.ProjectID, "provider", o.Provider, "name", o.Name, "name_prefix", o.NamePrefix, "status", o.Status,
 		"lifecycle_status", o.LifecycleStatus, "page_token", o.PageToken)

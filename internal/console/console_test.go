@@ -549,3 +549,21 @@ func TestConsoleShowsLifecycle(t *testing.T) {
 		}
 	}
 }
+
+// A connection whose credential an admin deleted with force shows as invalid, with no credential link.
+func TestConsoleDetachedConnection(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if err := h.srv.Service().DeleteCredential(context.Background(), h.admin, h.orgCred.ID, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	a := h.signedIn(api.RoleViewer).get("/ui/connections")
+	for _, want := range []string{"chat-prod", "none: deleted", "invalid"} {
+		if !strings.Contains(a.body, want) {
+			t.Errorf("connections page: no %q", want)
+		}
+	}
+	if strings.Contains(a.body, `href="/ui/credentials/"`) {
+		t.Error("connections page links to a credential without an id")
+	}
+}

@@ -32,11 +32,11 @@ type connectionDataModel struct {
 	ID            types.String         `tfsdk:"id"`
 	Name          types.String         `tfsdk:"name"`
 	ProjectID     types.String         `tfsdk:"project_id"`
-	CredentialID  string               `tfsdk:"credential_id"`
+	CredentialID  types.String         `tfsdk:"credential_id"`
 	Model         string               `tfsdk:"model"`
 	Parameters    jsontypes.Normalized `tfsdk:"parameters"`
 	Enabled       bool                 `tfsdk:"enabled"`
-	ModelProvider string               `tfsdk:"model_provider"`
+	ModelProvider types.String         `tfsdk:"model_provider"`
 	Status        string               `tfsdk:"status"`
 	StatusMessage string               `tfsdk:"status_message"`
 	CreatedAt     string               `tfsdk:"created_at"`
@@ -71,7 +71,7 @@ func (d *connectionDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRoot("id"))},
 			},
 			"credential_id": schema.StringAttribute{
-				MarkdownDescription: "Id of the credential the model is reached through.",
+				MarkdownDescription: "Id of the credential the model is reached through; null when an admin deleted that credential with force (the connection is then `invalid`).",
 				Computed:            true,
 			},
 			"model": schema.StringAttribute{
@@ -154,11 +154,11 @@ func (d *connectionDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		ID:            types.StringValue(c.ID),
 		Name:          types.StringValue(c.Name),
 		ProjectID:     stringOrNull(c.ProjectID),
-		CredentialID:  c.CredentialID,
+		CredentialID:  stringOrNull(c.CredentialID),
 		Model:         c.Model,
 		Parameters:    jsontypes.NewNormalizedNull(),
 		Enabled:       c.Enabled,
-		ModelProvider: c.Provider,
+		ModelProvider: stringOrNull(c.Provider),
 		Status:        c.Status,
 		StatusMessage: c.StatusMessage,
 		CreatedAt:     c.CreatedAt.UTC().Format(time.RFC3339),

@@ -307,7 +307,7 @@ func (r *connectionResource) ImportState(ctx context.Context, req resource.Impor
 func connectionToModel(c *api.Connection, m *connectionModel) {
 	m.ID = types.StringValue(c.ID)
 	m.Name = types.StringValue(c.Name)
-	m.CredentialID = types.StringValue(c.CredentialID)
+	m.CredentialID = stringOrNull(c.CredentialID) // null: its credential was deleted with force; the plan re-points it
 	m.Model = types.StringValue(c.Model)
 	m.ProjectID = types.StringNull()
 	if c.ProjectID != "" {

@@ -112,6 +112,36 @@ func TestAccConnection_drift(t *testing.T) {
 				},
 			},
 			{
+				// Its credential deleted with force by an admin: the credential is planned again and the
+				// connection, left without one, is pointed back at it in place.
+				PreConfig: func() {
+					conn, err := s.Client.GetConnection(context.Background(), id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Client.ForceDeleteCredential(context.Background(), conn.CredentialID, 0); err != nil {
+						t.Fatal(err)
+					}
+					if conn, err = s.Client.GetConnection(context.Background(), id); err != nil || conn.Status != api.ConnectionInvalid {
+						t.Fatalf("connection after the forced delete of its credential: %+v %v", conn, err)
+					}
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("modelkeys_credential.openai", plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(connAddr, tfjsonpath.New("credential_id")),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(connAddr, tfjsonpath.New("status"), knownvalue.StringExact(api.ConnectionReady)),
+					statecheck.CompareValuePairs(connAddr, tfjsonpath.New("credential_id"),
+						"modelkeys_credential.openai", tfjsonpath.New("id"), compareSame),
+				},
+			},
+			{
 				// Deleted outside Terraform: planned again.
 				PreConfig: func() {
 					if err := s.Client.DeleteConnection(context.Background(), id, 0); err != nil {

@@ -70,6 +70,9 @@ func (s *Service) CreateConnection(ctx context.Context, p Principal, in api.Conn
 // admitConnection checks that c may use its credential and model: the credential is in reach of the
 // connection's scope, the model exists for providers with a catalog, and the effective policy allows it.
 func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal, c api.Connection) error {
+	if c.CredentialID == "" {
+		return invalidField("credential_id", "connection %q has no credential since its credential was deleted with force; set credential_id to another credential.", c.Name)
+	}
 	cred, err := tx.GetCredential(ctx, p.OrgID, c.CredentialID)
 	if errors.Is(err, store.ErrNotFound) {
 		return invalidField("credential_id", "credential %q does not exist in this organisation.", c.CredentialID)
@@ -263,8 +266,13 @@ func newStatusCache(s *Service, tx store.Tx, orgID string) *statusCache {
 }
 
 // fill sets Provider, Status and StatusMessage: blocked when the effective policy refuses the model
-// now, invalid when the credential's key was refused or has expired, ready otherwise.
+// now, invalid when the credential's key was refused or has expired, or the credential was deleted
+// with force (the message stored then says which it was), ready otherwise.
 func (c *statusCache) fill(ctx context.Context, conn *api.Connection) error {
+	if conn.CredentialID == "" {
+		conn.Status = api.ConnectionInvalid
+		return nil
+	}
 	cred, ok := c.creds[conn.CredentialID]
 	if !ok {
 		var err error

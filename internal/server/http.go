@@ -131,3 +131,14 @@ func queryInt(r *http.Request, name string) (int, error) { //nolint:unparam // a
 	}
 	return n, nil
 }
+
+// queryBool reads a boolean query parameter: absent is false; true, false, 1 and 0 are accepted.
+func queryBool(r *http.Request, name string) (bool, error) {
+	switch r.URL.Query().Get(name) {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, &Error{Status: http.StatusBadRequest, Title: "Bad request", Detail: fmt.Sprintf("query parameter %s must be true or false.", name)}
+}

@@ -383,7 +383,7 @@ var operationDocs = map[string]operationDoc{
 		Description: "Changes the fields the body carries and leaves the others. An empty string or null in api_key or auth_token removes that secret; an empty map clears settings or labels. " +
 			"A change of a destination setting (base_url, endpoint, host, region, location, auth_method) must carry every secret the credential keeps, so a key is never sent somewhere it was not stored for."},
 	"DELETE /v1/credentials/{id}": {ID: "deleteCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 409, 412),
-		Description: "Deletes a credential no connection uses (409 lists the connections that do).", Success: "Deleted"},
+		Description: "Deletes a credential no connection uses (409 lists the connections that do). With force=true an admin deletes it anyway: its connections lose their credential_id and are invalid until pointed at another credential; each is audited.", Success: "Deleted"},
 	"POST /v1/credentials/{id}/verify": {ID: "verifyCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404),
 		Description: "Checks the stored key with its provider again and records the outcome in status, status_message and verified_at, without changing the version. " +
 			"An outage, or a destination the egress policy refuses (nothing is then sent), keeps the last status and says why in status_message; " +
@@ -526,7 +526,9 @@ var queryDocs = map[string]queryDoc{
 	"/v1/models credential_id":         {"List the models this credential's key reaches instead of the catalog's.", nil},
 	"/v1/model-policy project_id":      {"The project whose policy this is; absent for the organisation's.", nil},
 	"/v1/credential-policy project_id": {"The project whose policy this is; absent for the organisation's.", nil},
-	"lifecycle_status":                 {"Only credentials in this lifecycle status.", map[string]any{"type": "string", "enum": strs(api.LifecycleStatuses...)}},
+	"/v1/credentials/{id} force": {"Delete the credential even though connections use it (admin tokens only): they are left without a credential, invalid.",
+		map[string]any{"type": "boolean", "default": false}},
+	"lifecycle_status": {"Only credentials in this lifecycle status.", map[string]any{"type": "string", "enum": strs(api.LifecycleStatuses...)}},
 }
 
 type fieldDoc struct {
@@ -586,8 +588,9 @@ var fieldDocs = map[string]fieldDoc{
 	"CredentialPatch.labels":                {extra: labelsRule},
 	"CredentialPatch.api_key":               {description: "The new key; an empty string or null removes it."},
 	"CredentialPatch.auth_token":            {description: "The new auth token; an empty string or null removes it."},
-	"Connection.provider":                   {description: "The provider of the connection's credential.", enum: providerIDs()},
-	"Connection.status":                     {description: "ready: usable; blocked: the model policy now refuses the model; invalid: the credential is invalid.", enum: connectionStatuses},
+	"Connection.provider":                   {description: "The provider of the connection's credential; absent without one.", enum: providerIDs()},
+	"Connection.status":                     {description: "ready: usable; blocked: the model policy now refuses the model; invalid: the credential is invalid or expired, or was deleted with force (credential_id is then absent).", enum: connectionStatuses},
+	"Connection.credential_id":              {description: "The credential the connection uses; absent when it was deleted with force=true, until the connection is pointed at another."},
 	"Connection.parameters":                 {description: "Model parameters, a JSON object as a string."},
 	"ConnectionCreate.name":                 {extra: nameRule},
 	"ConnectionCreate.parameters":           {description: "Model parameters, a JSON object as a string."},
@@ -612,7 +615,7 @@ var fieldDocs = map[string]fieldDoc{
 	"AuditEvent.action":                     {description: "What was done; lifecycle: the server saw a credential's lifecycle_status change (changes holds the old and new status).", enum: strs("create", "update", "delete", "reveal", "compare", "lifecycle")},
 	"AuditEvent.object_type":                {description: "The kind of object it was done to.", enum: strs("credential", "connection", "project", "model_policy", "credential_policy")},
 	"AuditEvent.id":                         {description: "Increasing; pass the last one seen as after to read on."},
-	"AuditEvent.changes":                    {description: "The old and new values of the settings that decide where a credential's secrets are sent."},
+	"AuditEvent.changes":                    {description: "Old and new values, never secret: of the settings that decide where a credential's secrets are sent, of a credential's lifecycle_status, of a connection's credential_id when a forced delete of its credential detached it."},
 	"Credential.lifecycle_status":           {description: "ok; rotation_due: older than its effective rotation period; expiring: within the scope's expiry_warning of expires_at; expired. The most urgent applies.", enum: strs(api.LifecycleStatuses...)},
 	"Credential.rotation_period":            {description: "How often the key should be rotated, as days (90d) and a Go duration; absent when unset."},
 	"Credential.policy_violations":          {description: "The rules of the scope's effective credential policy the credential breaks, one sentence each."},

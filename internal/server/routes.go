@@ -32,7 +32,7 @@ func routes() []route {
 		{Method: "GET", Path: "/v1/credentials", Summary: "List credentials", Query: []string{"project_id", "provider", "name", "name_prefix", "status", "lifecycle_status", "page_token", "limit"}, Response: api.List[api.Credential]{}, Status: 200, handle: (*Server).listCredentials},
 		{Method: "GET", Path: "/v1/credentials/{id}", Summary: "Read a credential", Response: api.Credential{}, Status: 200, handle: (*Server).getCredential},
 		{Method: "PATCH", Path: "/v1/credentials/{id}", Summary: "Update a credential", Request: api.CredentialPatch{}, Response: api.Credential{}, Status: 200, handle: (*Server).updateCredential},
-		{Method: "DELETE", Path: "/v1/credentials/{id}", Summary: "Delete a credential", Status: 204, handle: (*Server).deleteCredential},
+		{Method: "DELETE", Path: "/v1/credentials/{id}", Summary: "Delete a credential", Query: []string{"force"}, Status: 204, handle: (*Server).deleteCredential},
 		{Method: "POST", Path: "/v1/credentials/{id}/verify", Summary: "Check a credential against its provider again", Response: api.Credential{}, Status: 200, handle: (*Server).verifyCredential},
 		{Method: "GET", Path: "/v1/credentials/{id}/models", Summary: "List the models the credential's key reaches", Response: api.List[api.Model]{}, Status: 200, handle: (*Server).credentialModels},
 		{Method: "POST", Path: "/v1/credentials/{id}/reveal", Summary: "Read a credential's secrets (admin, --allow-reveal, audited)", Response: api.CredentialSecret{}, Status: 200, handle: (*Server).revealCredential},
@@ -189,7 +189,11 @@ func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, p Prin
 	if err != nil {
 		return err
 	}
-	if err := s.svc.DeleteCredential(r.Context(), p, r.PathValue("id"), match); err != nil {
+	force, err := queryBool(r, "force")
+	if err != nil {
+		return err
+	}
+	if err := s.svc.DeleteCredential(r.Context(), p, r.PathValue("id"), match, force); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

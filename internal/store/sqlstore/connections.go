@@ -9,10 +9,12 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
-// connectionSelect joins the credential for Provider: it is the credential's, never stored twice.
-const connectionSelect = `SELECT n.id, n.name, n.credential_id, n.model, n.project_id, n.parameters, n.enabled,
-	c.provider, n.status, n.status_message, n.version, n.created_at, n.updated_at
-	FROM connections n JOIN credentials c ON c.org_id = n.org_id AND c.id = n.credential_id`
+// connectionSelect joins the credential for Provider: it is the credential's, never stored twice. A
+// connection whose credential was deleted with force has a NULL credential_id, read as "" (and no
+// provider).
+const connectionSelect = `SELECT n.id, n.name, COALESCE(n.credential_id, ''), n.model, n.project_id, n.parameters, n.enabled,
+	COALESCE(c.provider, ''), n.status, n.status_message, n.version, n.created_at, n.updated_at
+	FROM connections n LEFT JOIN credentials c ON c.org_id = n.org_id AND c.id = n.credential_id`
 
 // InsertConnection stores c (Provider is ignored: it is read from the credential). A credential that
 // is not the organisation's is ErrNotFound.
@@ -20,7 +22,7 @@ func (t *tx) InsertConnection(ctx context.Context, orgID string, c api.Connectio
 	_, err := t.write(ctx, `INSERT INTO connections (id, org_id, project_id, name, credential_id, model, parameters, enabled,
 		status, status_message, version, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, orgID, c.ProjectID, c.Name, c.CredentialID, c.Model, c.Parameters, c.Enabled,
+		c.ID, orgID, c.ProjectID, c.Name, nullIfEmpty(c.CredentialID), c.Model, c.Parameters, c.Enabled,
 		c.Status, c.StatusMessage, c.Version, formatTime(c.CreatedAt), formatTime(c.UpdatedAt))
 	if t.d.violation(err) == violationForeignKey {
 		return fmt.Errorf("credential %s: %w", c.CredentialID, store.ErrNotFound)
@@ -84,12 +86,13 @@ func scanConnections(rows *sql.Rows) ([]api.Connection, error) {
 }
 
 // UpdateConnection writes name, credential_id, model, parameters, enabled, status, version and
-// updated_at when the stored version is expectVersion. ProjectID and CreatedAt are not written.
+// updated_at when the stored version is expectVersion. ProjectID and CreatedAt are not written. An
+// empty CredentialID leaves the connection without a credential (NULL), as a forced delete does.
 func (t *tx) UpdateConnection(ctx context.Context, orgID string, c api.Connection, expectVersion int64) error {
 	res, err := t.write(ctx, `UPDATE connections SET name = ?, credential_id = ?, model = ?, parameters = ?, enabled = ?,
 		status = ?, status_message = ?, version = ?, updated_at = ?
 		WHERE id = ? AND org_id = ? AND version = ?`,
-		c.Name, c.CredentialID, c.Model, c.Parameters, c.Enabled, c.Status, c.StatusMessage, c.Version,
+		c.Name, nullIfEmpty(c.CredentialID), c.Model, c.Parameters, c.Enabled, c.Status, c.StatusMessage, c.Version,
 		formatTime(c.UpdatedAt), c.ID, orgID, expectVersion)
 	if t.d.violation(err) == violationForeignKey {
 		return fmt.Errorf("credential %s: %w", c.CredentialID, store.ErrNotFound)
@@ -110,4 +113,13 @@ func (t *tx) DeleteConnection(ctx context.Context, orgID, id string) error {
 		return fmt.Errorf("connection %s: %w", id, store.ErrNotFound)
 	}
 	return nil
+}
+
+// nullIfEmpty stores "" as NULL, for the columns where NULL means "none" and a foreign key must not
+// check it.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

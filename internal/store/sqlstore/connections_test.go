@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
@@ -142,4 +143,109 @@ func TestConnectionsAndConnectionIDs(t *testing.T) {
 			return tx.DeleteCredential(ctx, org, "cred_a")
 		})
 	})
+}
+
+// A credential deleted with force leaves its connections without one (NULL): migration 0006 lets the
+// column be NULL on a database that had rows, keeps them and their foreign key, and the store reads
+// and writes such connections.
+func TestConnectionWithoutCredential(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			dsn := b.newDSN(t)
+			s := openStore(t, dsn)
+			org := ensureOrg(t, s, "acme")
+			inTx(t, s, func(tx store.Tx) error {
+				for _, c := range []api.Credential{newCredential("cred_a", "a", ""), newCredential("cred_b", "b", "")} {
+					if err := tx.InsertCredential(ctx, org, c); err != nil {
+						return err
+					}
+				}
+				for _, n := range []api.Connection{newConnection("conn_1", "one", "cred_a", ""), newConnection("conn_2", "two", "cred_a", "proj_1")} {
+					if err := tx.InsertConnection(ctx, org, n); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+
+			// Take the table back to before 0006 (credential_id NOT NULL), then open again to migrate.
+			downgrade := []string{"ALTER TABLE connections ALTER COLUMN credential_id SET NOT NULL"}
+			if b.name == DialectSQLite {
+				m, err := migrationFS.ReadFile("migrations/sqlite/0006_connection_without_credential.sql")
+				if err != nil {
+					t.Fatal(err)
+				}
+				rebuild := strings.Replace(string(m), "credential_id  TEXT,", "credential_id  TEXT    NOT NULL,", 1)
+				if rebuild == string(m) {
+					t.Fatal("migration 0006 no longer declares credential_id as expected; update this test")
+				}
+				downgrade = []string{rebuild}
+			}
+			for _, q := range append(downgrade, "DELETE FROM schema_migrations WHERE version >= 6") {
+				if _, err := s.db.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			if err := txErr(s, func(tx store.Tx) error {
+				c, err := tx.GetConnection(ctx, org, "conn_1")
+				if err != nil {
+					return err
+				}
+				c.CredentialID, c.Version = "", 2
+				return tx.UpdateConnection(ctx, org, c, 1)
+			}); err == nil {
+				t.Fatal("the downgraded table took a NULL credential_id: the downgrade did not work")
+			}
+			_ = s.Close()
+			s = openStore(t, dsn)
+
+			inTx(t, s, func(tx store.Tx) error {
+				want := newConnection("conn_2", "two", "cred_a", "proj_1")
+				want.Provider = "openai"
+				if got, err := tx.GetConnection(ctx, org, "conn_2"); err != nil || !reflect.DeepEqual(got, want) {
+					return fmt.Errorf("after the migration conn_2 is %+v (%v), want %+v", got, err, want)
+				}
+				// Detach both, as a forced delete does; the credential can then go.
+				for _, id := range []string{"conn_1", "conn_2"} {
+					c, err := tx.GetConnection(ctx, org, id)
+					if err != nil {
+						return err
+					}
+					c.CredentialID, c.Status, c.StatusMessage, c.Version = "", api.ConnectionInvalid, "its credential was deleted", 2
+					if err := tx.UpdateConnection(ctx, org, c, 1); err != nil {
+						return fmt.Errorf("detach %s: %w", id, err)
+					}
+				}
+				if err := tx.DeleteCredential(ctx, org, "cred_a"); err != nil {
+					return fmt.Errorf("delete the detached credential: %w", err)
+				}
+				got, err := tx.GetConnection(ctx, org, "conn_1")
+				if err != nil {
+					return err
+				}
+				if got.CredentialID != "" || got.Provider != "" || got.Status != api.ConnectionInvalid || got.StatusMessage != "its credential was deleted" {
+					return fmt.Errorf("detached connection: %+v", got)
+				}
+				all, err := tx.ListConnections(ctx, org, store.ConnectionFilter{})
+				if err != nil || len(all) != 2 {
+					return fmt.Errorf("list with detached connections: %+v %v", all, err)
+				}
+				// The foreign key still holds for a credential id that is set.
+				got.CredentialID, got.Version = "cred_gone", 3
+				if err := tx.UpdateConnection(ctx, org, got, 2); !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("re-point at a missing credential: %v, want ErrNotFound", err)
+				}
+				got.CredentialID = "cred_b"
+				if err := tx.UpdateConnection(ctx, org, got, 2); err != nil {
+					return err
+				}
+				b, err := tx.GetCredential(ctx, org, "cred_b")
+				if err != nil || !reflect.DeepEqual(b.ConnectionIDs, []string{"conn_1"}) {
+					return fmt.Errorf("cred_b's connections after re-pointing: %v %v", b.ConnectionIDs, err)
+				}
+				return nil
+			})
+		})
+	}
 }

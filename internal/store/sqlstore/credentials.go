@@ -198,7 +198,8 @@ func (t *tx) UpdateCredential(ctx context.Context, orgID string, c api.Credentia
 }
 
 // DeleteCredential deletes the credential and (by cascade) its secrets. A credential that connections
-// use is refused with ErrInUse, whatever the service checked before.
+// use is refused with ErrInUse, whatever the service checked before: a forced delete detaches them
+// first (UpdateConnection with no CredentialID).
 func (t *tx) DeleteCredential(ctx context.Context, orgID, id string) error {
 	res, err := t.write(ctx, "DELETE FROM credentials WHERE id = ? AND org_id = ?", id, orgID)
 	if t.d.violation(err) == violationForeignKey {
