@@ -18,6 +18,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
 
@@ -35,7 +36,7 @@ func newHandler(b *testing.B) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Embedded: true})
+	srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring, Embedded: true})
 	if err != nil {
 		b.Fatal(err)
 	}

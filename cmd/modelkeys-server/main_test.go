@@ -31,6 +31,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
 
@@ -70,7 +71,7 @@ func TestTokenCreateListRevoke(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	value := lines[0]
-	if !strings.HasPrefix(value, server.TokenPrefix) || len(value) < 40 {
+	if !strings.HasPrefix(value, service.TokenPrefix) || len(value) < 40 {
 		t.Fatalf("token create printed %q first, want the token", value)
 	}
 	m := regexp.MustCompile(`token (tok_[0-9a-v]+)`).FindStringSubmatch(out.String())
@@ -90,7 +91,7 @@ func TestTokenCreateListRevoke(t *testing.T) {
 			t.Errorf("token list lacks %q:\n%s", want, list)
 		}
 	}
-	if strings.Contains(list, value) || strings.Contains(list, value[len(server.TokenPrefix):]) {
+	if strings.Contains(list, value) || strings.Contains(list, value[len(service.TokenPrefix):]) {
 		t.Error("token list shows the token value")
 	}
 	row := lineWith(list, id)
@@ -150,7 +151,7 @@ func statusWith(t *testing.T, db string, key []byte, token string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring})
+	srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +392,7 @@ func TestRotateMasterKey(t *testing.T) {
 	}
 	defer st.Close()
 	ring, _ := secrets.NewKeyring(oldKey)
-	if _, err := server.New(ctx, server.Config{Store: st, Keyring: ring}); err == nil || !strings.Contains(err.Error(), "another master key") {
+	if _, err := server.New(ctx, service.Config{Store: st, Keyring: ring}); err == nil || !strings.Contains(err.Error(), "another master key") {
 		t.Errorf("old key after rotation: %v", err)
 	}
 	// No plaintext anywhere in the database files.
@@ -425,11 +426,11 @@ func withServer(t *testing.T, db string, key []byte, fn func(*client.Client)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, AllowReveal: true})
+	srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring, AllowReveal: true})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
-	token, _, err := server.CreateToken(ctx, st, "acme", api.RoleAdmin, "rotation-test", time.Now())
+	token, _, err := service.CreateToken(ctx, st, "acme", api.RoleAdmin, "rotation-test", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 func rotateMasterKey(ctx context.Context, args []string, stdout io.Writer) error {
@@ -40,7 +40,7 @@ func rotateMasterKey(ctx context.Context, args []string, stdout io.Writer) error
 		return err
 	}
 	defer st.Close()
-	n, err := server.RotateMasterKey(ctx, st, ring)
+	n, err := service.RotateMasterKey(ctx, st, ring)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
 
@@ -33,7 +34,7 @@ func TestRotateReplacesTheKeyFileBesideTheDatabase(t *testing.T) {
 		}
 		defer st.Close()
 		ring, _ := secrets.NewKeyring(key)
-		_, err = server.New(ctx, server.Config{Store: st, Keyring: ring})
+		_, err = server.New(ctx, service.Config{Store: st, Keyring: ring})
 		return err
 	}
 	if err := open(oldKey); err != nil {

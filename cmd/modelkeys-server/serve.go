@@ -17,6 +17,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/console"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
@@ -39,11 +40,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	tlsCert := fs.String("tls-cert", envOr("MODELKEYS_TLS_CERT", ""), "TLS certificate file (env MODELKEYS_TLS_CERT)")
 	tlsKey := fs.String("tls-key", envOr("MODELKEYS_TLS_KEY", ""), "TLS private key file (env MODELKEYS_TLS_KEY)")
 	allowReveal := fs.Bool("allow-reveal", env.Bool("MODELKEYS_ALLOW_REVEAL", false), "let admin tokens read decrypted secrets through /v1/credentials/{id}/reveal (env MODELKEYS_ALLOW_REVEAL)")
-	maxCreds := fs.Int("max-credentials", env.Int("MODELKEYS_MAX_CREDENTIALS", server.DefaultLimits().MaxCredentialsPerOrg), "credentials allowed per organisation (env MODELKEYS_MAX_CREDENTIALS)")
+	maxCreds := fs.Int("max-credentials", env.Int("MODELKEYS_MAX_CREDENTIALS", service.DefaultLimits().MaxCredentialsPerOrg), "credentials allowed per organisation (env MODELKEYS_MAX_CREDENTIALS)")
 	onePer := fs.String("one-credential-per-provider", envOr("MODELKEYS_ONE_CREDENTIAL_PER_PROVIDER", ""), "comma-separated providers an organisation may hold only one credential of (env MODELKEYS_ONE_CREDENTIAL_PER_PROVIDER)")
 	rps := fs.Float64("rate-limit", env.Float("MODELKEYS_RATE_LIMIT", 0), "requests per second allowed per token, 0 for no limit (env MODELKEYS_RATE_LIMIT)")
-	authFailures := fs.Int("auth-failure-limit", env.Int("MODELKEYS_AUTH_FAILURE_LIMIT", server.DefaultLimits().AuthFailures), "failed authentications allowed per client address before its requests, valid tokens included, get 429 without a database read; 0 for no limit (env MODELKEYS_AUTH_FAILURE_LIMIT)")
-	authRefill := fs.Float64("auth-failure-refill", env.Float("MODELKEYS_AUTH_FAILURE_REFILL", server.DefaultLimits().AuthFailureRefill), "failed authentications per second an address earns back under --auth-failure-limit (env MODELKEYS_AUTH_FAILURE_REFILL)")
+	authFailures := fs.Int("auth-failure-limit", env.Int("MODELKEYS_AUTH_FAILURE_LIMIT", service.DefaultLimits().AuthFailures), "failed authentications allowed per client address before its requests, valid tokens included, get 429 without a database read; 0 for no limit (env MODELKEYS_AUTH_FAILURE_LIMIT)")
+	authRefill := fs.Float64("auth-failure-refill", env.Float("MODELKEYS_AUTH_FAILURE_REFILL", service.DefaultLimits().AuthFailureRefill), "failed authentications per second an address earns back under --auth-failure-limit (env MODELKEYS_AUTH_FAILURE_REFILL)")
 	logLevel := fs.String("log-level", envOr("MODELKEYS_LOG_LEVEL", "info"), "debug, info, warn or error (env MODELKEYS_LOG_LEVEL)")
 	var baseURLs repeated
 	fs.Var(&baseURLs, "provider-base-url", "PROVIDER=URL overriding a provider's base URL for verification and model lists, repeatable (env MODELKEYS_PROVIDER_BASE_URLS=openai=URL,anthropic=URL; the flag wins). The URL's host and port are trusted by the egress policy, whatever they resolve to. azure_entra=URL replaces the Microsoft Entra ID authority (https://login.microsoftonline.com) of Azure credentials with auth_method entra_id")
@@ -124,14 +125,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 
-	limits := server.DefaultLimits()
+	limits := service.DefaultLimits()
 	limits.MaxCredentialsPerOrg = *maxCreds
 	limits.RequestsPerSecond = *rps
 	limits.AuthFailures, limits.AuthFailureRefill = *authFailures, *authRefill
 	if *onePer != "" {
 		limits.OnePerProvider = strings.Split(*onePer, ",")
 	}
-	srv, err := server.New(ctx, server.Config{
+	srv, err := server.New(ctx, service.Config{
 		Store: st, Keyring: ring, Logger: logger, Limits: limits, AllowReveal: *allowReveal, Version: version, TokenCacheTTL: *tokenTTL,
 		Verifier: verify.New(verify.Options{BaseURLs: providerURLs, Timeout: *verifyTimeout, Egress: verify.ServerEgress(egressRanges)}),
 	})
@@ -143,13 +144,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	// One re-verifier per process; with several replicas on one PostgreSQL database an advisory lock
 	// lets one of them run each pass (on SQLite the lock is always granted).
-	var reverifyLock server.ReverifyLock
+	var reverifyLock service.ReverifyLock
 	if ll, ok := st.(store.LeaderLocker); ok {
 		reverifyLock = func(ctx context.Context) (func(), bool, error) { return ll.TryLeaderLock(ctx, "reverify") }
 	}
 	go srv.Service().RunReverifier(ctx, *reverifyInterval, reverifyLock)
 	if boot := os.Getenv("MODELKEYS_BOOTSTRAP_TOKEN"); boot != "" {
-		if err := server.EnsureToken(ctx, st, "default", "admin", "bootstrap", boot, time.Now()); err != nil {
+		if err := service.EnsureToken(ctx, st, "default", "admin", "bootstrap", boot, time.Now()); err != nil {
 			return fmt.Errorf("MODELKEYS_BOOTSTRAP_TOKEN: %w", err)
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
@@ -20,7 +20,7 @@ func tokenCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	if !server.ValidRole(*role) || *name == "" {
+	if !service.ValidRole(*role) || *name == "" {
 		return usageError{"usage: modelkeys-server token create --org NAME --role admin|editor|viewer --name NAME"}
 	}
 	st, err := openStore(ctx, *dsn)
@@ -28,7 +28,7 @@ func tokenCreate(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	value, tok, err := server.CreateToken(ctx, st, *org, *role, *name, time.Now())
+	value, tok, err := service.CreateToken(ctx, st, *org, *role, *name, time.Now())
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,7 @@
 // who do not read HCL. It shows which keys exist, whether they work, which models they may use and
 // who changed what, and lets editors and admins re-verify and rotate a key.
 //
-// It holds no rules of its own: every read and write goes through the same server.Service methods as
+// It holds no rules of its own: every read and write goes through the same service.Service methods as
 // the REST API, with the signed-in token's principal, so roles, validation, verification and audit are
 // the API's. Sign-in goes through server.Server.SignIn, behind the API's failed-authentication limit.
 //
@@ -27,6 +27,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 //go:embed templates/*.html
@@ -54,7 +55,7 @@ type Options struct {
 // Console serves the pages.
 type Console struct {
 	srv      *server.Server
-	svc      *server.Service
+	svc      *service.Service
 	opts     Options
 	sessions *sessionStore
 	pages    map[string]*template.Template
@@ -149,7 +150,7 @@ func staticHandler(next http.Handler) http.Handler {
 
 // request is what an authenticated handler gets.
 type request struct {
-	p    server.Principal
+	p    service.Principal
 	sess *session
 	id   string // the session's key in the store
 }
@@ -171,7 +172,7 @@ func (c *Console) authed(h func(http.ResponseWriter, *http.Request, *request), w
 		}
 		p, err := c.svc.PrincipalOfTokenHash(r.Context(), sess.tokenHash)
 		if err != nil {
-			var e *server.Error
+			var e *service.Error
 			if errors.As(err, &e) && e.Status == http.StatusUnauthorized {
 				c.sessions.delete(id)
 				c.clearCookie(w, r, sessionCookie)
@@ -233,7 +234,7 @@ func (c *Console) clearCookie(w http.ResponseWriter, r *http.Request, name strin
 type page struct {
 	Title     string
 	Nav       string
-	Principal *server.Principal
+	Principal *service.Principal
 	CSRF      string
 	CanWrite  bool
 	Flash     string
@@ -275,7 +276,7 @@ func (c *Console) renderError(w http.ResponseWriter, r *http.Request, req *reque
 // fail shows err: a service error with its status and message (which never hold secrets), anything
 // else as a 500 that says nothing of its content.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, req *request, err error) {
-	var e *server.Error
+	var e *service.Error
 	switch {
 	case errors.As(err, &e):
 		c.renderError(w, r, req, e.Status, e.Title, errorText(e, ""))
@@ -291,7 +292,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, req *request, err
 // removed in case anything quoted it.
 func errorText(err error, secret string) string {
 	var msg string
-	var e *server.Error
+	var e *service.Error
 	if errors.As(err, &e) {
 		parts := []string{}
 		if e.Detail != "" {

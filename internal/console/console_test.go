@@ -10,7 +10,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/console"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
@@ -160,7 +160,7 @@ func TestConsoleSignInAndOut(t *testing.T) {
 	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Secure || ck.Path != "/ui/" || ck.MaxAge <= 0 {
 		t.Errorf("session cookie %+v", ck)
 	}
-	if ck.Value == h.tokens[api.RoleEditor] || strings.Contains(ck.Value, server.HashToken(h.tokens[api.RoleEditor])) {
+	if ck.Value == h.tokens[api.RoleEditor] || strings.Contains(ck.Value, service.HashToken(h.tokens[api.RoleEditor])) {
 		t.Error("the session cookie carries the token")
 	}
 	if a := b.get("/ui/"); a.header.Get("Location") != "/ui/credentials" {
@@ -256,7 +256,7 @@ func TestConsoleRevokedTokenEndsSession(t *testing.T) {
 // Failed sign-ins use up the same per-address budget as failed API authentications.
 func TestConsoleSignInFailuresAreLimited(t *testing.T) {
 	t.Parallel()
-	lim := server.DefaultLimits()
+	lim := service.DefaultLimits()
 	lim.AuthFailures, lim.AuthFailureRefill = 3, 0.001
 	h := newHarness(t, func(o *harnessOptions) { o.limits = &lim })
 	b := h.browser()

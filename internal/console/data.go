@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
@@ -20,7 +20,7 @@ const pageSize = 500
 // oldest first, so the console reads it through to the newest.
 const maxAuditScan = 100_000
 
-func (c *Console) allCredentials(ctx context.Context, p server.Principal, f store.CredentialFilter) ([]api.Credential, error) {
+func (c *Console) allCredentials(ctx context.Context, p service.Principal, f store.CredentialFilter) ([]api.Credential, error) {
 	var out []api.Credential
 	for {
 		f.Limit = pageSize
@@ -36,7 +36,7 @@ func (c *Console) allCredentials(ctx context.Context, p server.Principal, f stor
 	}
 }
 
-func (c *Console) allConnections(ctx context.Context, p server.Principal, f store.ConnectionFilter) ([]api.Connection, error) {
+func (c *Console) allConnections(ctx context.Context, p service.Principal, f store.ConnectionFilter) ([]api.Connection, error) {
 	var out []api.Connection
 	for {
 		f.Limit = pageSize
@@ -52,7 +52,7 @@ func (c *Console) allConnections(ctx context.Context, p server.Principal, f stor
 	}
 }
 
-func (c *Console) allProjects(ctx context.Context, p server.Principal) ([]api.Project, error) {
+func (c *Console) allProjects(ctx context.Context, p service.Principal) ([]api.Project, error) {
 	var out []api.Project
 	after := ""
 	for {
@@ -75,7 +75,7 @@ type auditLog struct {
 	truncated bool
 }
 
-func (c *Console) readAudit(ctx context.Context, p server.Principal) (auditLog, error) {
+func (c *Console) readAudit(ctx context.Context, p service.Principal) (auditLog, error) {
 	var log auditLog
 	var after int64
 	for {

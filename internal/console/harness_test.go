@@ -19,6 +19,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/console"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
 
@@ -55,7 +56,7 @@ type harness struct {
 	ts      *httptest.Server
 	tokens  map[string]string // by role, and "hostile" (an admin named with markup)
 	tokenID map[string]string
-	admin   server.Principal
+	admin   service.Principal
 	orgCred api.Credential // openai-prod, organisation scope, managed by Terraform, hostile label
 	prjCred api.Credential // claude, project scope
 	project api.Project
@@ -64,7 +65,7 @@ type harness struct {
 
 type harnessOptions struct {
 	friendly bool // seed with ordinary text instead of hostile markup (for screenshots)
-	limits   *server.Limits
+	limits   *service.Limits
 	console  console.Options
 	tls      bool
 }
@@ -85,11 +86,11 @@ func newHarness(t *testing.T, opts ...func(*harnessOptions)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limits := server.DefaultLimits()
+	limits := service.DefaultLimits()
 	if o.limits != nil {
 		limits = *o.limits
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Limits: limits, Verifier: &fakeVerifier{}, Version: "test"})
+	srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring, Limits: limits, Verifier: &fakeVerifier{}, Version: "test"})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
@@ -112,13 +113,13 @@ func newHarness(t *testing.T, opts ...func(*harnessOptions)) *harness {
 		if role == "hostile" {
 			r = api.RoleAdmin
 		}
-		value, tok, err := server.CreateToken(ctx, st, "acme", r, name, time.Now())
+		value, tok, err := service.CreateToken(ctx, st, "acme", r, name, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		h.tokens[role], h.tokenID[role] = value, tok.ID
 	}
-	if h.admin, err = srv.Service().PrincipalOfTokenHash(ctx, server.HashToken(h.tokens[api.RoleAdmin])); err != nil {
+	if h.admin, err = srv.Service().PrincipalOfTokenHash(ctx, service.HashToken(h.tokens[api.RoleAdmin])); err != nil {
 		t.Fatal(err)
 	}
 	h.seed()
@@ -142,7 +143,7 @@ func (h *harness) seed() {
 		t.Fatalf("credential: %v", err)
 	}
 	// The hostile admin makes the second credential, so its name is in the audit log and last change.
-	hostileP, err := svc.PrincipalOfTokenHash(ctx, server.HashToken(h.tokens["hostile"]))
+	hostileP, err := svc.PrincipalOfTokenHash(ctx, service.HashToken(h.tokens["hostile"]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func (h *harness) secretValues() []string {
 		out = append(out, k[10:len(k)-8]) // the middle of each key, which no hint shows
 	}
 	for _, tok := range h.tokens {
-		out = append(out, tok, tok[len(server.TokenPrefix):])
+		out = append(out, tok, tok[len(service.TokenPrefix):])
 	}
 	return out
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
@@ -323,7 +323,7 @@ func (c *Console) rotate(w http.ResponseWriter, r *http.Request, req *request) {
 // flashOrFail shows an action's refusal on the credential's page (a 4xx the person can act on) or
 // the error page.
 func (c *Console) flashOrFail(w http.ResponseWriter, r *http.Request, req *request, id string, err error, secret string) {
-	var e *server.Error
+	var e *service.Error
 	if errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != http.StatusNotFound && e.Status != http.StatusForbidden {
 		c.sessions.setFlash(req.id, "", "Not done: "+errorText(err, secret))
 		backToCredential(w, r, id)
@@ -394,7 +394,7 @@ func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, req *reques
 		c.fail(w, r, req, err)
 		return
 	}
-	models, err := c.svc.ListModels(ctx, p, server.ModelFilter{ProjectID: scope, Provider: provider})
+	models, err := c.svc.ListModels(ctx, p, service.ModelFilter{ProjectID: scope, Provider: provider})
 	if err != nil {
 		c.fail(w, r, req, err)
 		return

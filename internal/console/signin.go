@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 // home sends a signed-in person to the credentials and anyone else to the sign-in page.
@@ -61,7 +61,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	token := trimToken(r.PostForm.Get("token"))
 	_, err = c.srv.SignIn(w, r, token)
 	if err != nil {
-		var e *server.Error
+		var e *service.Error
 		status, msg := http.StatusInternalServerError, "The server could not check the token; its log has the details."
 		if errors.As(err, &e) {
 			switch e.Status {
@@ -76,7 +76,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.showLogin(w, r, status, loginData{Error: msg})
 		return
 	}
-	cookie := c.sessions.create(server.HashToken(token), c.opts.Now(), c.opts.SessionTTL, c.opts.IdleTimeout)
+	cookie := c.sessions.create(service.HashToken(token), c.opts.Now(), c.opts.SessionTTL, c.opts.IdleTimeout)
 	c.clearCookie(w, r, loginCookie)
 	c.setCookie(w, r, sessionCookie, cookie, c.opts.SessionTTL)
 	http.Redirect(w, r, "/ui/credentials", http.StatusSeeOther)

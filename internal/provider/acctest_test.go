@@ -35,6 +35,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/pgtest"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
@@ -107,7 +108,7 @@ func (s *syncBuffer) Bytes() []byte {
 	return bytes.Clone(s.b.Bytes())
 }
 
-type serverOption func(*server.Config)
+type serverOption func(*service.Config)
 
 func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
@@ -146,7 +147,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 // newServer is the API handler on st, logging at debug level into logs.
 func newServer(t *testing.T, st *sqlstore.Store, ring *secrets.Keyring, logs *syncBuffer, opts []serverOption) *server.Server {
 	t.Helper()
-	cfg := server.Config{Store: st, Keyring: ring, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Version: "test"}
+	cfg := service.Config{Store: st, Keyring: ring, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Version: "test"}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -161,7 +162,7 @@ func newServer(t *testing.T, st *sqlstore.Store, ring *secrets.Keyring, logs *sy
 // retrying fast.
 func newAdminClient(t *testing.T, st *sqlstore.Store, url string) *testServer {
 	t.Helper()
-	token, _, err := server.CreateToken(context.Background(), st, "acme", "admin", "acceptance", time.Now())
+	token, _, err := service.CreateToken(context.Background(), st, "acme", "admin", "acceptance", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 const lcAddr = "modelkeys_credential.lc"
@@ -47,7 +47,7 @@ func (c *lcClock) Advance(d time.Duration) {
 // time, so that nothing real catches up with it).
 func newLifecycleServer(t *testing.T) (*testServer, *lcClock) {
 	clock := &lcClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	return newTestServer(t, func(c *server.Config) { c.Now = clock.Now }), clock
+	return newTestServer(t, func(c *service.Config) { c.Now = clock.Now }), clock
 }
 
 const day = 24 * time.Hour

@@ -15,7 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 func withEcho() map[string]func() (tfprotov6.ProviderServer, error) {
@@ -42,7 +42,7 @@ resource "echo" "k" {}
 // TestAccCredentialSecret_reveal opens a credential's secret and hands it to another provider (echo
 // stands in for a Kubernetes or CI secret).
 func TestAccCredentialSecret_reveal(t *testing.T) {
-	s := newTestServer(t, func(c *server.Config) { c.AllowReveal = true })
+	s := newTestServer(t, func(c *service.Config) { c.AllowReveal = true })
 	key := "sk-proj-reveal-me-0000000000000000000042"
 	c, err := s.Client.CreateCredential(context.Background(), api.CredentialCreate{Name: "revealed", Provider: "openai", APIKey: &key, Verify: boolPtr(false)})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
 )
 
@@ -31,7 +31,7 @@ func verifyActionServer(t *testing.T) (*testServer, map[string]*api.Credential) 
 	fake := &anthropicFake{valid: map[string]bool{verifyGood: true}}
 	upstream := httptest.NewServer(fake)
 	t.Cleanup(upstream.Close)
-	s := newTestServer(t, func(c *server.Config) {
+	s := newTestServer(t, func(c *service.Config) {
 		c.Verifier = verify.New(verify.Options{BaseURLs: map[string]string{"anthropic": upstream.URL}, Timeout: 2 * time.Second})
 	})
 	creds := map[string]*api.Credential{}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
 )
@@ -49,7 +50,7 @@ func openEmbedded(ctx context.Context, path, version string) (http.RoundTripper,
 		_ = st.Close()
 		return nil, fmt.Errorf("MODELKEYS_PROVIDER_BASE_URLS: %w", err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Embedded: true, Version: version,
+	srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring, Embedded: true, Version: version,
 		Verifier: verify.New(verify.Options{BaseURLs: baseURLs, Egress: verify.EmbeddedEgress()})})
 	if err != nil {
 		_ = st.Close()

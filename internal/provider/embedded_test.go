@@ -18,6 +18,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
@@ -75,7 +76,7 @@ provider "modelkeys" {
 					return err
 				}
 				defer st.Close()
-				if _, err := server.New(ctx, server.Config{Store: st, Keyring: ring}); err != nil {
+				if _, err := server.New(ctx, service.Config{Store: st, Keyring: ring}); err != nil {
 					return fmt.Errorf("a server cannot open what Terraform wrote: %w", err)
 				}
 				var count int

@@ -18,7 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
 )
 
@@ -54,7 +54,7 @@ func TestAccVerifyCredential(t *testing.T) {
 	fake := &anthropicFake{valid: map[string]bool{good: true}}
 	provider := httptest.NewServer(fake)
 	t.Cleanup(provider.Close)
-	s := newTestServer(t, func(c *server.Config) {
+	s := newTestServer(t, func(c *service.Config) {
 		// The fake answers at once; the probe's timeout is only a bound, generous so that a loaded
 		// machine under -race cannot turn the fake's 401 into an "unreachable".
 		c.Verifier = verify.New(verify.Options{BaseURLs: map[string]string{"anthropic": provider.URL}, Timeout: 30 * time.Second})

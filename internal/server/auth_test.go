@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
@@ -40,7 +41,7 @@ func testAuthentication(t *testing.T) {
 	}
 
 	// A revoked token stops working at once.
-	value, tok, err := CreateToken(ctx, h.store, "acme", api.RoleAdmin, "soon-revoked", time.Now())
+	value, tok, err := service.CreateToken(ctx, h.store, "acme", api.RoleAdmin, "soon-revoked", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func testAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := CreateToken(ctx, h.store, "acme", "owner", "x", time.Now()); err == nil {
+	if _, _, err := service.CreateToken(ctx, h.store, "acme", "owner", "x", time.Now()); err == nil {
 		t.Error("CreateToken accepted role owner")
 	}
 }
@@ -129,7 +130,7 @@ func testBootstrapToken(t *testing.T) {
 	ctx := context.Background()
 	const boot = "bootstrap-token-for-ci-0123456789"
 	for range 2 { // idempotent: a restart with the same value is fine
-		if err := EnsureToken(ctx, h.store, "default", api.RoleAdmin, "bootstrap", boot, time.Now()); err != nil {
+		if err := service.EnsureToken(ctx, h.store, "default", api.RoleAdmin, "bootstrap", boot, time.Now()); err != nil {
 			t.Fatalf("EnsureToken: %v", err)
 		}
 	}
@@ -155,7 +156,7 @@ func testBootstrapToken(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d bootstrap tokens stored, want 1", n)
 	}
-	if err := EnsureToken(ctx, h.store, "default", api.RoleAdmin, "bootstrap", "short", time.Now()); err == nil {
+	if err := service.EnsureToken(ctx, h.store, "default", api.RoleAdmin, "bootstrap", "short", time.Now()); err == nil {
 		t.Error("EnsureToken accepted a 5-character token")
 	}
 }

@@ -2,10 +2,12 @@ package server
 
 import (
 	"fmt"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"math"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -38,7 +40,7 @@ const (
 )
 
 // newAuthGate returns nil, the gate that lets everything through, when lim turns the limit off.
-func newAuthGate(lim Limits) *authGate {
+func newAuthGate(lim service.Limits) *authGate {
 	if lim.AuthFailures <= 0 {
 		return nil
 	}
@@ -121,13 +123,19 @@ func (g *authGate) sweepLocked(now time.Time) {
 }
 
 // gateAuth runs authenticate behind the per-address failure limit.
-func (s *Server) gateAuth(w http.ResponseWriter, r *http.Request) (Principal, error) {
-	return s.gated(w, r, func() (Principal, error) { return s.svc.authenticate(r) })
+func (s *Server) gateAuth(w http.ResponseWriter, r *http.Request) (service.Principal, error) {
+	return s.gated(w, r, func() (service.Principal, error) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			token = "" // another scheme, or none: no token
+		}
+		return s.svc.PrincipalOfBearer(r.Context(), token)
+	})
 }
 
 // gated runs auth, an authentication of request r, behind the per-address failure limit: a 401 from
 // auth uses up one unit of r's address.
-func (s *Server) gated(w http.ResponseWriter, r *http.Request, auth func() (Principal, error)) (Principal, error) {
+func (s *Server) gated(w http.ResponseWriter, r *http.Request, auth func() (service.Principal, error)) (service.Principal, error) {
 	g := s.authGate
 	if g == nil {
 		return auth()
@@ -136,13 +144,13 @@ func (s *Server) gated(w http.ResponseWriter, r *http.Request, auth func() (Prin
 	ok, tracked, wait := g.take(addr, time.Now())
 	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-		return Principal{}, &Error{Status: http.StatusTooManyRequests, Title: "Too many failed authentications",
+		return service.Principal{}, &service.Error{Status: http.StatusTooManyRequests, Title: "Too many failed authentications",
 			Detail: fmt.Sprintf("%s failed authentication %.0f times in quick succession (a missing, unknown or revoked token), so requests "+
 				"from it are refused, valid tokens included, until Retry-After has passed; it then gets one more attempt every %s. "+
 				"Check the token the client sends.", addr, g.burst, time.Duration(float64(time.Second)/g.refill))}
 	}
 	p, err := auth()
-	if e, isAPI := asError(err); tracked && (err == nil || !isAPI || e.Status != http.StatusUnauthorized) {
+	if e, isAPI := service.AsError(err); tracked && (err == nil || !isAPI || e.Status != http.StatusUnauthorized) {
 		g.give(addr, time.Now())
 	}
 	return p, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
@@ -36,7 +37,7 @@ func (c *countingStore) ReadTx(ctx context.Context, fn func(store.Tx) error) err
 
 // authLimitServer is the API handler on a counting SQLite store, with a valid admin token. Requests
 // are served straight to the handler so each can claim its own remote address.
-func authLimitServer(t *testing.T, lim Limits, embedded bool) (http.Handler, *countingStore, string) {
+func authLimitServer(t *testing.T, lim service.Limits, embedded bool) (http.Handler, *countingStore, string) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "modelkeys.db"))
@@ -49,12 +50,12 @@ func authLimitServer(t *testing.T, lim Limits, embedded bool) (http.Handler, *co
 		t.Fatal(err)
 	}
 	cs := &countingStore{Store: st}
-	srv, err := New(ctx, Config{Store: cs, Keyring: ring, Limits: lim, Embedded: embedded, Version: "test",
+	srv, err := New(ctx, service.Config{Store: cs, Keyring: ring, Limits: lim, Embedded: embedded, Version: "test",
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := CreateToken(ctx, st, "acme", api.RoleAdmin, "good", time.Now())
+	token, _, err := service.CreateToken(ctx, st, "acme", api.RoleAdmin, "good", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func serveFrom(h http.Handler, remoteAddr, token string) *httptest.ResponseRecor
 // affected.
 func TestAuthFailuresLimitedPerAddress(t *testing.T) {
 	// A slow refill, so that no unit comes back while the test runs.
-	h, cs, good := authLimitServer(t, Limits{AuthFailures: 10, AuthFailureRefill: 0.01}, false)
+	h, cs, good := authLimitServer(t, service.Limits{AuthFailures: 10, AuthFailureRefill: 0.01}, false)
 	const attacker, other = "192.0.2.1:40000", "192.0.2.2:40000"
 	for i := range 10 {
 		if w := serveFrom(h, attacker, "mkt_guess"+strconv.Itoa(i)); w.Code != http.StatusUnauthorized {
@@ -127,7 +128,7 @@ func TestAuthFailuresLimitedPerAddress(t *testing.T) {
 
 // Successes do not use the bucket up: only failures count.
 func TestAuthSuccessesDoNotCount(t *testing.T) {
-	h, _, good := authLimitServer(t, Limits{AuthFailures: 10, AuthFailureRefill: 0.01}, false)
+	h, _, good := authLimitServer(t, service.Limits{AuthFailures: 10, AuthFailureRefill: 0.01}, false)
 	const addr = "198.51.100.7:5555"
 	for range 30 {
 		if w := serveFrom(h, addr, good); w.Code != http.StatusOK {
@@ -152,7 +153,7 @@ func TestAuthSuccessesDoNotCount(t *testing.T) {
 
 func TestAuthFailureLimitOff(t *testing.T) {
 	t.Run("zero", func(t *testing.T) {
-		h, _, _ := authLimitServer(t, Limits{}, false)
+		h, _, _ := authLimitServer(t, service.Limits{}, false)
 		for i := range 30 {
 			if w := serveFrom(h, "192.0.2.9:1", "mkt_bad"); w.Code != http.StatusUnauthorized {
 				t.Fatalf("bad token %d with the limit off: %d, want 401", i+1, w.Code)
@@ -160,7 +161,7 @@ func TestAuthFailureLimitOff(t *testing.T) {
 		}
 	})
 	t.Run("embedded", func(t *testing.T) {
-		h, _, _ := authLimitServer(t, DefaultLimits(), true)
+		h, _, _ := authLimitServer(t, service.DefaultLimits(), true)
 		for i := range 30 {
 			if w := serveFrom(h, "embedded", ""); w.Code != http.StatusOK {
 				t.Fatalf("embedded request %d: %d, want 200", i+1, w.Code)
@@ -172,7 +173,7 @@ func TestAuthFailureLimitOff(t *testing.T) {
 // The default limits turn the gate on, over a real loopback connection.
 func TestAuthFailureLimitDefault(t *testing.T) {
 	h := newHarness(t)
-	for i := range DefaultLimits().AuthFailures {
+	for i := range service.DefaultLimits().AuthFailures {
 		if r := h.do("GET", "/v1/credentials", "mkt_unknown", nil); r.Status != http.StatusUnauthorized {
 			t.Fatalf("bad token %d: %d, want 401", i+1, r.Status)
 		}
@@ -185,7 +186,7 @@ func TestAuthFailureLimitDefault(t *testing.T) {
 }
 
 func TestAuthGateRefillAndSweep(t *testing.T) {
-	g := newAuthGate(Limits{AuthFailures: 2, AuthFailureRefill: 1})
+	g := newAuthGate(service.Limits{AuthFailures: 2, AuthFailureRefill: 1})
 	now := time.Unix(1_000_000, 0)
 	for range 2 {
 		if ok, _, _ := g.take("a", now); !ok {
@@ -225,7 +226,7 @@ func TestAuthGateRefillAndSweep(t *testing.T) {
 	if left != 0 {
 		t.Errorf("%d buckets after everything refilled, want none", left)
 	}
-	if newAuthGate(Limits{}) != nil {
+	if newAuthGate(service.Limits{}) != nil {
 		t.Error("AuthFailures 0 must turn the gate off")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/pgtest"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
@@ -44,7 +45,7 @@ func testRotateMasterKeyOnStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := RotateMasterKey(ctx, h.store, ring)
+	n, err := service.RotateMasterKey(ctx, h.store, ring)
 	if err != nil {
 		t.Fatalf("rotate: %v", err)
 	}
@@ -57,8 +58,8 @@ func testRotateMasterKeyOnStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(ctx, Config{Store: h.store, Keyring: onlyNew, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Limits: DefaultLimits(), AllowReveal: true, Version: "test"})
+	srv, err := New(ctx, service.Config{Store: h.store, Keyring: onlyNew, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Limits: service.DefaultLimits(), AllowReveal: true, Version: "test"})
 	if err != nil {
 		t.Fatalf("server.New with the new key alone: %v", err)
 	}
@@ -114,7 +115,7 @@ func testRotateMasterKeyOnStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RotateMasterKey(ctx, h.store, ring3); err == nil {
+	if _, err := service.RotateMasterKey(ctx, h.store, ring3); err == nil {
 		t.Fatal("rotation over a broken row succeeded")
 	}
 	var moved int
@@ -225,7 +226,7 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 	defer st.Close()
 	key := secrets.NewMasterKey()
 	ring, _ := secrets.NewKeyring(key)
-	srv, err := New(ctx, Config{Store: st, Keyring: ring, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Limits: DefaultLimits(), Version: "test"})
+	srv, err := New(ctx, service.Config{Store: st, Keyring: ring, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Limits: service.DefaultLimits(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
 )
@@ -59,18 +60,18 @@ func destinationServer(t *testing.T) (*client.Client, string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Version: "test",
+	srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring, Version: "test",
 		Verifier: verify.New(verify.Options{Timeout: 2 * time.Second})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); _ = st.Close() })
-	admin, _, err := server.CreateToken(ctx, st, "acme", api.RoleAdmin, "admin", time.Now())
+	admin, _, err := service.CreateToken(ctx, st, "acme", api.RoleAdmin, "admin", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	editor, _, err := server.CreateToken(ctx, st, "acme", api.RoleEditor, "editor", time.Now())
+	editor, _, err := service.CreateToken(ctx, st, "acme", api.RoleEditor, "editor", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

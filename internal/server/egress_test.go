@@ -18,6 +18,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
 )
@@ -30,13 +31,13 @@ type probeServer struct {
 	tokens map[string]string
 }
 
-func newProbeServer(t *testing.T, egress *verify.EgressPolicy, limits server.Limits) *probeServer {
+func newProbeServer(t *testing.T, egress *verify.EgressPolicy, limits service.Limits) *probeServer {
 	t.Helper()
 	return newProbeServerAt(t, filepath.Join(t.TempDir(), "modelkeys.db"), secrets.NewMasterKey(), egress, limits)
 }
 
 // newProbeServerAt serves the database at dbPath, so that two policies can see the same credentials.
-func newProbeServerAt(t *testing.T, dbPath string, key []byte, egress *verify.EgressPolicy, limits server.Limits) *probeServer {
+func newProbeServerAt(t *testing.T, dbPath string, key []byte, egress *verify.EgressPolicy, limits service.Limits) *probeServer {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.OpenSQLite(ctx, dbPath)
@@ -47,7 +48,7 @@ func newProbeServerAt(t *testing.T, dbPath string, key []byte, egress *verify.Eg
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Version: "test", Limits: limits,
+	srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring, Version: "test", Limits: limits,
 		Verifier: verify.New(verify.Options{Egress: egress, Timeout: 30 * time.Second})})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +57,7 @@ func newProbeServerAt(t *testing.T, dbPath string, key []byte, egress *verify.Eg
 	t.Cleanup(func() { hs.Close(); _ = st.Close() })
 	ps := &probeServer{srv: srv, url: hs.URL, tokens: map[string]string{}}
 	for _, org := range []string{"acme", "other"} {
-		tok, _, err := server.CreateToken(ctx, st, org, api.RoleAdmin, org+"-admin", time.Now())
+		tok, _, err := service.CreateToken(ctx, st, org, api.RoleAdmin, org+"-admin", time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +117,7 @@ func countingListener(t *testing.T) (*httptest.Server, *atomic.Int32) {
 // and live models say the same; the loopback server receives nothing.
 func TestEgressRefusalIs422AndNothingIsSent(t *testing.T) {
 	target, conns := countingListener(t)
-	ps := newProbeServer(t, verify.ServerEgress(nil), server.Limits{})
+	ps := newProbeServer(t, verify.ServerEgress(nil), service.Limits{})
 
 	a := ps.do(t, "acme", "POST", "/v1/credentials", customCred("local", target.URL+"/v1", "sk-local-1"))
 	if a.status != http.StatusUnprocessableEntity || !strings.Contains(a.body, "settings.base_url") ||
@@ -148,7 +149,7 @@ func TestEgressRefusalIs422AndNothingIsSent(t *testing.T) {
 func TestEgressRefusalOnReverifyAndModels(t *testing.T) {
 	target, conns := countingListener(t)
 	dbPath, key := filepath.Join(t.TempDir(), "modelkeys.db"), secrets.NewMasterKey()
-	open := newProbeServerAt(t, dbPath, key, verify.ServerEgress([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}), server.Limits{})
+	open := newProbeServerAt(t, dbPath, key, verify.ServerEgress([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}), service.Limits{})
 	a := open.do(t, "acme", "POST", "/v1/credentials", customCred("local", target.URL+"/v1", "sk-local-1"))
 	var cred api.Credential
 	if a.status != http.StatusCreated || json.Unmarshal([]byte(a.body), &cred) != nil || cred.Status != api.StatusVerified {
@@ -156,7 +157,7 @@ func TestEgressRefusalOnReverifyAndModels(t *testing.T) {
 	}
 	before := conns.Load()
 
-	ps := newProbeServerAt(t, dbPath, key, verify.ServerEgress(nil), server.Limits{})
+	ps := newProbeServerAt(t, dbPath, key, verify.ServerEgress(nil), service.Limits{})
 	const want = "the server does not send keys to 127.0.0.1 (loopback address); an operator can allow it with --egress-allow 127.0.0.0/8"
 	rep, err := ps.srv.Service().Reverify(context.Background())
 	if err != nil || rep.Unreachable != 1 || rep.Invalid != 0 {
@@ -183,7 +184,7 @@ func TestEgressRefusalOnReverifyAndModels(t *testing.T) {
 // models, and the background pass re-verifies there.
 func TestEgressAllowOpensLoopback(t *testing.T) {
 	target, conns := countingListener(t)
-	ps := newProbeServer(t, verify.ServerEgress([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}), server.Limits{})
+	ps := newProbeServer(t, verify.ServerEgress([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}), service.Limits{})
 	a := ps.do(t, "acme", "POST", "/v1/credentials", customCred("local", target.URL+"/v1", "sk-local-1"))
 	var cred api.Credential
 	if a.status != http.StatusCreated || json.Unmarshal([]byte(a.body), &cred) != nil || cred.Status != api.StatusVerified {

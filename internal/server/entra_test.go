@@ -14,6 +14,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
 )
@@ -65,14 +66,14 @@ func TestCreateAzureCredentialWithEntraID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Version: "test",
+	srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring, Version: "test",
 		Verifier: verify.New(verify.Options{BaseURLs: map[string]string{verify.EntraBaseURLKey: fake.URL}, Timeout: 2 * time.Second, Egress: verify.ServerEgress(nil)})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); _ = st.Close() })
-	token, _, err := server.CreateToken(ctx, st, "acme", api.RoleAdmin, "entra-test", time.Now())
+	token, _, err := service.CreateToken(ctx, st, "acme", api.RoleAdmin, "entra-test", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

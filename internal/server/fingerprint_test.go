@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 func TestFingerprintsArePerOrganisation(t *testing.T) {
@@ -48,7 +49,7 @@ func testLegacyFingerprintsUpgradeQuietly(t *testing.T) {
 	for _, q := range []string{"UPDATE credentials SET secret_fingerprint = ? WHERE id = ?", "DELETE FROM meta WHERE key = ?"} {
 		args := []any{legacy, c.ID}
 		if strings.HasPrefix(q, "DELETE") {
-			args = []any{metaFingerprintScheme}
+			args = []any{"fingerprint_scheme"} // the meta row that records the scheme
 		}
 		if _, err := db.Exec(rebind(q), args...); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -58,7 +59,7 @@ func testLegacyFingerprintsUpgradeQuietly(t *testing.T) {
 		t.Fatalf("the test's legacy fingerprint did not take: %s", got.SecretFingerprint)
 	}
 
-	if _, err := NewService(ctx, Config{Store: h.store, Keyring: h.keyring}); err != nil { // the next start
+	if _, err := service.New(ctx, service.Config{Store: h.store, Keyring: h.keyring}); err != nil { // the next start
 		t.Fatal(err)
 	}
 	got, err := h.admin.GetCredential(ctx, c.ID)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 // FuzzCreateCredential sends arbitrary bodies to POST /v1/credentials through the real handler with an
@@ -138,7 +139,7 @@ func FuzzPatchStoredSecrets(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	rec := &recordingVerifier{}
-	h := newHarness(f, withVerifier(rec), withLimits(Limits{MaxBodyBytes: 1 << 20}))
+	h := newHarness(f, withVerifier(rec), withLimits(service.Limits{MaxBodyBytes: 1 << 20}))
 	const home = "https://gw.example.com/v1"
 	apiKey, authToken := "sk-ADMINSTOREDKEY-7f3a9c2e", "tok-ADMINSTOREDTOKEN-5b8d1e4f"
 	var n atomic.Int64

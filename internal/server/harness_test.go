@@ -32,6 +32,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/pgtest"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
@@ -83,14 +84,15 @@ func (s *syncBuffer) String() string { return string(s.Bytes()) }
 
 type harnessOptions struct {
 	allowReveal bool
-	limits      *Limits
+	limits      *service.Limits
 	// wrap puts something (a flaky proxy, say) between the listener and the API handler.
 	wrap      func(http.Handler) http.Handler
 	masterKey []byte
 	dbPath    string
-	verifier  Verifier
+	verifier  service.Verifier
 	backend   string // "" for backendOf(t)
 	replicas  int    // > 1: that many servers on one PostgreSQL database behind a round-robin proxy
+	now       func() time.Time
 }
 
 // withReplicas runs n servers (n > 1), each with its own store, on one PostgreSQL database behind a
@@ -99,9 +101,11 @@ func withReplicas(n int) func(*harnessOptions) {
 	return func(o *harnessOptions) { o.replicas, o.backend = n, sqlstore.DialectPostgres }
 }
 
-func withLimits(l Limits) func(*harnessOptions) { return func(o *harnessOptions) { o.limits = &l } }
+func withLimits(l service.Limits) func(*harnessOptions) {
+	return func(o *harnessOptions) { o.limits = &l }
+}
 
-func withVerifier(v Verifier) func(*harnessOptions) {
+func withVerifier(v service.Verifier) func(*harnessOptions) {
 	return func(o *harnessOptions) { o.verifier = v }
 }
 
@@ -179,11 +183,11 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 	if err != nil {
 		t.Fatalf("open %s: %v", h.backend, err)
 	}
-	limits := DefaultLimits()
+	limits := service.DefaultLimits()
 	if o.limits != nil {
 		limits = *o.limits
 	}
-	h.srv, err = New(ctx, Config{
+	h.srv, err = New(ctx, service.Config{
 		Store:       h.store,
 		Keyring:     h.keyring,
 		Logger:      slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -191,6 +195,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		AllowReveal: o.allowReveal,
 		Verifier:    o.verifier,
 		Version:     "test",
+		Now:         o.now,
 	})
 	if err != nil {
 		_ = h.store.Close()
@@ -204,7 +209,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 			if err != nil {
 				t.Fatalf("open replica store: %v", err)
 			}
-			srv, err := New(ctx, Config{
+			srv, err := New(ctx, service.Config{
 				Store: st, Keyring: h.keyring, Limits: limits, AllowReveal: o.allowReveal, Verifier: o.verifier, Version: "test",
 				Logger: slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 			})
@@ -235,7 +240,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		"viewer": {"acme", api.RoleViewer, "acme-viewer"},
 		"other":  {"other", api.RoleAdmin, "other-admin"},
 	} {
-		value, tok, err := CreateToken(ctx, h.store, spec[0], spec[1], spec[2], time.Now())
+		value, tok, err := service.CreateToken(ctx, h.store, spec[0], spec[1], spec[2], time.Now())
 		if err != nil {
 			t.Fatalf("CreateToken %s: %v", role, err)
 		}

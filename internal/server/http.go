@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 // writeJSON encodes v with status. Errors writing to a gone client are not actionable.
@@ -30,7 +31,7 @@ func writeObject(w http.ResponseWriter, status int, version int64, v any) {
 
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
 
-func writeProblem(w http.ResponseWriter, e *Error) {
+func writeProblem(w http.ResponseWriter, e *service.Error) {
 	if e.Status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
@@ -38,7 +39,7 @@ func writeProblem(w http.ResponseWriter, e *Error) {
 	w.WriteHeader(e.Status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(e.Problem())
+	_ = enc.Encode(problemOf(e))
 }
 
 // ifMatch reads If-Match as a version; 0 means absent or "*".
@@ -60,7 +61,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Title: "Request body too large",
+		return nil, &service.Error{Status: http.StatusRequestEntityTooLarge, Title: "Request body too large",
 			Detail: fmt.Sprintf("Request bodies may be at most %d bytes.", limit)}
 	}
 	if err != nil {
@@ -91,12 +92,12 @@ func decodeStrict(body []byte, v any) error {
 		if field == "" {
 			return badRequest(fmt.Sprintf("The body must be a JSON object, not a %s.", typeErr.Value))
 		}
-		return invalidField(field, "%s must be of type %s, not a JSON %s.", field, jsonTypeName(typeErr.Type.String()), typeErr.Value)
+		return service.InvalidField(field, "%s must be of type %s, not a JSON %s.", field, jsonTypeName(typeErr.Type.String()), typeErr.Value)
 	case errors.As(err, &syntaxErr):
 		return badRequest(fmt.Sprintf("The body is not valid JSON (syntax error at byte %d).", syntaxErr.Offset))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return invalidField(field, "unknown field %q; see /openapi.json for the fields this request takes.", field)
+		return service.InvalidField(field, "unknown field %q; see /openapi.json for the fields this request takes.", field)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest("The body is not valid JSON (it ends too early).")
 	}
@@ -127,7 +128,7 @@ func queryInt(r *http.Request, name string) (int, error) { //nolint:unparam // a
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, &Error{Status: http.StatusBadRequest, Title: "Bad request", Detail: fmt.Sprintf("query parameter %s must be a non-negative integer.", name)}
+		return 0, &service.Error{Status: http.StatusBadRequest, Title: "Bad request", Detail: fmt.Sprintf("query parameter %s must be a non-negative integer.", name)}
 	}
 	return n, nil
 }
@@ -140,5 +141,5 @@ func queryBool(r *http.Request, name string) (bool, error) {
 	case "true", "1":
 		return true, nil
 	}
-	return false, &Error{Status: http.StatusBadRequest, Title: "Bad request", Detail: fmt.Sprintf("query parameter %s must be true or false.", name)}
+	return false, &service.Error{Status: http.StatusBadRequest, Title: "Bad request", Detail: fmt.Sprintf("query parameter %s must be true or false.", name)}
 }

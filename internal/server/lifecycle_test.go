@@ -31,18 +31,19 @@ func (c *testClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// withTestClock makes h's service read the time from a clock the test moves, starting at a fixed
-// instant in the future (so that real time never catches up with it).
-func withTestClock(h *harness) *testClock {
-	c := &testClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	h.srv.svc.now = func() time.Time { return c.Now().UTC() }
-	return c
+// newTestClock is a clock the test moves, starting at a fixed instant in the future (so that real
+// time never catches up with it).
+func newTestClock() *testClock { return &testClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+// withClock makes the harness's service read the time from c.
+func withClock(c *testClock) func(*harnessOptions) {
+	return func(o *harnessOptions) { o.now = c.Now }
 }
 
 func TestCredentialLifecycleStatus(t *testing.T) {
 	forEachBackend(t, func(t *testing.T) {
-		h := newHarness(t)
-		clock := withTestClock(h)
+		clock := newTestClock()
+		h := newHarness(t, withClock(clock))
 		ctx := context.Background()
 		start := clock.Now()
 
@@ -169,8 +170,8 @@ func TestCredentialLifecycleInputsRefused(t *testing.T) {
 
 func TestLifecycleSweepAuditsTransitionsAndMetrics(t *testing.T) {
 	forEachBackend(t, func(t *testing.T) {
-		h := newHarness(t)
-		clock := withTestClock(h)
+		clock := newTestClock()
+		h := newHarness(t, withClock(clock))
 		ctx := context.Background()
 		in := openAICred("expiring", h.secret("sk-"))
 		in.ExpiresAt = clock.Now().Add(20 * catalog.Day).Format(time.RFC3339)
@@ -202,7 +203,7 @@ func TestLifecycleSweepAuditsTransitionsAndMetrics(t *testing.T) {
 			if e.Action != "lifecycle" {
 				continue
 			}
-			if e.ObjectID != cred.ID || len(e.Fields) != 1 || e.Fields[0] != "lifecycle_status" || len(e.Changes) != 1 || e.Actor != lifecycleActor {
+			if e.ObjectID != cred.ID || len(e.Fields) != 1 || e.Fields[0] != "lifecycle_status" || len(e.Changes) != 1 || e.Actor != "modelkeys-server" {
 				t.Errorf("lifecycle event %+v", e)
 				continue
 			}
@@ -223,8 +224,8 @@ func TestLifecycleSweepAuditsTransitionsAndMetrics(t *testing.T) {
 
 func TestCredentialPolicyRules(t *testing.T) {
 	forEachBackend(t, func(t *testing.T) {
-		h := newHarness(t)
-		clock := withTestClock(h)
+		clock := newTestClock()
+		h := newHarness(t, withClock(clock))
 		ctx := context.Background()
 
 		pol, err := h.viewer.GetCredentialPolicy(ctx, "")

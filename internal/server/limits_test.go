@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 // fakeVerifier refuses keys containing "REFUSE", cannot reach the provider for keys containing "OUTAGE" and
@@ -137,7 +138,7 @@ func TestCredentialLimits(t *testing.T) { forEachBackend(t, testCredentialLimits
 
 func testCredentialLimits(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, withLimits(Limits{MaxCredentialsPerOrg: 2, MaxBodyBytes: 1 << 20, OnePerProvider: []string{"anthropic"}}))
+	h := newHarness(t, withLimits(service.Limits{MaxCredentialsPerOrg: 2, MaxBodyBytes: 1 << 20, OnePerProvider: []string{"anthropic"}}))
 	ctx := context.Background()
 	h.mustCreate(h.admin, api.CredentialCreate{Name: "claude", Provider: "anthropic", APIKey: ptr(h.secret("sk-ant-")), Verify: ptr(false)})
 	_, err := h.admin.CreateCredential(ctx, api.CredentialCreate{Name: "claude-2", Provider: "anthropic", APIKey: ptr(h.secret("sk-ant-")), Verify: ptr(false)})
@@ -156,7 +157,7 @@ func TestRateLimit(t *testing.T) { forEachBackend(t, testRateLimit) }
 
 func testRateLimit(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, withLimits(Limits{MaxBodyBytes: 1 << 20, RequestsPerSecond: 0.5, Burst: 2}))
+	h := newHarness(t, withLimits(service.Limits{MaxBodyBytes: 1 << 20, RequestsPerSecond: 0.5, Burst: 2}))
 	var last rawResponse
 	for range 3 {
 		last = h.do("GET", "/v1/credentials", h.tokens["viewer"], nil)
@@ -169,7 +170,7 @@ func testRateLimit(t *testing.T) {
 		t.Errorf("Retry-After %q", last.Header.Get("Retry-After"))
 	}
 	last.problem(t)
-	// Limits are per token.
+	// service.Limits are per token.
 	if r := h.do("GET", "/v1/credentials", h.tokens["admin"], nil); r.Status != 200 {
 		t.Errorf("another token: %d", r.Status)
 	}
@@ -184,7 +185,7 @@ func testRateLimit(t *testing.T) {
 // The per-token limiters of tokens that have gone quiet are dropped, and only those: a token still
 // inside its limit keeps its limiter, so a sweep never hands it a fresh burst.
 func TestIdleRateLimitersAreForgotten(t *testing.T) {
-	h := newHarness(t, withLimits(Limits{MaxBodyBytes: 1 << 20, RequestsPerSecond: 0.5, Burst: 2}))
+	h := newHarness(t, withLimits(service.Limits{MaxBodyBytes: 1 << 20, RequestsPerSecond: 0.5, Burst: 2}))
 	for range 2 {
 		h.do("GET", "/v1/credentials", h.tokens["viewer"], nil)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
 )
 
@@ -74,7 +74,7 @@ func fill(t *testing.T, ps *probeServer, base string, arrived chan string, n int
 // another organisation is served at once.
 func TestProbeLimitPerOrganisation(t *testing.T) {
 	base, arrived, release, releaseAll := blockingProvider(t)
-	ps := newProbeServer(t, verify.ServerEgress(loopbackOnly), server.Limits{ProbesPerOrg: 4, ProbeWait: 10 * time.Millisecond})
+	ps := newProbeServer(t, verify.ServerEgress(loopbackOnly), service.Limits{ProbesPerOrg: 4, ProbeWait: 10 * time.Millisecond})
 	t.Cleanup(releaseAll)
 
 	pre := ps.do(t, "acme", "POST", "/v1/credentials", customCred("pre", base, "sk-free-pre"))
@@ -124,7 +124,7 @@ func TestProbeLimitPerOrganisation(t *testing.T) {
 // held, and runs as soon as one is released.
 func TestProbeLimitWaitsForASlot(t *testing.T) {
 	base, arrived, release, releaseAll := blockingProvider(t)
-	ps := newProbeServer(t, verify.ServerEgress(loopbackOnly), server.Limits{ProbesPerOrg: 4, ProbeWait: time.Minute})
+	ps := newProbeServer(t, verify.ServerEgress(loopbackOnly), service.Limits{ProbesPerOrg: 4, ProbeWait: time.Minute})
 	t.Cleanup(releaseAll)
 	results := fill(t, ps, base, arrived, 4)
 

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 // TestClientRetriesThroughA429Storm: a burst of creates far above a token's rate limit gets 429s with
 // Retry-After; the client's retries carry every create through, and the idempotency keys keep any
 // retried create from making a second credential.
 func TestClientRetriesThroughA429Storm(t *testing.T) {
-	h := newHarness(t, withLimits(Limits{MaxBodyBytes: 1 << 20, MaxCredentialsPerOrg: 200, RequestsPerSecond: 20, Burst: 5}))
+	h := newHarness(t, withLimits(service.Limits{MaxBodyBytes: 1 << 20, MaxCredentialsPerOrg: 200, RequestsPerSecond: 20, Burst: 5}))
 	c, err := client.New(client.Config{
 		BaseURL: h.ts.URL, Token: h.tokens["editor"], MaxRetries: 10,
 		RetryWaitMin: 50 * time.Millisecond, RetryWaitMax: 2 * time.Second,

@@ -6,19 +6,15 @@ package server
 // between the replicas, and then counts what the database holds.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/pgtest"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 const burst = 12
@@ -129,7 +125,7 @@ func TestReplicasIfMatchRace(t *testing.T) {
 func TestReplicasCredentialLimitUnderBurst(t *testing.T) {
 	t.Parallel()
 	const max = 5
-	h := newHarness(t, withReplicas(2), withLimits(Limits{MaxCredentialsPerOrg: max, MaxBodyBytes: 1 << 20}))
+	h := newHarness(t, withReplicas(2), withLimits(service.Limits{MaxCredentialsPerOrg: max, MaxBodyBytes: 1 << 20}))
 	h.mustCreate(h.admin, openAICred("existing", h.secret("sk-race-")))
 	got := fire(3*burst, func(i int) rawResponse {
 		body := mustJSON(t, openAICred("burst-"+strconv.Itoa(i), h.secret("sk-race-")))
@@ -140,54 +136,5 @@ func TestReplicasCredentialLimitUnderBurst(t *testing.T) {
 	}
 	if n := h.countCredentials("acme"); n != max {
 		t.Fatalf("acme has %d credentials after a burst across replicas, limit %d", n, max)
-	}
-}
-
-// TestReplicasFirstStartAgreeOnFingerprintKey: replicas that start together on a new database must
-// share one fingerprint key, or the same secret would fingerprint differently on each (and every
-// plan through the load balancer would show drift).
-func TestReplicasFirstStartAgreeOnFingerprintKey(t *testing.T) {
-	t.Parallel()
-	dsn := pgtest.Start(t)
-	ctx := context.Background()
-	key := secrets.NewMasterKey()
-	ring, err := secrets.NewKeyring(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 6
-	fps := make([]string, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			st, err := sqlstore.OpenPostgres(ctx, dsn)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer st.Close()
-			<-start
-			svc, err := NewService(ctx, Config{Store: st, Keyring: ring})
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			fps[i] = svc.fp.Fingerprint("org_1", map[string]string{api.SecretAPIKey: "sk-same"})
-		}()
-	}
-	time.Sleep(200 * time.Millisecond) // let every store open (and migrate) first
-	close(start)
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("replica %d: %v", i, errs[i])
-		}
-		if fps[i] != fps[0] {
-			t.Fatalf("replica %d fingerprints the same secret differently from replica 0", i)
-		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
@@ -20,7 +21,7 @@ type route struct {
 	Request, Response     any // zero values of the body types; nil when there is none
 	Status                int
 	Public                bool // answered without a token
-	handle                func(s *Server, w http.ResponseWriter, r *http.Request, p Principal) error
+	handle                func(s *Server, w http.ResponseWriter, r *http.Request, p service.Principal) error
 }
 
 func routes() []route {
@@ -68,8 +69,8 @@ func routes() []route {
 }
 
 // createRequest reads a POST body, decodes it into v and derives the idempotency key, if any.
-func (s *Server) createRequest(r *http.Request, v any) (*IdempotencyKey, error) {
-	body, err := readBody(r, s.svc.cfg.Limits.MaxBodyBytes)
+func (s *Server) createRequest(r *http.Request, v any) (*service.IdempotencyKey, error) {
+	body, err := readBody(r, s.svc.Limits().MaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -83,25 +84,25 @@ func (s *Server) createRequest(r *http.Request, v any) (*IdempotencyKey, error) 
 	if len(key) > 255 {
 		return nil, badRequest("Idempotency-Key must be at most 255 characters.")
 	}
-	return &IdempotencyKey{Key: key, Hash: s.svc.fp.Keyed("idempotency", append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))}, nil
+	return s.svc.NewIdempotencyKey(key, r.Method, r.URL.Path, body), nil
 }
 
 func (s *Server) decode(r *http.Request, v any) error {
-	body, err := readBody(r, s.svc.cfg.Limits.MaxBodyBytes)
+	body, err := readBody(r, s.svc.Limits().MaxBodyBytes)
 	if err != nil {
 		return err
 	}
 	return decodeStrict(body, v)
 }
 
-func (s *Server) listProviders(w http.ResponseWriter, _ *http.Request, _ Principal) error {
+func (s *Server) listProviders(w http.ResponseWriter, _ *http.Request, _ service.Principal) error {
 	writeJSON(w, 200, api.List[api.Provider]{Items: catalog.Providers()})
 	return nil
 }
 
-func (s *Server) listModels(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) listModels(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	q := r.URL.Query()
-	out, err := s.svc.ListModels(r.Context(), p, ModelFilter{Provider: q.Get("provider"), Publisher: q.Get("publisher"), Capability: q.Get("capability"), ProjectID: q.Get("project_id"), CredentialID: q.Get("credential_id")})
+	out, err := s.svc.ListModels(r.Context(), p, service.ModelFilter{Provider: q.Get("provider"), Publisher: q.Get("publisher"), Capability: q.Get("capability"), ProjectID: q.Get("project_id"), CredentialID: q.Get("credential_id")})
 	if err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request, p Principal)
 	return nil
 }
 
-func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	var in api.CredentialCreate
 	idem, err := s.createRequest(r, &in)
 	if err != nil {
@@ -123,7 +124,7 @@ func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p Prin
 	return nil
 }
 
-func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	q := r.URL.Query()
 	limit, err := queryInt(r, "limit")
 	if err != nil {
@@ -138,7 +139,7 @@ func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, p Princ
 	return nil
 }
 
-func (s *Server) getCredential(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) getCredential(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	c, err := s.svc.GetCredential(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -147,12 +148,12 @@ func (s *Server) getCredential(w http.ResponseWriter, r *http.Request, p Princip
 	return nil
 }
 
-func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) updateCredential(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	match, err := ifMatch(r)
 	if err != nil {
 		return err
 	}
-	body, err := readBody(r, s.svc.cfg.Limits.MaxBodyBytes)
+	body, err := readBody(r, s.svc.Limits().MaxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -184,7 +185,7 @@ func nullRemovesSecrets(body []byte, in *api.CredentialPatch) {
 	}
 }
 
-func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	match, err := ifMatch(r)
 	if err != nil {
 		return err
@@ -200,7 +201,7 @@ func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, p Prin
 	return nil
 }
 
-func (s *Server) verifyCredential(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) verifyCredential(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	c, err := s.svc.VerifyCredential(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -209,7 +210,7 @@ func (s *Server) verifyCredential(w http.ResponseWriter, r *http.Request, p Prin
 	return nil
 }
 
-func (s *Server) credentialModels(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) credentialModels(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	out, err := s.svc.CredentialModels(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -218,7 +219,7 @@ func (s *Server) credentialModels(w http.ResponseWriter, r *http.Request, p Prin
 	return nil
 }
 
-func (s *Server) revealCredential(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) revealCredential(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	out, err := s.svc.RevealCredential(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -228,7 +229,7 @@ func (s *Server) revealCredential(w http.ResponseWriter, r *http.Request, p Prin
 	return nil
 }
 
-func (s *Server) createConnection(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) createConnection(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	var in api.ConnectionCreate
 	idem, err := s.createRequest(r, &in)
 	if err != nil {
@@ -242,7 +243,7 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request, p Prin
 	return nil
 }
 
-func (s *Server) listConnections(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) listConnections(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	q := r.URL.Query()
 	limit, err := queryInt(r, "limit")
 	if err != nil {
@@ -257,7 +258,7 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request, p Princ
 	return nil
 }
 
-func (s *Server) getConnection(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) getConnection(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	c, err := s.svc.GetConnection(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -266,7 +267,7 @@ func (s *Server) getConnection(w http.ResponseWriter, r *http.Request, p Princip
 	return nil
 }
 
-func (s *Server) updateConnection(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) updateConnection(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	match, err := ifMatch(r)
 	if err != nil {
 		return err
@@ -283,7 +284,7 @@ func (s *Server) updateConnection(w http.ResponseWriter, r *http.Request, p Prin
 	return nil
 }
 
-func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	match, err := ifMatch(r)
 	if err != nil {
 		return err
@@ -295,7 +296,7 @@ func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request, p Prin
 	return nil
 }
 
-func (s *Server) getModelPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) getModelPolicy(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	pol, err := s.svc.GetModelPolicy(r.Context(), p, r.URL.Query().Get("project_id"))
 	if err != nil {
 		return err
@@ -304,7 +305,7 @@ func (s *Server) getModelPolicy(w http.ResponseWriter, r *http.Request, p Princi
 	return nil
 }
 
-func (s *Server) putModelPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) putModelPolicy(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	match, err := ifMatch(r)
 	if err != nil {
 		return err
@@ -321,7 +322,7 @@ func (s *Server) putModelPolicy(w http.ResponseWriter, r *http.Request, p Princi
 	return nil
 }
 
-func (s *Server) deleteModelPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) deleteModelPolicy(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	match, err := ifMatch(r)
 	if err != nil {
 		return err
@@ -333,7 +334,7 @@ func (s *Server) deleteModelPolicy(w http.ResponseWriter, r *http.Request, p Pri
 	return nil
 }
 
-func (s *Server) createProject(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	var in api.ProjectCreate
 	idem, err := s.createRequest(r, &in)
 	if err != nil {
@@ -347,7 +348,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, p Princip
 	return nil
 }
 
-func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	limit, err := queryInt(r, "limit")
 	if err != nil {
 		return err
@@ -361,7 +362,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p Principa
 	return nil
 }
 
-func (s *Server) getProject(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	pr, err := s.svc.GetProject(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -370,7 +371,7 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, p Principal)
 	return nil
 }
 
-func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	match, err := ifMatch(r)
 	if err != nil {
 		return err
@@ -387,7 +388,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, p Princip
 	return nil
 }
 
-func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	match, err := ifMatch(r)
 	if err != nil {
 		return err
@@ -399,7 +400,7 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, p Princip
 	return nil
 }
 
-func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p Principal) error {
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p service.Principal) error {
 	limit, err := queryInt(r, "limit")
 	if err != nil {
 		return err
@@ -418,32 +419,84 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p Principal) 
 	return nil
 }
 
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ Principal) error {
-	writeJSON(w, 200, map[string]string{"status": "ok", "version": s.svc.cfg.Version})
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ service.Principal) error {
+	writeJSON(w, 200, map[string]string{"status": "ok", "version": s.svc.Version()})
 	return nil
 }
 
 // readyzTimeout bounds the database check of /readyz.
 const readyzTimeout = 5 * time.Second
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ Principal) error {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ service.Principal) error {
 	// A database that hangs (a network partition) must fail the probe, not stall it.
 	ctx, cancel := context.WithTimeout(r.Context(), readyzTimeout)
 	defer cancel()
 	if err := s.svc.Ping(ctx); err != nil {
-		s.svc.log.Warn("readiness check failed", "error", err)
-		return &Error{Status: http.StatusServiceUnavailable, Title: "Not ready", Detail: "The database does not answer."}
+		s.svc.Logger().Warn("readiness check failed", "error", err)
+		return &service.Error{Status: http.StatusServiceUnavailable, Title: "Not ready", Detail: "The database does not answer."}
 	}
-	writeJSON(w, 200, map[string]string{"status": "ready", "database": s.svc.store.Dialect()})
+	writeJSON(w, 200, map[string]string{"status": "ready", "database": s.svc.Dialect()})
 	return nil
 }
 
-func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ Principal) error {
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ service.Principal) error {
 	s.metricsHandler.ServeHTTP(w, r)
 	return nil
 }
 
-func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request, _ Principal) error {
+func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request, _ service.Principal) error {
 	writeJSON(w, 200, s.openAPIDoc)
+	return nil
+}
+
+func (s *Server) getCredentialPolicy(w http.ResponseWriter, r *http.Request, p service.Principal) error {
+	pol, err := s.svc.GetCredentialPolicy(r.Context(), p, r.URL.Query().Get("project_id"))
+	if err != nil {
+		return err
+	}
+	writeObject(w, 200, pol.Version, pol)
+	return nil
+}
+
+func (s *Server) putCredentialPolicy(w http.ResponseWriter, r *http.Request, p service.Principal) error {
+	match, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	var in api.CredentialPolicyPut
+	if err := s.decode(r, &in); err != nil {
+		return err
+	}
+	pol, err := s.svc.PutCredentialPolicy(r.Context(), p, r.URL.Query().Get("project_id"), in, match)
+	if err != nil {
+		return err
+	}
+	writeObject(w, 200, pol.Version, pol)
+	return nil
+}
+
+func (s *Server) deleteCredentialPolicy(w http.ResponseWriter, r *http.Request, p service.Principal) error {
+	match, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.DeleteCredentialPolicy(r.Context(), p, r.URL.Query().Get("project_id"), match); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) secretMatches(w http.ResponseWriter, r *http.Request, p service.Principal) error {
+	var in api.SecretMatch
+	if err := s.decode(r, &in); err != nil {
+		return err
+	}
+	out, err := s.svc.SecretMatches(r.Context(), p, r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, 200, out)
 	return nil
 }

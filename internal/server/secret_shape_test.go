@@ -7,6 +7,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 func TestSecretShape(t *testing.T) {
@@ -33,7 +34,7 @@ func TestServerWithARotatedAwayKeyWritesNoSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RotateMasterKey(context.Background(), h.store, ring); err != nil {
+	if _, err := service.RotateMasterKey(context.Background(), h.store, ring); err != nil {
 		t.Fatal(err)
 	}
 	_, err = h.admin.CreateCredential(context.Background(), openAICred("after-rotation", h.secret("sk-proj-")))

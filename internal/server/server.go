@@ -16,11 +16,12 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/idgen"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 // Server is the HTTP face of the Service.
 type Server struct {
-	svc            *Service
+	svc            *service.Service
 	handler        http.Handler
 	mux            *http.ServeMux
 	metricsHandler http.Handler
@@ -36,9 +37,9 @@ type Server struct {
 	authGate *authGate // failed authentications per client address; nil when off
 }
 
-// New opens the service and builds the handler.
-func New(ctx context.Context, cfg Config) (*Server, error) {
-	svc, err := NewService(ctx, cfg)
+// New opens the service and builds its HTTP face.
+func New(ctx context.Context, cfg service.Config) (*Server, error) {
+	svc, err := service.New(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +65,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		mux.Handle(rt.Method+" "+rt.Path, s.endpoint(rt))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, &Error{Status: http.StatusNotFound, Title: "Not found", Detail: fmt.Sprintf("No route %s %s; see /openapi.json.", r.Method, r.URL.Path)})
+		writeProblem(w, &service.Error{Status: http.StatusNotFound, Title: "Not found", Detail: fmt.Sprintf("No route %s %s; see /openapi.json.", r.Method, r.URL.Path)})
 	})
 	s.mux = mux
 	s.openAPIDoc = buildOpenAPI(table, cfg.Version)
@@ -76,12 +77,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Service exposes the rules for the commands and background jobs that share the process.
-func (s *Server) Service() *Service { return s.svc }
+func (s *Server) Service() *service.Service { return s.svc }
 
 // endpoint wraps a route: authenticate, rate-limit, run, and turn errors into problem documents.
 func (s *Server) endpoint(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p Principal
+		var p service.Principal
 		if !rt.Public {
 			var err error
 			if p, err = s.gateAuth(w, r); err != nil {
@@ -123,22 +124,22 @@ func checkURLText(r *http.Request) error {
 // fail writes err as a problem; errors that are not API errors are logged and answered with a 500
 // that says nothing of their content.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if e, ok := asError(err); ok {
+	if e, ok := service.AsError(err); ok {
 		writeProblem(w, e)
 		return
 	}
 	if r.Context().Err() != nil {
-		writeProblem(w, &Error{Status: 499, Title: "Client closed request"})
+		writeProblem(w, &service.Error{Status: 499, Title: "Client closed request"})
 		return
 	}
-	s.svc.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "error", err)
-	writeProblem(w, &Error{Status: http.StatusInternalServerError, Title: "Internal error",
+	s.svc.Logger().ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "error", err)
+	writeProblem(w, &service.Error{Status: http.StatusInternalServerError, Title: "Internal error",
 		Detail: "The server failed to handle this request; its log has the details under request id " + requestID(r) + "."})
 }
 
 // allow applies the per-token rate limit.
-func (s *Server) allow(w http.ResponseWriter, p Principal) error {
-	lim := s.svc.cfg.Limits
+func (s *Server) allow(w http.ResponseWriter, p service.Principal) error {
+	lim := s.svc.Limits()
 	if lim.RequestsPerSecond <= 0 {
 		return nil
 	}
@@ -160,7 +161,7 @@ func (s *Server) allow(w http.ResponseWriter, p Principal) error {
 	if d := res.Delay(); d > 0 {
 		res.Cancel()
 		w.Header().Set("Retry-After", strconv.Itoa(int(d/time.Second)+1))
-		return &Error{Status: http.StatusTooManyRequests, Title: "Too many requests",
+		return &service.Error{Status: http.StatusTooManyRequests, Title: "Too many requests",
 			Detail: fmt.Sprintf("Token %q is limited to %.0f requests per second; retry after the Retry-After delay.", p.Actor, lim.RequestsPerSecond)}
 	}
 	return nil
@@ -193,9 +194,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if v := recover(); v != nil {
-				s.svc.log.Error("panic while serving a request", "request_id", id, "panic", fmt.Sprint(v))
+				s.svc.Logger().Error("panic while serving a request", "request_id", id, "panic", fmt.Sprint(v))
 				if !rec.wrote {
-					writeProblem(rec, &Error{Status: http.StatusInternalServerError, Title: "Internal error", Detail: "request id " + id})
+					writeProblem(rec, &service.Error{Status: http.StatusInternalServerError, Title: "Internal error", Detail: "request id " + id})
 				}
 			}
 			route := r.Pattern
@@ -209,7 +210,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if rec.status >= 500 {
 				level = slog.LevelError
 			}
-			s.svc.log.Log(r.Context(), level, "request", "request_id", id, "method", r.Method, "route", route,
+			s.svc.Logger().Log(r.Context(), level, "request", "request_id", id, "method", r.Method, "route", route,
 				"status", rec.status, "duration_ms", float64(elapsed.Microseconds())/1000, "actor", info.actor, "org_id", info.org)
 		}()
 		next.ServeHTTP(rec, r)
@@ -227,7 +228,7 @@ func requestID(r *http.Request) string {
 	return ""
 }
 
-func setActor(r *http.Request, p Principal) {
+func setActor(r *http.Request, p service.Principal) {
 	if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
 		info.actor, info.org = p.Actor, p.OrgID
 	}

@@ -14,15 +14,16 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
 )
 
-// verify.Verifier is the server's Verifier and ModelLister. The assertions live here, not in verify,
+// verify.Verifier is the server's service.Verifier and service.ModelLister. The assertions live here, not in verify,
 // so that verify does not import the server.
 var (
-	_ server.Verifier    = (*verify.Verifier)(nil)
-	_ server.ModelLister = (*verify.Verifier)(nil)
+	_ service.Verifier    = (*verify.Verifier)(nil)
+	_ service.ModelLister = (*verify.Verifier)(nil)
 )
 
 // fakeOpenAI is OpenAI's auth check with keys that can be revoked and an outage switch.
@@ -76,7 +77,7 @@ func newVerifyServer(t *testing.T, fake *fakeOpenAI) (*server.Server, *client.Cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Version: "test",
+	srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring, Version: "test",
 		// The server's own egress policy: the loopback fake is reachable because it is the operator's
 		// base URL, which is trusted.
 		Verifier: verify.New(verify.Options{BaseURLs: map[string]string{"openai": provider.URL + "/v1"}, Timeout: 2 * time.Second, Egress: verify.ServerEgress(nil)})})
@@ -85,7 +86,7 @@ func newVerifyServer(t *testing.T, fake *fakeOpenAI) (*server.Server, *client.Cl
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); _ = st.Close() })
-	token, _, err := server.CreateToken(ctx, st, "acme", api.RoleAdmin, "verify-test", time.Now())
+	token, _, err := service.CreateToken(ctx, st, "acme", api.RoleAdmin, "verify-test", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

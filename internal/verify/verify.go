@@ -1,6 +1,6 @@
 // Package verify probes model providers with a credential's key: one cheap, authenticated read per
-// provider, sent with that provider's own auth convention. It implements server.Verifier (is the key
-// accepted?) and server.ModelLister (which models does it reach?).
+// provider, sent with that provider's own auth convention. It implements service.Verifier (is the key
+// accepted?) and service.ModelLister (which models does it reach?).
 //
 // The probes, by provider:
 //

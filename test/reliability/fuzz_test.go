@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
 
@@ -33,7 +34,7 @@ func handlerForFuzz(f *testing.F) http.Handler {
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
 		ring, _ := secrets.NewKeyring(key)
-		srv, err := server.New(ctx, server.Config{Store: st, Keyring: ring, Embedded: true})
+		srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring, Embedded: true})
 		if err != nil {
 			f.Fatal(err)
 		}

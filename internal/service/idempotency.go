@@ -1,9 +1,8 @@
-package server
+package service
 
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
@@ -13,6 +12,12 @@ import (
 type IdempotencyKey struct {
 	Key  string
 	Hash string
+}
+
+// NewIdempotencyKey is key with a keyed hash of the request it came with (method, path and body): the
+// hash is keyed so that the stored value says nothing of a body that held secrets.
+func (s *Service) NewIdempotencyKey(key, method, path string, body []byte) *IdempotencyKey {
+	return &IdempotencyKey{Key: key, Hash: s.fp.Keyed("idempotency", append([]byte(method+" "+path+"\n"), body...))}
 }
 
 // createOnce runs create in a transaction that also records the idempotency key, so the object and the
@@ -46,7 +51,7 @@ func (s *Service) createOnce(ctx context.Context, p Principal, idem *Idempotency
 			return id, true, nil
 		}
 		// The winner used the key for another request: answer as a later retry would (422).
-		if _, isAPI := asError(lerr); isAPI {
+		if _, isAPI := AsError(lerr); isAPI {
 			return "", false, lerr
 		}
 	}
@@ -66,7 +71,7 @@ func (s *Service) lookupIdempotency(ctx context.Context, p Principal, idem *Idem
 	case err != nil:
 		return "", false, err
 	case rec.RequestHash != idem.Hash || rec.ObjectType != objectType:
-		return "", false, &Error{Status: http.StatusUnprocessableEntity, Title: "Idempotency key reused",
+		return "", false, &Error{Status: StatusUnprocessable, Title: "Idempotency key reused",
 			Detail: "This Idempotency-Key was already used for a different request; send a new key for a new request."}
 	}
 	return rec.ObjectID, true, nil

@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"context"
@@ -192,7 +192,7 @@ func (s *Service) ListModels(ctx context.Context, p Principal, f ModelFilter) (a
 	out := api.List[api.Model]{Items: []api.Model{}}
 	if f.CredentialID != "" {
 		if f.ProjectID != "" {
-			return out, invalidField("project_id", "project_id and credential_id do not go together: a credential's models are judged by the policy of its own scope.")
+			return out, InvalidField("project_id", "project_id and credential_id do not go together: a credential's models are judged by the policy of its own scope.")
 		}
 		reached, err := s.CredentialModels(ctx, p, f.CredentialID)
 		if err != nil {

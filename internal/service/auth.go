@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"context"
@@ -8,8 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
-	"strings"
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
@@ -91,17 +89,16 @@ func insertToken(ctx context.Context, st store.Store, orgName, role, name, hash 
 	return tok, err
 }
 
-// authenticate finds the principal of a request's bearer token.
-func (s *Service) authenticate(r *http.Request) (Principal, error) {
+// PrincipalOfBearer finds the principal of a request's bearer token ("" when it sent none). In
+// embedded mode every caller is the admin of organisation "default".
+func (s *Service) PrincipalOfBearer(ctx context.Context, token string) (Principal, error) {
 	if s.cfg.Embedded {
-		return s.embeddedPrincipal(r.Context())
+		return s.embeddedPrincipal(ctx)
 	}
-	h := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || token == "" {
+	if token == "" {
 		return Principal{}, unauthorized("Send an API token as `Authorization: Bearer TOKEN`; make one with `modelkeys-server token create`.")
 	}
-	return s.PrincipalOfTokenHash(r.Context(), HashToken(token))
+	return s.PrincipalOfTokenHash(ctx, HashToken(token))
 }
 
 // PrincipalOfTokenHash finds the principal of the token whose HashToken is hash: the API's bearer
@@ -151,8 +148,4 @@ func (s *Service) embeddedPrincipal(ctx context.Context) (Principal, error) {
 		}
 	}
 	return Principal{OrgID: s.embeddedOrg, Actor: "terraform (embedded)", Role: api.RoleAdmin, TokenID: "embedded"}, nil
-}
-
-func unauthorized(detail string) *Error {
-	return &Error{Status: http.StatusUnauthorized, Title: "Unauthorized", Detail: detail}
 }

@@ -1,6 +1,8 @@
-// Package server is the modelkeys API: a service layer holding the rules and thin HTTP handlers over it.
-// The same handler serves modelkeys-server and the Terraform provider's embedded mode.
-package server
+// Package service holds the rules of modelkeys: credentials and their sealed secrets, connections,
+// projects, model and credential policies, verification, re-verification, lifecycle and master-key
+// rotation, over a store. It knows nothing of HTTP: internal/server is its HTTP face (routes, problem
+// documents, OpenAPI, metrics, rate limits) and internal/console its web pages; both call it.
+package service
 
 import (
 	"context"
@@ -97,8 +99,8 @@ type Service struct {
 
 const metaFingerprintKey = "fingerprint_key"
 
-// NewService opens the service: it loads, or on first start creates, the wrapped fingerprint key.
-func NewService(ctx context.Context, cfg Config) (*Service, error) {
+// New opens the service: it loads, or on first start creates, the wrapped fingerprint key.
+func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Keyring == nil {
 		return nil, errors.New("server: a store and a keyring are required")
 	}
@@ -184,10 +186,12 @@ type Principal struct {
 	TokenID string
 }
 
-func (p Principal) canWrite() bool { return p.Role == api.RoleAdmin || p.Role == api.RoleEditor }
+// CanWrite reports whether the principal may change things (an editor or admin token), the rule
+// every write applies.
+func (p Principal) CanWrite() bool { return p.Role == api.RoleAdmin || p.Role == api.RoleEditor }
 
 func requireWrite(p Principal) error {
-	if !p.canWrite() {
+	if !p.CanWrite() {
 		return forbidden(fmt.Sprintf("token %q has role %s, which may only read; use an editor or admin token to change things.", p.Actor, p.Role))
 	}
 	return nil
@@ -246,6 +250,21 @@ func (s *Service) ListAudit(ctx context.Context, p Principal, after int64, limit
 	})
 	return out, err
 }
+
+// Logger is the service's logger, which the HTTP layer and the console log into too.
+func (s *Service) Logger() *slog.Logger { return s.log }
+
+// Limits are the limits the service was configured with (defaults filled in), the HTTP layer's among them.
+func (s *Service) Limits() Limits { return s.cfg.Limits }
+
+// Version is the version the service reports (in /healthz and the OpenAPI document).
+func (s *Service) Version() string { return s.cfg.Version }
+
+// Embedded reports whether this is the provider's in-process mode, where every caller is an admin.
+func (s *Service) Embedded() bool { return s.cfg.Embedded }
+
+// Dialect names the store's database ("sqlite" or "postgres").
+func (s *Service) Dialect() string { return s.store.Dialect() }
 
 // Ping reports whether the database answers.
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }

@@ -1,8 +1,7 @@
-package server
+package service
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
@@ -31,7 +30,7 @@ func (s *Service) CredentialModels(ctx context.Context, p Principal, id string) 
 			return api.List[api.Model]{}, err
 		}
 		if isEgressRefusal(lerr) {
-			return api.List[api.Model]{}, &Error{Status: http.StatusUnprocessableEntity, Title: "Destination refused",
+			return api.List[api.Model]{}, &Error{Status: StatusUnprocessable, Title: "Destination refused",
 				Detail: "Could not list the provider's models; nothing was sent: " + lerr.Error() + "."}
 		}
 		if lerr != nil {

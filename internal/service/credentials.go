@@ -1,11 +1,10 @@
-package server
+package service
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/idgen"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
@@ -85,7 +83,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 		return api.Credential{}, false, err
 	}
 	if status == api.StatusInvalid {
-		return api.Credential{}, false, invalidField(api.SecretAPIKey, "%s", message)
+		return api.Credential{}, false, InvalidField(api.SecretAPIKey, "%s", message)
 	}
 
 	now := s.now()
@@ -156,7 +154,7 @@ func (s *Service) checkCredentialLimits(ctx context.Context, tx store.Tx, p Prin
 			return err
 		}
 		if n >= limit {
-			return &Error{Status: http.StatusUnprocessableEntity, Title: "Limit reached",
+			return &Error{Status: StatusUnprocessable, Title: "Limit reached",
 				Detail: fmt.Sprintf("This organisation already has %d credentials, the most this server allows; delete unused ones or raise the server's limit.", n)}
 		}
 	}
@@ -211,7 +209,7 @@ func (s *Service) GetCredential(ctx context.Context, p Principal, id string) (ap
 // computed, so it reads on through the store's pages until it has a page of matches.
 func (s *Service) ListCredentials(ctx context.Context, p Principal, f store.CredentialFilter) (api.List[api.Credential], error) {
 	if f.LifecycleStatus != "" && !slices.Contains(api.LifecycleStatuses, f.LifecycleStatus) {
-		return api.List[api.Credential]{}, invalidField("lifecycle_status", "lifecycle_status must be one of %s, not %q.", strings.Join(api.LifecycleStatuses, ", "), f.LifecycleStatus)
+		return api.List[api.Credential]{}, InvalidField("lifecycle_status", "lifecycle_status must be one of %s, not %q.", strings.Join(api.LifecycleStatuses, ", "), f.LifecycleStatus)
 	}
 	limit := clampLimit(f.Limit)
 	f.Limit = limit + 1
@@ -393,7 +391,7 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 			return api.Credential{}, err
 		}
 		if status == api.StatusInvalid {
-			return api.Credential{}, invalidField(api.SecretAPIKey, "%s", message)
+			return api.Credential{}, InvalidField(api.SecretAPIKey, "%s", message)
 		}
 		next.Status, next.StatusMessage, next.VerifiedAt = status, message, at
 	}
@@ -433,87 +431,6 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 		return api.Credential{}, err
 	}
 	return next, nil
-}
-
-// DeleteCredential removes a credential and its secrets. One that connections use is refused with a
-// 409 naming them, unless force is set: then an admin may delete it anyway, and its connections are
-// left without a credential and invalid until they are pointed at another. Each detached connection
-// is audited as an update, the credential's delete with the connections it left.
-func (s *Service) DeleteCredential(ctx context.Context, p Principal, id string, ifMatch int64, force bool) error {
-	if err := requireWrite(p); err != nil {
-		return err
-	}
-	if force {
-		if err := requireAdmin(p); err != nil {
-			return err
-		}
-	}
-	return s.tx(ctx, func(tx store.Tx) error {
-		c, err := tx.GetCredential(ctx, p.OrgID, id)
-		if err != nil {
-			return storeErr(err, "credential", id)
-		}
-		if ifMatch != 0 && ifMatch != c.Version {
-			return preconditionFailed("credential", id, ifMatch, c.Version)
-		}
-		if len(c.ConnectionIDs) > 0 && !force {
-			return conflict(fmt.Sprintf("Credential %q is used by %d connection(s): %s. Delete those connections or point them at another credential first, or, as an admin, delete it with force=true to leave them invalid.",
-				c.Name, len(c.ConnectionIDs), strings.Join(c.ConnectionIDs, ", ")), c.ConnectionIDs...)
-		}
-		for _, connID := range c.ConnectionIDs {
-			if err := s.detachConnection(ctx, tx, p, connID, c); err != nil {
-				return err
-			}
-		}
-		if err := tx.DeleteCredential(ctx, p.OrgID, id); err != nil {
-			return storeErr(err, "credential", id)
-		}
-		var fields []string
-		if len(c.ConnectionIDs) > 0 {
-			fields = []string{"force"} // the connections' own events say which were detached
-		}
-		return s.audit(ctx, tx, p, "delete", "credential", id, fields)
-	})
-}
-
-// detachConnection leaves a connection of cred without a credential, as a forced delete of cred does.
-func (s *Service) detachConnection(ctx context.Context, tx store.Tx, p Principal, connID string, cred api.Credential) error {
-	conn, err := tx.GetConnection(ctx, p.OrgID, connID)
-	if err != nil {
-		return storeErr(err, "connection", connID)
-	}
-	next := conn
-	next.CredentialID, next.Status = "", api.ConnectionInvalid
-	next.StatusMessage = fmt.Sprintf("Its credential %q (%s, %s) was deleted by %s; point credential_id at another credential.",
-		cred.Name, cred.ID, cred.Provider, p.Actor)
-	next.Version, next.UpdatedAt = conn.Version+1, s.now()
-	if err := tx.UpdateConnection(ctx, p.OrgID, next, conn.Version); err != nil {
-		return storeErr(err, "connection", connID)
-	}
-	return s.auditChanges(ctx, tx, p, "update", "connection", connID, []string{"credential_id"},
-		[]api.AuditChange{{Field: "credential_id", From: cred.ID, To: ""}})
-}
-
-// RevealCredential returns the decrypted secrets to an admin on a server that allows it; every reveal
-// is audited.
-func (s *Service) RevealCredential(ctx context.Context, p Principal, id string) (api.CredentialSecret, error) {
-	if !s.cfg.AllowReveal && !s.cfg.Embedded {
-		return api.CredentialSecret{}, forbidden("This server does not reveal secrets; start it with --allow-reveal to allow admin tokens to read them.")
-	}
-	if err := requireAdmin(p); err != nil {
-		return api.CredentialSecret{}, err
-	}
-	_, plain, err := s.readCredentialWithSecrets(ctx, p, id)
-	if err != nil {
-		return api.CredentialSecret{}, err
-	}
-	revealed := slices.Sorted(maps.Keys(plain))
-	if err := s.tx(ctx, func(tx store.Tx) error {
-		return s.audit(ctx, tx, p, "reveal", "credential", id, revealed)
-	}); err != nil {
-		return api.CredentialSecret{}, err
-	}
-	return api.CredentialSecret{ID: id, APIKey: plain[api.SecretAPIKey], AuthToken: plain[api.SecretAuthToken]}, nil
 }
 
 // VerifyCredential probes the provider again and records the result.
@@ -580,67 +497,6 @@ func (s *Service) verify(ctx context.Context, orgID string, prov api.Provider, s
 		return api.StatusInvalid, fmt.Sprintf("%s refused the key: %s", prov.DisplayName, r.Message), &now, nil
 	}
 	return api.StatusUnverified, "Could not reach the provider to check the key: " + r.Message, nil, nil
-}
-
-func (s *Service) readCredentialWithSecrets(ctx context.Context, p Principal, id string) (api.Credential, map[string]string, error) {
-	var c api.Credential
-	var sealed []store.SealedSecret
-	err := s.read(ctx, func(tx store.Tx) error {
-		var err error
-		if c, err = tx.GetCredential(ctx, p.OrgID, id); err != nil {
-			return storeErr(err, "credential", id)
-		}
-		sealed, err = tx.GetSecrets(ctx, p.OrgID, id)
-		return err
-	})
-	if err != nil {
-		return api.Credential{}, nil, err
-	}
-	plain, err := s.openSecrets(ctx, id, sealed)
-	if err != nil {
-		return api.Credential{}, nil, err
-	}
-	return c, plain, nil
-}
-
-// openSecrets decrypts a credential's sealed secrets into field name -> value.
-func (s *Service) openSecrets(ctx context.Context, id string, sealed []store.SealedSecret) (map[string]string, error) {
-	plain := map[string]string{}
-	for _, ss := range sealed {
-		pt, err := s.keys.Open(secrets.Sealed{KeyID: ss.KeyID, WrappedKey: ss.WrappedKey, Ciphertext: ss.Ciphertext},
-			secrets.Binding{OrgID: ss.OrgID, CredentialID: ss.CredentialID, Field: ss.Field})
-		if err != nil {
-			s.log.ErrorContext(ctx, "secret does not decrypt", "credential_id", id, "field", ss.Field, "key_id", ss.KeyID, "error", err)
-			return nil, &Error{Status: http.StatusInternalServerError, Title: "Secret cannot be decrypted",
-				Detail: fmt.Sprintf("The %s of credential %s does not decrypt with this server's master key: the server runs with another key than the one that wrote it, or the row was altered. Start the server with the right master key, or finish rotate-master-key.", ss.Field, id)}
-		}
-		plain[ss.Field] = string(pt)
-	}
-	return plain, nil
-}
-
-func (s *Service) putSecrets(ctx context.Context, tx store.Tx, orgID, credentialID string, plain map[string]string) error {
-	if len(plain) > 0 {
-		if err := s.checkMasterKeyCurrent(ctx, tx); err != nil {
-			return err
-		}
-	}
-	for _, field := range secretFields {
-		v, ok := plain[field]
-		if !ok || v == "" {
-			continue
-		}
-		b := secrets.Binding{OrgID: orgID, CredentialID: credentialID, Field: field}
-		sealed, err := s.keys.Seal([]byte(v), b)
-		if err != nil {
-			return err
-		}
-		if err := tx.PutSecret(ctx, store.SealedSecret{OrgID: orgID, CredentialID: credentialID, Field: field,
-			KeyID: sealed.KeyID, WrappedKey: sealed.WrappedKey, Ciphertext: sealed.Ciphertext}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func createdFields(c api.Credential, plain map[string]string) []string {

@@ -1,11 +1,10 @@
-package server
+package service
 
 import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -68,10 +67,10 @@ func (s *Service) SecretMatches(ctx context.Context, p Principal, id string, in 
 		return api.SecretMatchResult{}, err
 	}
 	if in.APIKey == nil && in.AuthToken == nil {
-		return api.SecretMatchResult{}, invalidField(api.SecretAPIKey, "Send api_key, auth_token or both to compare.")
+		return api.SecretMatchResult{}, InvalidField(api.SecretAPIKey, "Send api_key, auth_token or both to compare.")
 	}
 	if ok, _ := s.compares.allow(p.OrgID+"\x00"+p.TokenID, s.now()); !ok {
-		return api.SecretMatchResult{}, &Error{Status: http.StatusTooManyRequests, Title: "Too many requests",
+		return api.SecretMatchResult{}, &Error{Status: StatusTooManyRequests, Title: "Too many requests",
 			Detail: fmt.Sprintf("Token %q may compare secrets at most %d times per second (bursts of %d); retry after the Retry-After delay.", p.Actor, comparePerSecond, compareBurst)}
 	}
 	_, plain, err := s.readCredentialWithSecrets(ctx, p, id)
@@ -103,18 +102,4 @@ func (s *Service) SecretMatches(ctx context.Context, p Principal, id string, in 
 func equalSecret(a, b string) int {
 	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
 	return subtle.ConstantTimeCompare(ha[:], hb[:])
-}
-
-func (s *Server) secretMatches(w http.ResponseWriter, r *http.Request, p Principal) error {
-	var in api.SecretMatch
-	if err := s.decode(r, &in); err != nil {
-		return err
-	}
-	out, err := s.svc.SecretMatches(r.Context(), p, r.PathValue("id"), in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, 200, out)
-	return nil
 }

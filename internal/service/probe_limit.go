@@ -1,10 +1,9 @@
-package server
+package service
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -79,7 +78,7 @@ func (l *probeLimiter) acquire(ctx context.Context, orgID string, size int, wait
 		return release, nil
 	case <-expired:
 		done()
-		return nil, &Error{Status: http.StatusTooManyRequests, Title: "Too many requests",
+		return nil, &Error{Status: StatusTooManyRequests, Title: "Too many requests",
 			Detail: fmt.Sprintf("This organisation already has %d provider checks (verifications and model lists) in flight; retry after the Retry-After delay.", size)}
 	case <-ctx.Done():
 		done()
@@ -125,7 +124,7 @@ func egressRefused(settings map[string]string, msg string) error {
 		sort.Strings(urls)
 		field = "settings." + urls[0]
 	}
-	return egressError{invalidField(field, "The key was not checked and nothing was sent: %s.", msg)}
+	return egressError{InvalidField(field, "The key was not checked and nothing was sent: %s.", msg)}
 }
 
 func isEgressRefusal(err error) bool { return errors.Is(err, api.ErrEgressRefused) }

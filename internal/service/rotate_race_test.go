@@ -1,9 +1,8 @@
-package server
+package service
 
 import (
 	"context"
-	"errors"
-	"net/http"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -14,13 +13,13 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
 
-// These tests run rotate-master-key against servers that keep running on the old key, on PostgreSQL
+// These tests run rotate-master-key against services that keep running on the old key, on PostgreSQL
 // (READ COMMITTED, transactions side by side). SQLite runs one write transaction at a time.
 
-// rotationRace is a PostgreSQL database with a server on master key K1 (the harness) and a second store
-// for the rotation, with the keyring that rotates K1 to K2.
+// rotationRace is a PostgreSQL database with a service on master key K1 and a second store for the
+// rotation, with the keyring that rotates K1 to K2.
 type rotationRace struct {
-	h     *harness
+	h     *pgService
 	rotSt *sqlstore.Store
 	k2    []byte
 	ring2 *secrets.Keyring // K2 primary, K1 older: what rotate-master-key runs with
@@ -28,7 +27,7 @@ type rotationRace struct {
 
 func newRotationRace(t *testing.T) *rotationRace {
 	t.Helper()
-	h := newHarness(t, withReveal(), func(o *harnessOptions) { o.backend = sqlstore.DialectPostgres })
+	h := newPGService(t, Config{AllowReveal: true})
 	ctx := context.Background()
 	rotSt, err := sqlstore.OpenPostgres(ctx, h.dsn)
 	if err != nil {
@@ -43,14 +42,14 @@ func newRotationRace(t *testing.T) *rotationRace {
 	return &rotationRace{h: h, rotSt: rotSt, k2: k2, ring2: ring2}
 }
 
-// restartOnK2 is a server started on K2 alone after the rotation.
+// restartOnK2 is a service started on K2 alone after the rotation.
 func (r *rotationRace) restartOnK2(t *testing.T) *Service {
 	t.Helper()
 	k2only, err := secrets.NewKeyring(r.k2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := NewService(context.Background(), Config{Store: r.rotSt, Keyring: k2only, AllowReveal: true})
+	svc, err := New(context.Background(), Config{Store: r.rotSt, Keyring: k2only, AllowReveal: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,9 +58,12 @@ func (r *rotationRace) restartOnK2(t *testing.T) *Service {
 
 // waitForLockWait returns once some session of the database waits for a row lock (the other side of
 // the race is blocked, as it must be), and fails the test if none does within a few seconds.
-func waitForLockWait(t *testing.T, h *harness) {
+func waitForLockWait(t *testing.T, h *pgService) {
 	t.Helper()
-	db, _ := h.rawDB()
+	db, err := sql.Open("pgx", h.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer db.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -83,18 +85,18 @@ func TestRotationWaitsForAWriteInFlight(t *testing.T) {
 	t.Parallel()
 	r := newRotationRace(t)
 	h, ctx := r.h, context.Background()
-	org := h.orgID(t, "acme")
-	key := h.secret("sk-proj-inflight-")
+	org := h.admin.OrgID
+	key := "sk-proj-inflight-" + idgen.New("k")
 
 	locked, release, wrote := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
-		wrote <- h.srv.svc.tx(ctx, func(tx store.Tx) error {
+		wrote <- h.svc.tx(ctx, func(tx store.Tx) error {
 			c := api.Credential{ID: idgen.New("cred"), Name: "inflight", Provider: "mistral", Settings: map[string]string{}, Labels: map[string]string{},
 				HasAPIKey: true, SecretVersion: 1, Status: api.StatusUnverified, ConnectionIDs: []string{}, Version: 1, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 			if err := tx.InsertCredential(ctx, org, c); err != nil {
 				return err
 			}
-			if err := h.srv.svc.putSecrets(ctx, tx, org, c.ID, map[string]string{api.SecretAPIKey: key}); err != nil {
+			if err := h.svc.putSecrets(ctx, tx, org, c.ID, map[string]string{api.SecretAPIKey: key}); err != nil {
 				return err
 			}
 			close(locked)
@@ -115,7 +117,7 @@ func TestRotationWaitsForAWriteInFlight(t *testing.T) {
 	}
 
 	// Every secret is wrapped by K2, and a server restarted on K2 alone reads the new credential.
-	if err := h.store.Tx(ctx, func(tx store.Tx) error {
+	if err := h.st.Tx(ctx, func(tx store.Tx) error {
 		n, err := tx.CountSecretsNotWrappedBy(ctx, r.ring2.PrimaryKeyID())
 		if n != 0 {
 			t.Errorf("%d secret(s) still wrapped by the old key", n)
@@ -142,8 +144,11 @@ func TestRotationMakesALateWriteRefuse(t *testing.T) {
 	t.Parallel()
 	r := newRotationRace(t)
 	h, ctx := r.h, context.Background()
-	oldKey := h.secret("sk-proj-old-")
-	c := h.mustCreate(h.admin, openAICred("changing", oldKey))
+	oldKey := "sk-proj-old-" + idgen.New("k")
+	c, _, err := h.svc.CreateCredential(ctx, h.admin, api.CredentialCreate{Name: "changing", Provider: "openai", APIKey: &oldKey, Verify: ptr(false)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	holding, release, rotated := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
@@ -152,11 +157,11 @@ func TestRotationMakesALateWriteRefuse(t *testing.T) {
 	}()
 	<-holding // the rotation holds the lock and has read every secret
 
-	newKey := h.secret("sk-proj-new-")
+	newKey := "sk-proj-new-" + idgen.New("k")
 	updated := make(chan error, 1)
-	admin := Principal{OrgID: h.orgID(t, "acme"), Role: api.RoleAdmin, Actor: "token:admin"}
+	admin := h.admin
 	go func() {
-		_, err := h.srv.svc.UpdateCredential(ctx, admin, c.ID, api.CredentialPatch{APIKey: &newKey}, 0)
+		_, err := h.svc.UpdateCredential(ctx, admin, c.ID, api.CredentialPatch{APIKey: &newKey}, 0)
 		updated <- err
 	}()
 	waitForLockWait(t, h)
@@ -164,9 +169,8 @@ func TestRotationMakesALateWriteRefuse(t *testing.T) {
 	if err := <-rotated; err != nil {
 		t.Fatalf("rotation: %v", err)
 	}
-	var e *Error
-	if err := <-updated; !errors.As(err, &e) || e.Status != http.StatusServiceUnavailable {
-		t.Fatalf("the late write: %v, want a 503 refusal", err)
+	if e, ok := AsError(<-updated); !ok || e.Status != StatusUnavailable {
+		t.Fatalf("the late write: %v, want a 503 refusal", e)
 	}
 
 	svc := r.restartOnK2(t)
@@ -182,18 +186,4 @@ func TestRotationMakesALateWriteRefuse(t *testing.T) {
 		t.Fatalf("after the refused write: key is the old one %v, secret_version %d (want %d), hint %q (want %q), fingerprint changed %v",
 			rev.APIKey == oldKey, got.SecretVersion, c.SecretVersion, got.SecretHint, c.SecretHint, got.SecretFingerprint != c.SecretFingerprint)
 	}
-}
-
-// orgID is the id of organisation name, straight from the store.
-func (h *harness) orgID(t *testing.T, name string) string {
-	t.Helper()
-	var id string
-	if err := h.store.Tx(context.Background(), func(tx store.Tx) error {
-		o, err := tx.EnsureOrganization(context.Background(), name)
-		id = o.ID
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return id
 }

@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
@@ -199,8 +197,8 @@ func (s *Service) SweepLifecycle(ctx context.Context) (LifecycleReport, error) {
 	return rep, nil
 }
 
-// lifecycleCounts counts every organisation's credentials by computed lifecycle status.
-func (s *Service) lifecycleCounts(ctx context.Context) (map[string]int, error) {
+// LifecycleCounts counts every organisation's credentials by computed lifecycle status.
+func (s *Service) LifecycleCounts(ctx context.Context) (map[string]int, error) {
 	counts := map[string]int{}
 	err := s.read(ctx, func(tx store.Tx) error {
 		refs, err := tx.ListAllCredentialRefs(ctx)
@@ -227,34 +225,4 @@ func (s *Service) lifecycleCounts(ctx context.Context) (map[string]int, error) {
 		return nil
 	})
 	return counts, err
-}
-
-// lifecycleCollector exports modelkeys_credentials{lifecycle_status=...}, computed at scrape time.
-type lifecycleCollector struct {
-	svc  *Service
-	desc *prometheus.Desc
-}
-
-func newLifecycleCollector(svc *Service) *lifecycleCollector {
-	return &lifecycleCollector{svc: svc, desc: prometheus.NewDesc("modelkeys_credentials",
-		"Credentials of every organisation by lifecycle status (ok, rotation_due, expiring, expired).", []string{"lifecycle_status"}, nil)}
-}
-
-func (c *lifecycleCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-
-// lifecycleScrapeTimeout bounds the database reads of one scrape.
-const lifecycleScrapeTimeout = 10 * time.Second
-
-func (c *lifecycleCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), lifecycleScrapeTimeout)
-	defer cancel()
-	counts, err := c.svc.lifecycleCounts(ctx)
-	if err != nil {
-		c.svc.log.Warn("cannot count credentials by lifecycle status for /metrics", "error", err)
-		ch <- prometheus.NewInvalidMetric(c.desc, err)
-		return
-	}
-	for _, st := range api.LifecycleStatuses {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[st]), st)
-	}
 }

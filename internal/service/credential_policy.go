@@ -1,10 +1,9 @@
-package server
+package service
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -244,42 +243,4 @@ func (s *Service) DeleteCredentialPolicy(ctx context.Context, p Principal, proje
 			return cur.Version, err
 		},
 		func(tx store.Tx) error { return tx.DeleteCredentialPolicy(ctx, p.OrgID, projectID) })
-}
-
-func (s *Server) getCredentialPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {
-	pol, err := s.svc.GetCredentialPolicy(r.Context(), p, r.URL.Query().Get("project_id"))
-	if err != nil {
-		return err
-	}
-	writeObject(w, 200, pol.Version, pol)
-	return nil
-}
-
-func (s *Server) putCredentialPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {
-	match, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	var in api.CredentialPolicyPut
-	if err := s.decode(r, &in); err != nil {
-		return err
-	}
-	pol, err := s.svc.PutCredentialPolicy(r.Context(), p, r.URL.Query().Get("project_id"), in, match)
-	if err != nil {
-		return err
-	}
-	writeObject(w, 200, pol.Version, pol)
-	return nil
-}
-
-func (s *Server) deleteCredentialPolicy(w http.ResponseWriter, r *http.Request, p Principal) error {
-	match, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	if err := s.svc.DeleteCredentialPolicy(r.Context(), p, r.URL.Query().Get("project_id"), match); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }

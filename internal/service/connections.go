@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func (s *Service) CreateConnection(ctx context.Context, p Principal, in api.Conn
 		if c.ProjectID != "" {
 			if _, err := tx.GetProject(ctx, p.OrgID, c.ProjectID); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
-					return "", invalidField("project_id", "project %q does not exist in this organisation.", c.ProjectID)
+					return "", InvalidField("project_id", "project %q does not exist in this organisation.", c.ProjectID)
 				}
 				return "", err
 			}
@@ -71,11 +71,11 @@ func (s *Service) CreateConnection(ctx context.Context, p Principal, in api.Conn
 // connection's scope, the model exists for providers with a catalog, and the effective policy allows it.
 func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal, c api.Connection) error {
 	if c.CredentialID == "" {
-		return invalidField("credential_id", "connection %q has no credential since its credential was deleted with force; set credential_id to another credential.", c.Name)
+		return InvalidField("credential_id", "connection %q has no credential since its credential was deleted with force; set credential_id to another credential.", c.Name)
 	}
 	cred, err := tx.GetCredential(ctx, p.OrgID, c.CredentialID)
 	if errors.Is(err, store.ErrNotFound) {
-		return invalidField("credential_id", "credential %q does not exist in this organisation.", c.CredentialID)
+		return InvalidField("credential_id", "credential %q does not exist in this organisation.", c.CredentialID)
 	} else if err != nil {
 		return err
 	}
@@ -87,10 +87,10 @@ func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal,
 			return storeErr(err, "project", c.ProjectID)
 		}
 		if !proj.InheritOrganizationCredentials {
-			return invalidField("credential_id", "credential %q belongs to the organisation and project %q does not inherit organisation credentials; set inherit_organization_credentials = true on the project, or use a credential of the project.", cred.Name, proj.Name)
+			return InvalidField("credential_id", "credential %q belongs to the organisation and project %q does not inherit organisation credentials; set inherit_organization_credentials = true on the project, or use a credential of the project.", cred.Name, proj.Name)
 		}
 	default:
-		return invalidField("credential_id", "credential %q belongs to project %s; a connection may use only credentials of its own project, or organisation credentials when its project inherits them.", cred.Name, cred.ProjectID)
+		return InvalidField("credential_id", "credential %q belongs to project %s; a connection may use only credentials of its own project, or organisation credentials when its project inherits them.", cred.Name, cred.ProjectID)
 	}
 	// Models the catalog does not know (new releases, fine-tunes, inference profiles, deployments) are
 	// accepted: providers release models faster than any catalog follows. Without a known publisher only
@@ -106,7 +106,7 @@ func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal,
 			return err
 		}
 		if !cpol.providerAllowed(cred.Provider) {
-			return invalidField("credential_id", "credential %q is for provider %q, which %s credential policy does not allow; the allowed providers are: %s.",
+			return InvalidField("credential_id", "credential %q is for provider %q, which %s credential policy does not allow; the allowed providers are: %s.",
 				cred.Name, cred.Provider, cpol.allowedBy, cpol.allowedList())
 		}
 	}
@@ -115,7 +115,7 @@ func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal,
 		return err
 	}
 	if d := pol.decide(cred.Provider, c.Model, publisher); !d.Allowed {
-		return invalidField("model", "model %s/%s is refused: %s. Change the model policy or pick an allowed model.", cred.Provider, c.Model, d.Reason)
+		return InvalidField("model", "model %s/%s is refused: %s. Change the model policy or pick an allowed model.", cred.Provider, c.Model, d.Reason)
 	}
 	return nil
 }

@@ -1,8 +1,7 @@
-package server
+package service
 
 import (
 	"context"
-	"net/http"
 	"testing"
 	"time"
 )
@@ -21,7 +20,7 @@ func TestProbeLimiterBackgroundWaits(t *testing.T) {
 	}
 	if _, err := l.acquire(ctx, "org_a", 1, time.Nanosecond); err == nil {
 		t.Fatal("a second probe got the only slot")
-	} else if e, ok := asError(err); !ok || e.Status != http.StatusTooManyRequests {
+	} else if e, ok := AsError(err); !ok || e.Status != StatusTooManyRequests {
 		t.Fatalf("second probe: %v, want a 429", err)
 	}
 	<-waiting

@@ -1,11 +1,10 @@
-package server
+package service
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"unicode"
@@ -21,7 +20,7 @@ func (s *Service) checkProjectExists(ctx context.Context, p Principal, projectID
 	return s.read(ctx, func(tx store.Tx) error {
 		_, err := tx.GetProject(ctx, p.OrgID, projectID)
 		if errors.Is(err, store.ErrNotFound) {
-			return invalidField("project_id", "project %q does not exist in this organisation; create it first or omit project_id for an organisation-wide object.", projectID)
+			return InvalidField("project_id", "project %q does not exist in this organisation; create it first or omit project_id for an organisation-wide object.", projectID)
 		}
 		return err
 	})
@@ -116,7 +115,7 @@ func (s *Service) checkMasterKeyCurrent(ctx context.Context, tx store.Tx) error 
 		return err
 	}
 	if sealed.KeyID != s.keys.PrimaryKeyID() {
-		return &Error{Status: http.StatusServiceUnavailable, Title: "Master key rotated",
+		return &Error{Status: StatusUnavailable, Title: "Master key rotated",
 			Detail: fmt.Sprintf("The database's master key was rotated to %s, but this server runs with %s. Restart it with the new key; no secret was written.", sealed.KeyID, s.keys.PrimaryKeyID())}
 	}
 	return nil
