@@ -21,6 +21,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/provider/catalogtypes"
 )
 
 var (
@@ -34,12 +35,12 @@ func NewCredentialPolicyResource() resource.Resource { return &credentialPolicyR
 type credentialPolicyResource struct{ data *providerData }
 
 type credentialPolicyModel struct {
-	ID                  types.String `tfsdk:"id"`
-	ProjectID           types.String `tfsdk:"project_id"`
-	AllowedProviders    types.Set    `tfsdk:"allowed_providers"`
-	MaxRotationPeriod   types.String `tfsdk:"max_rotation_period"`
-	ExpiryWarning       types.String `tfsdk:"expiry_warning"`
-	RequireVerification types.Bool   `tfsdk:"require_verification"`
+	ID                  types.String          `tfsdk:"id"`
+	ProjectID           types.String          `tfsdk:"project_id"`
+	AllowedProviders    types.Set             `tfsdk:"allowed_providers"`
+	MaxRotationPeriod   catalogtypes.Duration `tfsdk:"max_rotation_period"`
+	ExpiryWarning       catalogtypes.Duration `tfsdk:"expiry_warning"`
+	RequireVerification types.Bool            `tfsdk:"require_verification"`
 }
 
 func (r *credentialPolicyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -47,7 +48,7 @@ func (r *credentialPolicyResource) Metadata(_ context.Context, req resource.Meta
 }
 
 func (r *credentialPolicyResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	durationCheck := stringCheck{description: "a duration such as 90d", check: catalog.ValidateDuration}
+	keepSpelling := []planmodifier.String{catalogtypes.UseStateWhenSemanticallyEqual(catalogtypes.DurationType{})}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Rules for the credentials of a scope: the organisation (no `project_id`) or one project. There is one policy per scope; " +
 			"a scope without one has no rules. A project's effective policy is the organisation's and its own, the stricter of each rule. " +
@@ -80,14 +81,16 @@ func (r *credentialPolicyResource) Schema(_ context.Context, _ resource.SchemaRe
 			"max_rotation_period": schema.StringAttribute{
 				MarkdownDescription: "The longest `rotation_period` a credential may have (`\"90d\"`, `\"2160h\"`); credentials without one are due for rotation after it.",
 				Optional:            true,
-				Validators:          []validator.String{durationCheck},
+				CustomType:          catalogtypes.DurationType{},
+				PlanModifiers:       keepSpelling,
 			},
 			"expiry_warning": schema.StringAttribute{
 				MarkdownDescription: "How long before `expires_at` a credential turns `expiring`. Defaults to `14d`.",
 				Optional:            true,
 				Computed:            true,
 				Default:             stringdefault.StaticString("14d"),
-				Validators:          []validator.String{durationCheck},
+				CustomType:          catalogtypes.DurationType{},
+				PlanModifiers:       keepSpelling,
 			},
 			"require_verification": schema.BoolAttribute{
 				MarkdownDescription: "Refuse `verify = false` on the scope's credentials. Defaults to `false`.",
@@ -221,8 +224,8 @@ func (r *credentialPolicyResource) ImportState(ctx context.Context, req resource
 	}
 }
 
-// credentialPolicyToModel copies the API's policy into m. Durations keep m's spelling when they mean
-// what the server stored; an empty provider list stays null when m had it null.
+// credentialPolicyToModel copies the API's policy into m (durations keep the configuration's spelling
+// by their type's semantic equality); an empty provider list stays null when m had it null.
 func credentialPolicyToModel(ctx context.Context, pol *api.CredentialPolicy, m *credentialPolicyModel) diag.Diagnostics {
 	m.ID = types.StringValue(policyIDFor(pol.ProjectID))
 	m.ProjectID = stringOrNull(pol.ProjectID)
@@ -231,19 +234,8 @@ func credentialPolicyToModel(ctx context.Context, pol *api.CredentialPolicy, m *
 	if len(pol.AllowedProviders) == 0 {
 		m.AllowedProviders = types.SetNull(types.StringType)
 	}
-	m.MaxRotationPeriod = durationValue(pol.MaxRotationPeriod, m.MaxRotationPeriod)
-	m.ExpiryWarning = durationValue(pol.ExpiryWarning, m.ExpiryWarning)
+	m.MaxRotationPeriod = catalogtypes.NewDurationValue(pol.MaxRotationPeriod)
+	m.ExpiryWarning = catalogtypes.NewDurationValue(pol.ExpiryWarning)
 	m.RequireVerification = types.BoolValue(pol.RequireVerification)
 	return diags
-}
-
-// durationValue is the server's duration, in prior's spelling when both mean the same; "" is null.
-func durationValue(server string, prior types.String) types.String {
-	switch {
-	case server == "":
-		return types.StringNull()
-	case known(prior) && catalog.DurationsEqual(prior.ValueString(), server):
-		return prior
-	}
-	return types.StringValue(server)
 }
