@@ -3,9 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -39,8 +39,8 @@ type connectionDataModel struct {
 	ModelProvider types.String         `tfsdk:"model_provider"`
 	Status        string               `tfsdk:"status"`
 	StatusMessage string               `tfsdk:"status_message"`
-	CreatedAt     string               `tfsdk:"created_at"`
-	UpdatedAt     string               `tfsdk:"updated_at"`
+	CreatedAt     timetypes.RFC3339    `tfsdk:"created_at"`
+	UpdatedAt     timetypes.RFC3339    `tfsdk:"updated_at"`
 }
 
 func (d *connectionDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -102,10 +102,12 @@ func (d *connectionDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"created_at": schema.StringAttribute{
 				MarkdownDescription: "Creation time (RFC 3339).",
 				Computed:            true,
+				CustomType:          timetypes.RFC3339Type{},
 			},
 			"updated_at": schema.StringAttribute{
 				MarkdownDescription: "Time of the last change (RFC 3339).",
 				Computed:            true,
+				CustomType:          timetypes.RFC3339Type{},
 			},
 		},
 	}
@@ -161,8 +163,8 @@ func (d *connectionDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		ModelProvider: stringOrNull(c.Provider),
 		Status:        c.Status,
 		StatusMessage: c.StatusMessage,
-		CreatedAt:     c.CreatedAt.UTC().Format(time.RFC3339),
-		UpdatedAt:     c.UpdatedAt.UTC().Format(time.RFC3339),
+		CreatedAt:     timeValue(&c.CreatedAt),
+		UpdatedAt:     timeValue(&c.UpdatedAt),
 	}
 	if known(projectID) {
 		m.ProjectID = projectID // "" (the organisation scope) stays as configured

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -45,8 +45,8 @@ type connectionModel struct {
 	ModelProvider types.String         `tfsdk:"model_provider"`
 	Status        types.String         `tfsdk:"status"`
 	StatusMessage types.String         `tfsdk:"status_message"`
-	CreatedAt     types.String         `tfsdk:"created_at"`
-	UpdatedAt     types.String         `tfsdk:"updated_at"`
+	CreatedAt     timetypes.RFC3339    `tfsdk:"created_at"`
+	UpdatedAt     timetypes.RFC3339    `tfsdk:"updated_at"`
 }
 
 func (r *connectionResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -117,11 +117,13 @@ func (r *connectionResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			"created_at": schema.StringAttribute{
 				MarkdownDescription: "Creation time (RFC 3339).",
 				Computed:            true,
+				CustomType:          timetypes.RFC3339Type{},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"updated_at": schema.StringAttribute{
 				MarkdownDescription: "Time of the last change (RFC 3339).",
 				Computed:            true,
+				CustomType:          timetypes.RFC3339Type{},
 			},
 		},
 	}
@@ -324,8 +326,8 @@ func connectionToModel(c *api.Connection, m *connectionModel) {
 	m.ModelProvider = types.StringValue(c.Provider)
 	m.Status = types.StringValue(c.Status)
 	m.StatusMessage = types.StringValue(c.StatusMessage)
-	m.CreatedAt = types.StringValue(c.CreatedAt.UTC().Format(time.RFC3339))
-	m.UpdatedAt = types.StringValue(c.UpdatedAt.UTC().Format(time.RFC3339))
+	m.CreatedAt = timeValue(&c.CreatedAt)
+	m.UpdatedAt = timeValue(&c.UpdatedAt)
 }
 
 // jsonSame says whether two JSON texts hold the same value.

@@ -3,8 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
-	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -44,10 +44,10 @@ type credentialDataModel struct {
 	SecretVersion     int64             `tfsdk:"secret_version"`
 	Status            string            `tfsdk:"status"`
 	StatusMessage     string            `tfsdk:"status_message"`
-	VerifiedAt        types.String      `tfsdk:"verified_at"`
+	VerifiedAt        timetypes.RFC3339 `tfsdk:"verified_at"`
 	ConnectionIDs     []string          `tfsdk:"connection_ids"`
-	CreatedAt         string            `tfsdk:"created_at"`
-	UpdatedAt         string            `tfsdk:"updated_at"`
+	CreatedAt         timetypes.RFC3339 `tfsdk:"created_at"`
+	UpdatedAt         timetypes.RFC3339 `tfsdk:"updated_at"`
 	credentialLifecycleDataModel
 }
 
@@ -139,6 +139,7 @@ func credentialBaseDataAttributes(lookup bool) map[string]schema.Attribute {
 		"verified_at": schema.StringAttribute{
 			MarkdownDescription: "When the provider last accepted or refused the key (RFC 3339); null if it was never asked.",
 			Computed:            true,
+			CustomType:          timetypes.RFC3339Type{},
 		},
 		"connection_ids": schema.SetAttribute{
 			MarkdownDescription: "Ids of the connections that use this credential.",
@@ -148,10 +149,12 @@ func credentialBaseDataAttributes(lookup bool) map[string]schema.Attribute {
 		"created_at": schema.StringAttribute{
 			MarkdownDescription: "Creation time (RFC 3339).",
 			Computed:            true,
+			CustomType:          timetypes.RFC3339Type{},
 		},
 		"updated_at": schema.StringAttribute{
 			MarkdownDescription: "Time of the last change (RFC 3339).",
 			Computed:            true,
+			CustomType:          timetypes.RFC3339Type{},
 		},
 	}
 }
@@ -234,8 +237,8 @@ func credentialToDataModel(c *api.Credential) credentialDataModel {
 		StatusMessage:     c.StatusMessage,
 		VerifiedAt:        timeValue(c.VerifiedAt),
 		ConnectionIDs:     append([]string{}, c.ConnectionIDs...),
-		CreatedAt:         c.CreatedAt.UTC().Format(time.RFC3339),
-		UpdatedAt:         c.UpdatedAt.UTC().Format(time.RFC3339),
+		CreatedAt:         timeValue(&c.CreatedAt),
+		UpdatedAt:         timeValue(&c.UpdatedAt),
 
 		credentialLifecycleDataModel: lifecycleToDataModel(c),
 	}

@@ -6,24 +6,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	dsschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/provider/catalogtypes"
 )
 
 // credentialLifecycleModel holds the rotation and expiry attributes of modelkeys_credential.
 type credentialLifecycleModel struct {
-	RotationPeriod   types.String `tfsdk:"rotation_period"`
-	ExpiresAt        types.String `tfsdk:"expires_at"`
-	RotatedAt        types.String `tfsdk:"rotated_at"`
-	RotationDueAt    types.String `tfsdk:"rotation_due_at"`
-	LifecycleStatus  types.String `tfsdk:"lifecycle_status"`
-	PolicyViolations types.List   `tfsdk:"policy_violations"`
+	RotationPeriod   catalogtypes.Duration  `tfsdk:"rotation_period"`
+	ExpiresAt        catalogtypes.Timestamp `tfsdk:"expires_at"`
+	RotatedAt        timetypes.RFC3339      `tfsdk:"rotated_at"`
+	RotationDueAt    timetypes.RFC3339      `tfsdk:"rotation_due_at"`
+	LifecycleStatus  types.String           `tfsdk:"lifecycle_status"`
+	PolicyViolations types.List             `tfsdk:"policy_violations"`
 }
 
 const lifecycleStatusDoc = "`ok`, `rotation_due` (older than its rotation period), `expiring` (within the scope's `expiry_warning` of `expires_at`) " +
@@ -36,22 +37,26 @@ func credentialLifecycleAttributes() map[string]schema.Attribute {
 		"rotation_period": schema.StringAttribute{
 			MarkdownDescription: "How often the key should be rotated: days with `d` (`\"90d\"`) or a Go duration (`\"2160h\"`, `\"36h30m\"`); `\"90d\"` and `\"2160h\"` are the same period. " +
 				"The scope's credential policy may cap it with `max_rotation_period`, which also applies when this is unset.",
-			Optional:   true,
-			Validators: []validator.String{stringCheck{description: "a duration such as 90d", check: catalog.ValidateDuration}},
+			Optional:      true,
+			CustomType:    catalogtypes.DurationType{},
+			PlanModifiers: []planmodifier.String{catalogtypes.UseStateWhenSemanticallyEqual(catalogtypes.DurationType{})},
 		},
 		"expires_at": schema.StringAttribute{
 			MarkdownDescription: "When the provider's key stops working (RFC 3339, such as `2026-12-30T00:00:00Z`). Connections through an expired credential are `invalid`. " +
 				"Set the new key's expiry with the new key.",
-			Optional:   true,
-			Validators: []validator.String{stringCheck{description: "an RFC 3339 timestamp", check: catalog.ValidateTimestamp}},
+			Optional:      true,
+			CustomType:    catalogtypes.TimestampType{},
+			PlanModifiers: []planmodifier.String{catalogtypes.UseStateWhenSemanticallyEqual(catalogtypes.TimestampType{})},
 		},
 		"rotated_at": schema.StringAttribute{
 			MarkdownDescription: "When the secret last changed (RFC 3339), by Terraform or not.",
 			Computed:            true,
+			CustomType:          timetypes.RFC3339Type{},
 		},
 		"rotation_due_at": schema.StringAttribute{
 			MarkdownDescription: "`rotated_at` plus the effective rotation period (`rotation_period`, capped by the scope's `max_rotation_period`); null without either.",
 			Computed:            true,
+			CustomType:          timetypes.RFC3339Type{},
 		},
 		"lifecycle_status": schema.StringAttribute{
 			MarkdownDescription: lifecycleStatusDoc,
@@ -67,20 +72,11 @@ func credentialLifecycleAttributes() map[string]schema.Attribute {
 }
 
 // lifecycleToModel copies the API's lifecycle fields into m. rotation_period and expires_at keep the
-// configuration's spelling when they mean what the server stored ("2160h" for "90d").
+// configuration's spelling when they mean what the server stored ("2160h" for "90d"): their types'
+// semantic equality sees to it.
 func lifecycleToModel(ctx context.Context, c *api.Credential, m *credentialLifecycleModel) diag.Diagnostics {
-	switch {
-	case c.RotationPeriod == "":
-		m.RotationPeriod = types.StringNull()
-	case !known(m.RotationPeriod) || !catalog.DurationsEqual(m.RotationPeriod.ValueString(), c.RotationPeriod):
-		m.RotationPeriod = types.StringValue(c.RotationPeriod)
-	}
-	switch {
-	case c.ExpiresAt == nil:
-		m.ExpiresAt = types.StringNull()
-	case !known(m.ExpiresAt) || !catalog.TimestampsEqual(m.ExpiresAt.ValueString(), c.ExpiresAt.Format(time.RFC3339Nano)):
-		m.ExpiresAt = timeValue(c.ExpiresAt)
-	}
+	m.RotationPeriod = catalogtypes.NewDurationValue(c.RotationPeriod)
+	m.ExpiresAt = catalogtypes.NewTimestampPointerValue(c.ExpiresAt)
 	m.RotatedAt = timeValue(&c.RotatedAt)
 	m.RotationDueAt = timeValue(c.RotationDueAt)
 	m.LifecycleStatus = types.StringValue(c.LifecycleStatus)
@@ -93,34 +89,13 @@ func lifecycleToModel(ctx context.Context, c *api.Credential, m *credentialLifec
 	return diags
 }
 
-// sameDuration compares two rotation_period values by meaning; null equals null, unknown nothing.
-func sameDuration(a, b types.String) bool {
-	if a.IsUnknown() || b.IsUnknown() {
-		return false
-	}
-	if a.IsNull() || b.IsNull() {
-		return a.IsNull() && b.IsNull()
-	}
-	return a.ValueString() == b.ValueString() || catalog.DurationsEqual(a.ValueString(), b.ValueString())
-}
-
-// sameTimestamp compares two expires_at values by instant.
-func sameTimestamp(a, b types.String) bool {
-	if a.IsUnknown() || b.IsUnknown() {
-		return false
-	}
-	if a.IsNull() || b.IsNull() {
-		return a.IsNull() && b.IsNull()
-	}
-	return a.ValueString() == b.ValueString() || catalog.TimestampsEqual(a.ValueString(), b.ValueString())
-}
-
 // planLifecycle keeps the computed lifecycle values of state in plan where nothing that decides them
 // changes: the secret (secretKept), the period, the expiry. The values that move with time are
 // refreshed by Read, so a plan without changes stays empty.
 func planLifecycle(plan, state *credentialLifecycleModel, secretKept, anyChange bool) {
-	periodKept := sameDuration(plan.RotationPeriod, state.RotationPeriod)
-	expiryKept := sameTimestamp(plan.ExpiresAt, state.ExpiresAt)
+	// A new spelling of the same period or expiry is planned as the state's (UseStateWhenSemanticallyEqual).
+	periodKept := plan.RotationPeriod.Equal(state.RotationPeriod)
+	expiryKept := plan.ExpiresAt.Equal(state.ExpiresAt)
 	if secretKept {
 		plan.RotatedAt = state.RotatedAt
 	}
@@ -180,20 +155,20 @@ func lifecycleWarnings(c *api.Credential, diags *diag.Diagnostics) {
 
 // credentialLifecycleDataModel holds the lifecycle attributes of the credential data sources.
 type credentialLifecycleDataModel struct {
-	RotationPeriod   types.String `tfsdk:"rotation_period"`
-	ExpiresAt        types.String `tfsdk:"expires_at"`
-	RotatedAt        types.String `tfsdk:"rotated_at"`
-	RotationDueAt    types.String `tfsdk:"rotation_due_at"`
-	LifecycleStatus  string       `tfsdk:"lifecycle_status"`
-	PolicyViolations []string     `tfsdk:"policy_violations"`
+	RotationPeriod   types.String      `tfsdk:"rotation_period"`
+	ExpiresAt        timetypes.RFC3339 `tfsdk:"expires_at"`
+	RotatedAt        timetypes.RFC3339 `tfsdk:"rotated_at"`
+	RotationDueAt    timetypes.RFC3339 `tfsdk:"rotation_due_at"`
+	LifecycleStatus  string            `tfsdk:"lifecycle_status"`
+	PolicyViolations []string          `tfsdk:"policy_violations"`
 }
 
 func credentialLifecycleDataAttributes() map[string]dsschema.Attribute {
 	return map[string]dsschema.Attribute{
 		"rotation_period":   dsschema.StringAttribute{MarkdownDescription: "How often the key should be rotated, such as `90d`; null when unset.", Computed: true},
-		"expires_at":        dsschema.StringAttribute{MarkdownDescription: "When the provider's key stops working (RFC 3339); null when unset.", Computed: true},
-		"rotated_at":        dsschema.StringAttribute{MarkdownDescription: "When the secret last changed (RFC 3339).", Computed: true},
-		"rotation_due_at":   dsschema.StringAttribute{MarkdownDescription: "When the key is due for rotation (RFC 3339); null without a rotation period.", Computed: true},
+		"expires_at":        dsschema.StringAttribute{MarkdownDescription: "When the provider's key stops working (RFC 3339); null when unset.", Computed: true, CustomType: timetypes.RFC3339Type{}},
+		"rotated_at":        dsschema.StringAttribute{MarkdownDescription: "When the secret last changed (RFC 3339).", Computed: true, CustomType: timetypes.RFC3339Type{}},
+		"rotation_due_at":   dsschema.StringAttribute{MarkdownDescription: "When the key is due for rotation (RFC 3339); null without a rotation period.", Computed: true, CustomType: timetypes.RFC3339Type{}},
 		"lifecycle_status":  dsschema.StringAttribute{MarkdownDescription: "`ok`, `rotation_due`, `expiring` or `expired`, the most urgent that applies.", Computed: true},
 		"policy_violations": dsschema.ListAttribute{MarkdownDescription: "The rules of the scope's credential policy the credential breaks.", ElementType: types.StringType, Computed: true},
 	}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -41,29 +41,29 @@ func NewCredentialResource() resource.Resource { return &credentialResource{} }
 type credentialResource struct{ data *providerData }
 
 type credentialModel struct {
-	ID                 types.String `tfsdk:"id"`
-	Name               types.String `tfsdk:"name"`
-	Description        types.String `tfsdk:"description"`
-	ModelProvider      types.String `tfsdk:"model_provider"`
-	ProjectID          types.String `tfsdk:"project_id"`
-	APIKey             types.String `tfsdk:"api_key"`
-	APIKeyWO           types.String `tfsdk:"api_key_wo"`
-	APIKeyWOVersion    types.Int64  `tfsdk:"api_key_wo_version"`
-	AuthToken          types.String `tfsdk:"auth_token"`
-	AuthTokenWO        types.String `tfsdk:"auth_token_wo"`
-	AuthTokenWOVersion types.Int64  `tfsdk:"auth_token_wo_version"`
-	Settings           types.Map    `tfsdk:"settings"`
-	Labels             types.Map    `tfsdk:"labels"`
-	Verify             types.Bool   `tfsdk:"verify"`
-	SecretHint         types.String `tfsdk:"secret_hint"`
-	SecretFingerprint  types.String `tfsdk:"secret_fingerprint"`
-	SecretVersion      types.Int64  `tfsdk:"secret_version"`
-	Status             types.String `tfsdk:"status"`
-	StatusMessage      types.String `tfsdk:"status_message"`
-	VerifiedAt         types.String `tfsdk:"verified_at"`
-	ConnectionIDs      types.Set    `tfsdk:"connection_ids"`
-	CreatedAt          types.String `tfsdk:"created_at"`
-	UpdatedAt          types.String `tfsdk:"updated_at"`
+	ID                 types.String      `tfsdk:"id"`
+	Name               types.String      `tfsdk:"name"`
+	Description        types.String      `tfsdk:"description"`
+	ModelProvider      types.String      `tfsdk:"model_provider"`
+	ProjectID          types.String      `tfsdk:"project_id"`
+	APIKey             types.String      `tfsdk:"api_key"`
+	APIKeyWO           types.String      `tfsdk:"api_key_wo"`
+	APIKeyWOVersion    types.Int64       `tfsdk:"api_key_wo_version"`
+	AuthToken          types.String      `tfsdk:"auth_token"`
+	AuthTokenWO        types.String      `tfsdk:"auth_token_wo"`
+	AuthTokenWOVersion types.Int64       `tfsdk:"auth_token_wo_version"`
+	Settings           types.Map         `tfsdk:"settings"`
+	Labels             types.Map         `tfsdk:"labels"`
+	Verify             types.Bool        `tfsdk:"verify"`
+	SecretHint         types.String      `tfsdk:"secret_hint"`
+	SecretFingerprint  types.String      `tfsdk:"secret_fingerprint"`
+	SecretVersion      types.Int64       `tfsdk:"secret_version"`
+	Status             types.String      `tfsdk:"status"`
+	StatusMessage      types.String      `tfsdk:"status_message"`
+	VerifiedAt         timetypes.RFC3339 `tfsdk:"verified_at"`
+	ConnectionIDs      types.Set         `tfsdk:"connection_ids"`
+	CreatedAt          timetypes.RFC3339 `tfsdk:"created_at"`
+	UpdatedAt          timetypes.RFC3339 `tfsdk:"updated_at"`
 	credentialLifecycleModel
 }
 
@@ -189,6 +189,7 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			"verified_at": schema.StringAttribute{
 				MarkdownDescription: "When the provider last accepted or refused the key (RFC 3339).",
 				Computed:            true,
+				CustomType:          timetypes.RFC3339Type{},
 			},
 			"connection_ids": schema.SetAttribute{
 				MarkdownDescription: "Ids of the connections that use this credential.",
@@ -198,11 +199,13 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			"created_at": schema.StringAttribute{
 				MarkdownDescription: "Creation time (RFC 3339).",
 				Computed:            true,
+				CustomType:          timetypes.RFC3339Type{},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"updated_at": schema.StringAttribute{
 				MarkdownDescription: "Time of the last change (RFC 3339).",
 				Computed:            true,
+				CustomType:          timetypes.RFC3339Type{},
 			},
 		},
 	}
@@ -301,7 +304,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	settingsChanged := !plan.Settings.Equal(state.Settings)
 	anyChange := secretChanged || settingsChanged || !plan.Name.Equal(state.Name) || !plan.Description.Equal(state.Description) ||
 		!plan.Labels.Equal(state.Labels) || !plan.Verify.Equal(state.Verify) || !plan.ProjectID.Equal(state.ProjectID) ||
-		!sameDuration(plan.RotationPeriod, state.RotationPeriod) || !sameTimestamp(plan.ExpiresAt, state.ExpiresAt)
+		!plan.RotationPeriod.Equal(state.RotationPeriod) || !plan.ExpiresAt.Equal(state.ExpiresAt)
 
 	// connection_ids is the server's view as of the last refresh. Connections re-pointed or deleted in
 	// the same run may land before or after this update, so Update keeps this value rather than
@@ -450,8 +453,8 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		Description: stringPointerOrEmpty(plan.Description),
 		Verify:      plan.Verify.ValueBoolPointer(),
 		// Always sent: a rotation without expires_at would drop the expiry on the server.
-		RotationPeriod: stringPointerOrEmpty(plan.RotationPeriod),
-		ExpiresAt:      stringPointerOrEmpty(plan.ExpiresAt),
+		RotationPeriod: stringPointerOrEmpty(plan.RotationPeriod.StringValue),
+		ExpiresAt:      stringPointerOrEmpty(plan.ExpiresAt.StringValue),
 	}
 	settings, d := stringMap(ctx, plan.Settings)
 	resp.Diagnostics.Append(d...)
@@ -617,8 +620,8 @@ func credentialToModel(ctx context.Context, c *api.Credential, m *credentialMode
 	}
 	m.ConnectionIDs, d = types.SetValue(types.StringType, ids)
 	diags.Append(d...)
-	m.CreatedAt = types.StringValue(c.CreatedAt.UTC().Format(time.RFC3339))
-	m.UpdatedAt = types.StringValue(c.UpdatedAt.UTC().Format(time.RFC3339))
+	m.CreatedAt = timeValue(&c.CreatedAt)
+	m.UpdatedAt = timeValue(&c.UpdatedAt)
 	diags.Append(lifecycleToModel(ctx, c, &m.credentialLifecycleModel)...)
 	return diags
 }

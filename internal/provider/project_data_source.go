@@ -3,8 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
-	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -26,12 +26,12 @@ func NewProjectDataSource() datasource.DataSource { return &projectDataSource{} 
 type projectDataSource struct{ data *providerData }
 
 type projectDataModel struct {
-	ID                             types.String `tfsdk:"id"`
-	Name                           types.String `tfsdk:"name"`
-	Description                    string       `tfsdk:"description"`
-	InheritOrganizationCredentials bool         `tfsdk:"inherit_organization_credentials"`
-	CreatedAt                      string       `tfsdk:"created_at"`
-	UpdatedAt                      string       `tfsdk:"updated_at"`
+	ID                             types.String      `tfsdk:"id"`
+	Name                           types.String      `tfsdk:"name"`
+	Description                    string            `tfsdk:"description"`
+	InheritOrganizationCredentials bool              `tfsdk:"inherit_organization_credentials"`
+	CreatedAt                      timetypes.RFC3339 `tfsdk:"created_at"`
+	UpdatedAt                      timetypes.RFC3339 `tfsdk:"updated_at"`
 }
 
 func (d *projectDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -64,10 +64,12 @@ func (d *projectDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 			"created_at": schema.StringAttribute{
 				MarkdownDescription: "Creation time (RFC 3339).",
 				Computed:            true,
+				CustomType:          timetypes.RFC3339Type{},
 			},
 			"updated_at": schema.StringAttribute{
 				MarkdownDescription: "Time of the last change (RFC 3339).",
 				Computed:            true,
+				CustomType:          timetypes.RFC3339Type{},
 			},
 		},
 	}
@@ -128,8 +130,8 @@ func (d *projectDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		Name:                           types.StringValue(p.Name),
 		Description:                    p.Description,
 		InheritOrganizationCredentials: p.InheritOrganizationCredentials,
-		CreatedAt:                      p.CreatedAt.UTC().Format(time.RFC3339),
-		UpdatedAt:                      p.UpdatedAt.UTC().Format(time.RFC3339),
+		CreatedAt:                      timeValue(&p.CreatedAt),
+		UpdatedAt:                      timeValue(&p.UpdatedAt),
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -33,12 +33,12 @@ func NewProjectResource() resource.Resource { return &projectResource{} }
 type projectResource struct{ data *providerData }
 
 type projectModel struct {
-	ID                             types.String `tfsdk:"id"`
-	Name                           types.String `tfsdk:"name"`
-	Description                    types.String `tfsdk:"description"`
-	InheritOrganizationCredentials types.Bool   `tfsdk:"inherit_organization_credentials"`
-	CreatedAt                      types.String `tfsdk:"created_at"`
-	UpdatedAt                      types.String `tfsdk:"updated_at"`
+	ID                             types.String      `tfsdk:"id"`
+	Name                           types.String      `tfsdk:"name"`
+	Description                    types.String      `tfsdk:"description"`
+	InheritOrganizationCredentials types.Bool        `tfsdk:"inherit_organization_credentials"`
+	CreatedAt                      timetypes.RFC3339 `tfsdk:"created_at"`
+	UpdatedAt                      timetypes.RFC3339 `tfsdk:"updated_at"`
 }
 
 func (r *projectResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -76,11 +76,13 @@ func (r *projectResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"created_at": schema.StringAttribute{
 				MarkdownDescription: "Creation time (RFC 3339).",
 				Computed:            true,
+				CustomType:          timetypes.RFC3339Type{},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"updated_at": schema.StringAttribute{
 				MarkdownDescription: "Time of the last change (RFC 3339).",
 				Computed:            true,
+				CustomType:          timetypes.RFC3339Type{},
 			},
 		},
 	}
@@ -224,6 +226,6 @@ func projectToModel(p *api.Project, m *projectModel) {
 	m.Name = types.StringValue(p.Name)
 	m.Description = nullIfEmpty(p.Description, m.Description)
 	m.InheritOrganizationCredentials = types.BoolValue(p.InheritOrganizationCredentials)
-	m.CreatedAt = types.StringValue(p.CreatedAt.UTC().Format(time.RFC3339))
-	m.UpdatedAt = types.StringValue(p.UpdatedAt.UTC().Format(time.RFC3339))
+	m.CreatedAt = timeValue(&p.CreatedAt)
+	m.UpdatedAt = timeValue(&p.UpdatedAt)
 }

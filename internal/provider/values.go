@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
@@ -38,11 +39,12 @@ func nullIfEmpty(s string, prior types.String) types.String {
 	return types.StringValue(s)
 }
 
-func timeValue(t *time.Time) types.String {
+// timeValue is a server time in UTC, or null when it is unset.
+func timeValue(t *time.Time) timetypes.RFC3339 {
 	if t == nil || t.IsZero() {
-		return types.StringNull()
+		return timetypes.NewRFC3339Null()
 	}
-	return types.StringValue(t.UTC().Format(time.RFC3339))
+	return timetypes.NewRFC3339TimeValue(t.UTC())
 }
 
 // stringMap reads a map(string) attribute; null gives an empty map.
