@@ -6,6 +6,8 @@ in this order, so that a noisy minute on the machine hits them all alike):
   floor     N terraform_data resources: Terraform's own cost (no plugin process, no gRPC, no schema)
   ref       N modelkeys_credential of the plugin floor (../shared/bench/refprovider): a framework provider
             with our credential's exact schema that does nothing; the floor for any plugin provider
+  refcur    (only with --modes ...,refcur) the plugin floor with today's 29-attribute credential schema
+            (scripts/bench-peers.sh refprovider-current)
   vault     N vault_generic_secret (KV v2) of terraform-provider-vault against `vault server -dev`
             (in memory) on 127.0.0.1: the peer a team would use instead for the same job
   embedded  modelkeys provider, endpoint file://... (the in-process API over SQLite)
@@ -49,7 +51,7 @@ VAULT_TOKEN = "bench-vault-root-token"
 # VAULT_KV_RESOURCE=vault_kv_secret_v2 with a newer terraform-provider-vault (VAULT_PROVIDER_DIR).
 VAULT_RESOURCE = os.environ.get("VAULT_KV_RESOURCE", "vault_generic_secret")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-MODES = ("floor", "ref", "vault", "embedded", "server")
+MODES = ("floor", "ref", "vault", "embedded", "server")  # and refcur, on request
 
 
 def peers(what):
@@ -276,6 +278,7 @@ class Column:
         self.workdir = os.path.join(root, f"{mode}-{n}")
         os.makedirs(self.workdir, exist_ok=True)
         overrides = {"floor": {}, "ref": {"registry.terraform.io/modelkeys/modelkeys": bins.get("ref")},
+                     "refcur": {"registry.terraform.io/modelkeys/modelkeys": bins.get("refcur")},
                      "vault": {"registry.terraform.io/hashicorp/vault": bins.get("vault_provider")},
                      "embedded": {"registry.terraform.io/modelkeys/modelkeys": BIN},
                      "server": {"registry.terraform.io/modelkeys/modelkeys": BIN}}[mode]
@@ -374,6 +377,8 @@ def main():
     bins = {}
     if "ref" in modes:
         bins["ref"] = peers("refprovider")
+    if "refcur" in modes:
+        bins["refcur"] = peers("refprovider-current")
     if "vault" in modes:
         bins["vault"] = peers("vault")
         bins["vault_provider"] = peers("provider")
@@ -415,7 +420,7 @@ def main():
                 continue
             for op in ("apply", "plan", "destroy"):
                 cells = []
-                for base in ("floor", "ref", "vault"):
+                for base in ("floor", "ref", "refcur", "vault"):
                     b = runs.get(f"{base}/{n}")
                     if b:
                         cells.append(f"{base} {m[op + '_wall_median_s'] / b[op + '_wall_median_s']:.2f}x"

@@ -6,13 +6,24 @@
 #   scripts/bench-peers.sh vault         print the path of the vault binary, building it first if not cached
 #   scripts/bench-peers.sh provider      print the directory holding terraform-provider-vault (dev_overrides)
 #   scripts/bench-peers.sh refprovider   print the directory holding the plugin floor's binary (dev_overrides)
-#   scripts/bench-peers.sh all           the three, one per line
+#   scripts/bench-peers.sh refprovider-current
+#                                        the same floor with the 8 attributes modelkeys_credential has gained
+#                                        since refprovider was written (29 instead of 21; see below)
+#   scripts/bench-peers.sh all           vault, provider and refprovider, one per line
 #
 # refprovider: built from a copy of ../shared/bench/refprovider with one file added, bench_env.go, that
 # gives it the environment our binary gives itself in main.go (GOGC=400 and the SDK loggers off, unless
 # TF_LOG* or GOGC is set), the same way: from inside the process. Setting those variables for the
 # Terraform run instead would also change Terraform's own garbage collector, which would no longer be
 # like for like. Rebuilt when its source is newer than the binary.
+#
+# refprovider-current: refprovider has the credential's schema of when it was written (21 attributes);
+# modelkeys_credential has since gained auth_token_wo, auth_token_wo_version (write-only token) and the
+# lifecycle attributes rotation_period, expires_at, rotated_at, rotation_due_at, lifecycle_status and
+# policy_violations. The framework's per-call cost grows faster than linearly with the number of
+# attributes (it rebuilds the schema's attribute map at every attribute-path step), so this variant adds
+# those 8 attributes (same types, optional/computed as ours; no validators) to a copy, to show what
+# today's schema alone costs. Not a column of make bench by default (--modes ...,refcur adds it).
 #
 # Vault: `go install github.com/hashicorp/vault@vX` refuses, because Vault's go.mod replaces its nested modules
 # (github.com/hashicorp/vault/api, api/auth/*, sdk) with local directories (./api, ./sdk), which the module zip
@@ -35,7 +46,7 @@
 # VAULT_BIN=/path/to/vault and VAULT_PROVIDER_DIR=/dir skip the builds.
 set -euo pipefail
 
-vault_version=${VAULT_VERSION:-1.21.4}
+vault_version=${VAULT_VERSION:-1.21.2}
 provider_version=${VAULT_PROVIDER_VERSION:-1.9.0}
 go=${GO:-go}
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys"
@@ -44,6 +55,7 @@ provider_dir="$cache/terraform-provider-vault-$provider_version"
 root=$(cd "$(dirname "$0")/.." && pwd)
 ref_src=${REFPROVIDER_SRC:-$root/../shared/bench/refprovider}
 ref_dir="$cache/refprovider"
+refcur_dir="$cache/refprovider-current"
 
 # A private GOPATH/GOMODCACHE under the cache: the module downloads of these two builds (large) stay out of
 # the machine's module cache and can be deleted with the cache directory.
@@ -110,13 +122,14 @@ provider_path() {
 }
 
 refprovider_path() {
-  local bin="$ref_dir/terraform-provider-modelkeys"
-  if [ -x "$bin" ] && [ -z "$(find "$ref_src" -newer "$bin" -type f -print -quit)" ]; then
-    echo "$ref_dir"
+  local out=${1:-$ref_dir} variant=${2:-}
+  local bin="$out/terraform-provider-modelkeys"
+  if [ -x "$bin" ] && [ -z "$(find "$ref_src" "$0" -newer "$bin" -type f -print -quit)" ]; then
+    echo "$out"
     return
   fi
   [ -f "$ref_src/main.go" ] || { echo "no refprovider source at $ref_src (REFPROVIDER_SRC)" >&2; exit 1; }
-  mkdir -p "$ref_dir"
+  mkdir -p "$out"
   local src
   src=$(mktemp -d "$cache/refprovider-src.XXXXXX")
   trap 'rm -rf "$src"' RETURN
@@ -147,22 +160,35 @@ func init() {
 	}
 }
 GO
+  if [ "$variant" = current ]; then
+    # Model fields after updated_at, schema entries after "updated_at", Create/Update's fill() sets
+    # the new computed ones to known values (as the provider must).
+    sed -i -E \
+      -e 's|^([[:space:]]*UpdatedAt[[:space:]]+types\.String[[:space:]]+`tfsdk:"updated_at"`)$|\1\n\tAuthTokenWO types.String `tfsdk:"auth_token_wo"`\n\tAuthTokenWOVersion types.Int64 `tfsdk:"auth_token_wo_version"`\n\tRotationPeriod types.String `tfsdk:"rotation_period"`\n\tExpiresAt types.String `tfsdk:"expires_at"`\n\tRotatedAt types.String `tfsdk:"rotated_at"`\n\tRotationDueAt types.String `tfsdk:"rotation_due_at"`\n\tLifecycleStatus types.String `tfsdk:"lifecycle_status"`\n\tPolicyViolations types.List `tfsdk:"policy_violations"`|' \
+      -e 's|^([[:space:]]*"updated_at":[[:space:]]+comp\(\),)$|\1\n\t\t"auth_token_wo": schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true},\n\t\t"auth_token_wo_version": schema.Int64Attribute{Optional: true},\n\t\t"rotation_period": schema.StringAttribute{Optional: true},\n\t\t"expires_at": schema.StringAttribute{Optional: true},\n\t\t"rotated_at": schema.StringAttribute{Computed: true},\n\t\t"rotation_due_at": schema.StringAttribute{Computed: true},\n\t\t"lifecycle_status": schema.StringAttribute{Computed: true},\n\t\t"policy_violations": schema.ListAttribute{Computed: true, ElementType: types.StringType},|' \
+      -e 's|^([[:space:]]*m\.UpdatedAt = types\.StringValue\("2026-12-01T00:00:00Z"\))$|\1\n\tm.RotatedAt = types.StringValue("2026-12-01T00:00:00Z")\n\tm.RotationDueAt = types.StringNull()\n\tm.LifecycleStatus = types.StringValue("ok")\n\tm.PolicyViolations = types.ListValueMust(types.StringType, nil)|' \
+      "$src/main.go"
+    [ "$(grep -c -E 'auth_token_wo|policy_violations|PolicyViolations' "$src/main.go")" -ge 6 ] ||
+      { echo "refprovider-current: the patch of $ref_src/main.go did not apply" >&2; exit 1; }
+    gofmt -w "$src/main.go"
+  fi
   (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod "$go" build -trimpath -o "$bin.tmp" .)
   mv "$bin.tmp" "$bin"
-  echo "$ref_dir"
+  echo "$out"
 }
 
 case "${1:-all}" in
 vault) vault_path ;;
 provider) provider_path ;;
 refprovider) refprovider_path ;;
+refprovider-current) refprovider_path "$refcur_dir" current ;;
 all)
   vault_path
   provider_path
   refprovider_path
   ;;
 *)
-  echo "usage: $0 vault|provider|refprovider|all" >&2
+  echo "usage: $0 vault|provider|refprovider|refprovider-current|all" >&2
   exit 2
   ;;
 esac
