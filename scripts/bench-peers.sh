@@ -46,7 +46,7 @@
 # VAULT_BIN=/path/to/vault and VAULT_PROVIDER_DIR=/dir skip the builds.
 set -euo pipefail
 
-vault_version=${VAULT_VERSION:-1.21.2}
+vault_version=${VAULT_VERSION:-1.21.0}
 provider_version=${VAULT_PROVIDER_VERSION:-1.9.0}
 go=${GO:-go}
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys"
