@@ -3,9 +3,12 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
@@ -22,6 +25,7 @@ func main() {
 	var debugMode bool
 	flag.BoolVar(&debugMode, "debug", false, "run with support for debuggers like delve (prints TF_REATTACH_PROVIDERS)")
 	flag.Parse()
+	defer profileCPU()()
 
 	var opts []tf6server.ServeOpt
 	if debugMode {
@@ -29,6 +33,31 @@ func main() {
 	}
 	if err := tf6server.Serve("registry.terraform.io/modelkeys/modelkeys", provider.NewProtocol6Server(version), opts...); err != nil {
 		log.Fatal(err)
+	}
+}
+
+// profileCPU writes a CPU profile of the whole process (provider and, in embedded mode, the server
+// and SQLite) to $MODELKEYS_CPUPROFILE_DIR/cpu-PID.pprof when that is set, for bench/: Terraform starts
+// the provider more than once per command, hence one file per process. go-plugin's Serve returns when
+// Terraform shuts the plugin down, which is when the returned function ends the profile.
+func profileCPU() func() {
+	dir := os.Getenv("MODELKEYS_CPUPROFILE_DIR")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", os.Getpid())))
+	if err != nil {
+		log.Printf("MODELKEYS_CPUPROFILE_DIR: %v", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Printf("MODELKEYS_CPUPROFILE_DIR: %v", err)
+		_ = f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
 	}
 }
 

@@ -40,6 +40,9 @@ func NewCredentialResource() resource.Resource { return &credentialResource{} }
 
 type credentialResource struct{ data *providerData }
 
+// credentialCodec reads and writes credentialModel without the framework's per-call reflection.
+var credentialCodec = newModelCodec[credentialModel]()
+
 type credentialModel struct {
 	ID                 types.String      `tfsdk:"id"`
 	Name               types.String      `tfsdk:"name"`
@@ -216,19 +219,24 @@ func (r *credentialResource) Configure(_ context.Context, req resource.Configure
 }
 
 func (r *credentialResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	return []resource.ConfigValidator{
-		resourcevalidator.Conflicting(path.MatchRoot("api_key"), path.MatchRoot("api_key_wo")),
-		resourcevalidator.RequiredTogether(path.MatchRoot("api_key_wo"), path.MatchRoot("api_key_wo_version")),
-		resourcevalidator.Conflicting(path.MatchRoot("auth_token"), path.MatchRoot("auth_token_wo")),
-		resourcevalidator.RequiredTogether(path.MatchRoot("auth_token_wo"), path.MatchRoot("auth_token_wo_version")),
-	}
+	// Each of these can object only when a write-only secret or its version is set; the gate skips
+	// them (and their walks of the whole configuration) otherwise. See whenAnySet.
+	return []resource.ConfigValidator{whenAnySet{
+		attrs: []string{"api_key_wo", "api_key_wo_version", "auth_token_wo", "auth_token_wo_version"},
+		validators: []resource.ConfigValidator{
+			resourcevalidator.Conflicting(path.MatchRoot("api_key"), path.MatchRoot("api_key_wo")),
+			resourcevalidator.RequiredTogether(path.MatchRoot("api_key_wo"), path.MatchRoot("api_key_wo_version")),
+			resourcevalidator.Conflicting(path.MatchRoot("auth_token"), path.MatchRoot("auth_token_wo")),
+			resourcevalidator.RequiredTogether(path.MatchRoot("auth_token_wo"), path.MatchRoot("auth_token_wo_version")),
+		},
+	}}
 }
 
 // ValidateConfig checks settings and secrets against the catalog, the same check the server makes, so
 // mistakes show at plan time.
 func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var cfg credentialModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	resp.Diagnostics.Append(credentialCodec.getConfig(ctx, req.Config, &cfg)...)
 	if resp.Diagnostics.HasError() || cfg.ModelProvider.IsUnknown() || cfg.ModelProvider.IsNull() || cfg.Settings.IsUnknown() {
 		return
 	}
@@ -270,8 +278,8 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 		return // destroy
 	}
 	var plan, cfg credentialModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	resp.Diagnostics.Append(credentialCodec.getPlan(ctx, req.Plan, &plan)...)
+	resp.Diagnostics.Append(credentialCodec.getConfig(ctx, req.Config, &cfg)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -280,11 +288,11 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	}
 	if req.State.Raw.IsNull() {
 		r.checkCreateHasKey(&cfg, &resp.Diagnostics)
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(credentialCodec.setPlan(ctx, &resp.Plan, &plan)...)
 		return
 	}
 	var state credentialModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(credentialCodec.getState(ctx, req.State, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -323,7 +331,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if !anyChange {
 		plan.UpdatedAt = state.UpdatedAt
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(credentialCodec.setPlan(ctx, &resp.Plan, &plan)...)
 }
 
 func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -331,8 +339,8 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 		return
 	}
 	var plan, cfg credentialModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	resp.Diagnostics.Append(credentialCodec.getPlan(ctx, req.Plan, &plan)...)
+	resp.Diagnostics.Append(credentialCodec.getConfig(ctx, req.Config, &cfg)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -374,7 +382,7 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 	tflog.Info(ctx, "created credential", map[string]any{"id": c.ID, "status": c.Status, "secret_version": c.SecretVersion})
 	resp.Diagnostics.Append(credentialToModel(ctx, c, &plan)...)
 	plan.APIKeyWO, plan.AuthTokenWO = types.StringNull(), types.StringNull()
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(credentialCodec.setState(ctx, &resp.State, &plan)...)
 	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, plan.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
@@ -384,7 +392,7 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 		return
 	}
 	var state credentialModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(credentialCodec.getState(ctx, req.State, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -431,7 +439,7 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 	}
 	resp.Diagnostics.Append(credentialToModel(ctx, c, &state)...)
 	lifecycleWarnings(c, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(credentialCodec.setState(ctx, &resp.State, &state)...)
 	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 }
@@ -441,9 +449,9 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		return
 	}
 	var plan, state, cfg credentialModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	resp.Diagnostics.Append(credentialCodec.getPlan(ctx, req.Plan, &plan)...)
+	resp.Diagnostics.Append(credentialCodec.getState(ctx, req.State, &state)...)
+	resp.Diagnostics.Append(credentialCodec.getConfig(ctx, req.Config, &cfg)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -532,7 +540,7 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	}
 	keepPlannedLifecycle(plannedLifecycle, &plan.credentialLifecycleModel)
 	plan.APIKeyWO, plan.AuthTokenWO = types.StringNull(), types.StringNull()
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(credentialCodec.setState(ctx, &resp.State, &plan)...)
 	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, plan.ID)...)
 	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateAdoptedKey, nil)...)
@@ -565,7 +573,7 @@ func (r *credentialResource) Delete(ctx context.Context, req resource.DeleteRequ
 		return
 	}
 	var state credentialModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(credentialCodec.getState(ctx, req.State, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

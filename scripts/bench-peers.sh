@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# The binaries behind the columns of bench/tf_bench.py that are not ours: HashiCorp Vault and
+# terraform-provider-vault (the peer), built from source through the Go module proxy (no binary downloads,
+# nothing of theirs in this repository), and the plugin floor (../shared/bench/refprovider).
+#
+#   scripts/bench-peers.sh vault         print the path of the vault binary, building it first if not cached
+#   scripts/bench-peers.sh provider      print the directory holding terraform-provider-vault (dev_overrides)
+#   scripts/bench-peers.sh refprovider   print the directory holding the plugin floor's binary (dev_overrides)
+#   scripts/bench-peers.sh refprovider-current
+#                                        the same floor with the 8 attributes modelkeys_credential has gained
+#                                        since refprovider was written (29 instead of 21; see below)
+#   scripts/bench-peers.sh all           vault, provider and refprovider, one per line
+#
+# refprovider: built from a copy of ../shared/bench/refprovider with one file added, bench_env.go, that
+# gives it the environment our binary gives itself in main.go (GOGC=400 and the SDK loggers off, unless
+# TF_LOG* or GOGC is set), the same way: from inside the process. Setting those variables for the
+# Terraform run instead would also change Terraform's own garbage collector, which would no longer be
+# like for like. Rebuilt when its source is newer than the binary.
+#
+# refprovider-current: refprovider has the credential's schema of when it was written (21 attributes);
+# modelkeys_credential has since gained auth_token_wo, auth_token_wo_version (write-only token) and the
+# lifecycle attributes rotation_period, expires_at, rotated_at, rotation_due_at, lifecycle_status and
+# policy_violations. The framework's per-call cost grows faster than linearly with the number of
+# attributes (it rebuilds the schema's attribute map at every attribute-path step), so this variant adds
+# those 8 attributes (same types, optional/computed as ours; no validators) to a copy, to show what
+# today's schema alone costs. Not a column of make bench by default (--modes ...,refcur adds it).
+#
+# Vault: `go install github.com/hashicorp/vault@vX` refuses, because Vault's go.mod replaces its nested modules
+# (github.com/hashicorp/vault/api, api/auth/*, sdk) with local directories (./api, ./sdk), which the module zip
+# does not contain. It builds as the main module once those replaces are gone and the requires point at the
+# versions the module proxy serves: download the zip with `go mod download -json` into a private GOPATH (so the
+# read-only module cache of the machine is left alone), copy it to a writable directory, delete the `=> ./…`
+# replace lines and `go build -mod=mod .` (several minutes, once). No UI (that needs the `ui` build tag and
+# node); `vault server -dev` works without it.
+#
+# terraform-provider-vault: the module proxy serves only v1.9.0 of github.com/hashicorp/terraform-provider-vault
+# (its later tags, v2 to v5, do not carry a /vN module path, so the go command ignores them and the proxy
+# refuses them). v1.9.0's go.mod still calls itself github.com/terraform-providers/terraform-provider-vault, so
+# `go install` refuses it too; like Vault, it builds as the main module from the downloaded zip (without the
+# zip's empty vendor/, its 2019 dependencies come from the module proxy and build with Go 1.26). v1.9.0 (June 2019, Terraform 0.12 SDK, plugin protocol 5) has no vault_kv_secret_v2; its
+# vault_generic_secret writes KV v2 through the secret/data/ path, which is what the benchmark uses. A newer
+# provider can be plugged in with VAULT_PROVIDER_DIR=/dir/with/terraform-provider-vault (then the benchmark
+# uses vault_kv_secret_v2 when VAULT_KV_RESOURCE=vault_kv_secret_v2).
+#
+# Binaries are cached outside the repository, in ${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys/.
+# VAULT_BIN=/path/to/vault and VAULT_PROVIDER_DIR=/dir skip the builds.
+set -euo pipefail
+
+vault_version=${VAULT_VERSION:-1.21.0}
+provider_version=${VAULT_PROVIDER_VERSION:-1.9.0}
+go=${GO:-go}
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys"
+vault_bin="$cache/vault-$vault_version"
+provider_dir="$cache/terraform-provider-vault-$provider_version"
+root=$(cd "$(dirname "$0")/.." && pwd)
+ref_src=${REFPROVIDER_SRC:-$root/../shared/bench/refprovider}
+ref_dir="$cache/refprovider"
+refcur_dir="$cache/refprovider-current"
+
+# A private GOPATH/GOMODCACHE under the cache: the module downloads of these two builds (large) stay out of
+# the machine's module cache and can be deleted with the cache directory.
+gopath="$cache/gopath"
+
+vault_path() {
+  if [ -n "${VAULT_BIN:-}" ]; then
+    echo "$VAULT_BIN"
+    return
+  fi
+  if [ -x "$vault_bin" ]; then
+    echo "$vault_bin"
+    return
+  fi
+  echo "building Vault $vault_version from source into $vault_bin (several minutes, once)" >&2
+  mkdir -p "$cache" "$gopath"
+  local dir src
+  dir=$(GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" GOFLAGS=-mod=mod "$go" mod download -json \
+    "github.com/hashicorp/vault@v$vault_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] && [ -d "$dir" ] || { echo "go mod download of github.com/hashicorp/vault@v$vault_version failed" >&2; exit 1; }
+  src=$(mktemp -d "$cache/vault-src.XXXXXX")
+  trap 'rm -rf "$src"' RETURN
+  cp -R "$dir/." "$src/"
+  chmod -R u+w "$src"
+  # go.mod: no replace of the nested modules (single-line form, which is what Vault's go.mod uses); their
+  # require lines already name versions the module proxy serves.
+  sed -i -E '/^[[:space:]]*replace[[:space:]]+github\.com\/hashicorp\/vault\/[^[:space:]]+[[:space:]]+=>[[:space:]]+\.\//d' "$src/go.mod"
+  if grep -nE '=>[[:space:]]+\./' "$src/go.mod" >&2; then
+    echo "go.mod of Vault $vault_version still replaces a module with a local directory (above)" >&2
+    exit 1
+  fi
+  (cd "$src" && GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" CGO_ENABLED=0 GOFLAGS=-mod=mod \
+    "$go" build -mod=mod -trimpath -ldflags "-s -w" -o "$vault_bin.tmp" .)
+  mv "$vault_bin.tmp" "$vault_bin"
+  echo "$vault_bin"
+}
+
+provider_path() {
+  if [ -n "${VAULT_PROVIDER_DIR:-}" ]; then
+    echo "$VAULT_PROVIDER_DIR"
+    return
+  fi
+  if [ -x "$provider_dir/terraform-provider-vault" ]; then
+    echo "$provider_dir"
+    return
+  fi
+  echo "building terraform-provider-vault $provider_version into $provider_dir (a few minutes, once)" >&2
+  mkdir -p "$cache" "$gopath"
+  local dir src
+  dir=$(GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" GOFLAGS=-mod=mod "$go" mod download -json \
+    "github.com/hashicorp/terraform-provider-vault@v$provider_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] && [ -d "$dir" ] || { echo "go mod download of terraform-provider-vault@v$provider_version failed" >&2; exit 1; }
+  src=$(mktemp -d "$cache/terraform-provider-vault-src.XXXXXX")
+  trap 'rm -rf "$src"' RETURN
+  cp -R "$dir/." "$src/"
+  chmod -R u+w "$src"
+  # The zip keeps vendor/modules.txt but not the vendored code: build from the module proxy instead.
+  rm -rf "$src/vendor"
+  mkdir -p "$provider_dir"
+  (cd "$src" && GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" CGO_ENABLED=0 GOFLAGS=-mod=mod \
+    "$go" build -mod=mod -trimpath -ldflags "-s -w" -o "$provider_dir/terraform-provider-vault.tmp" .)
+  mv "$provider_dir/terraform-provider-vault.tmp" "$provider_dir/terraform-provider-vault"
+  echo "$provider_dir"
+}
+
+refprovider_path() {
+  local out=${1:-$ref_dir} variant=${2:-}
+  local bin="$out/terraform-provider-modelkeys"
+  if [ -x "$bin" ] && [ -z "$(find "$ref_src" "$0" -newer "$bin" -type f -print -quit)" ]; then
+    echo "$out"
+    return
+  fi
+  [ -f "$ref_src/main.go" ] || { echo "no refprovider source at $ref_src (REFPROVIDER_SRC)" >&2; exit 1; }
+  mkdir -p "$out"
+  local src
+  src=$(mktemp -d "$cache/refprovider-src.XXXXXX")
+  trap 'rm -rf "$src"' RETURN
+  cp -R "$ref_src/." "$src/"
+  chmod -R u+w "$src"
+  cat >"$src/bench_env.go" <<'GO'
+package main
+
+// Added by scripts/bench-peers.sh: the environment terraform-provider-modelkeys's main.go gives itself.
+
+import (
+	"os"
+	"runtime/debug"
+	"strings"
+)
+
+func init() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "TF_LOG") {
+			return
+		}
+	}
+	for _, name := range []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK"} {
+		_ = os.Setenv(name, "off")
+	}
+}
+GO
+  if [ "$variant" = current ]; then
+    # Model fields after updated_at, schema entries after "updated_at", Create/Update's fill() sets
+    # the new computed ones to known values (as the provider must).
+    sed -i -E \
+      -e 's|^([[:space:]]*UpdatedAt[[:space:]]+types\.String[[:space:]]+`tfsdk:"updated_at"`)$|\1\n\tAuthTokenWO types.String `tfsdk:"auth_token_wo"`\n\tAuthTokenWOVersion types.Int64 `tfsdk:"auth_token_wo_version"`\n\tRotationPeriod types.String `tfsdk:"rotation_period"`\n\tExpiresAt types.String `tfsdk:"expires_at"`\n\tRotatedAt types.String `tfsdk:"rotated_at"`\n\tRotationDueAt types.String `tfsdk:"rotation_due_at"`\n\tLifecycleStatus types.String `tfsdk:"lifecycle_status"`\n\tPolicyViolations types.List `tfsdk:"policy_violations"`|' \
+      -e 's|^([[:space:]]*"updated_at":[[:space:]]+comp\(\),)$|\1\n\t\t"auth_token_wo": schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true},\n\t\t"auth_token_wo_version": schema.Int64Attribute{Optional: true},\n\t\t"rotation_period": schema.StringAttribute{Optional: true},\n\t\t"expires_at": schema.StringAttribute{Optional: true},\n\t\t"rotated_at": schema.StringAttribute{Computed: true},\n\t\t"rotation_due_at": schema.StringAttribute{Computed: true},\n\t\t"lifecycle_status": schema.StringAttribute{Computed: true},\n\t\t"policy_violations": schema.ListAttribute{Computed: true, ElementType: types.StringType},|' \
+      -e 's|^([[:space:]]*m\.UpdatedAt = types\.StringValue\("2026-12-01T00:00:00Z"\))$|\1\n\tm.RotatedAt = types.StringValue("2026-12-01T00:00:00Z")\n\tm.RotationDueAt = types.StringNull()\n\tm.LifecycleStatus = types.StringValue("ok")\n\tm.PolicyViolations = types.ListValueMust(types.StringType, nil)|' \
+      "$src/main.go"
+    [ "$(grep -c -E 'auth_token_wo|policy_violations|PolicyViolations' "$src/main.go")" -ge 6 ] ||
+      { echo "refprovider-current: the patch of $ref_src/main.go did not apply" >&2; exit 1; }
+    gofmt -w "$src/main.go"
+  fi
+  (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod "$go" build -trimpath -o "$bin.tmp" .)
+  mv "$bin.tmp" "$bin"
+  echo "$out"
+}
+
+case "${1:-all}" in
+vault) vault_path ;;
+provider) provider_path ;;
+refprovider) refprovider_path ;;
+refprovider-current) refprovider_path "$refcur_dir" current ;;
+all)
+  vault_path
+  provider_path
+  refprovider_path
+  ;;
+*)
+  echo "usage: $0 vault|provider|refprovider|refprovider-current|all" >&2
+  exit 2
+  ;;
+esac
