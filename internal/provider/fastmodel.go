@@ -171,8 +171,12 @@ func (c *modelCodec) value(ctx context.Context, dst tftypes.Value, sch typed, mo
 		if !ok || v == nil {
 			return tftypes.Value{}, nil, false
 		}
-		if _, ok := v.(xattr.ValidateableAttribute); ok {
-			return tftypes.Value{}, nil, false // left to the framework, which validates these on Set too
+		if va, ok := v.(xattr.ValidateableAttribute); ok { // validated as the framework's Set does
+			resp := xattr.ValidateAttributeResponse{}
+			va.ValidateAttribute(ctx, xattr.ValidateAttributeRequest{Path: f.path}, &resp)
+			if diags.Append(resp.Diagnostics...); diags.HasError() {
+				return tftypes.Value{}, diags, true
+			}
 		}
 		tv, err := v.ToTerraformValue(ctx)
 		if err != nil || !tv.Type().Equal(obj.AttributeTypes[f.name]) {
