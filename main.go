@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -45,7 +44,14 @@ func profileCPU() func() {
 	if dir == "" {
 		return func() {}
 	}
-	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", os.Getpid())))
+	// An os.Root keeps the file inside the directory the operator named.
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		log.Printf("MODELKEYS_CPUPROFILE_DIR: %v", err)
+		return func() {}
+	}
+	defer func() { _ = root.Close() }()
+	f, err := root.Create(fmt.Sprintf("cpu-%d.pprof", os.Getpid()))
 	if err != nil {
 		log.Printf("MODELKEYS_CPUPROFILE_DIR: %v", err)
 		return func() {}
