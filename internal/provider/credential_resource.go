@@ -8,7 +8,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -216,59 +215,6 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 
 func (r *credentialResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
-}
-
-func (r *credentialResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	// Each of these can object only when a write-only secret or its version is set; the gate skips
-	// them (and their walks of the whole configuration) otherwise. See whenAnySet.
-	return []resource.ConfigValidator{whenAnySet{
-		attrs: []string{"api_key_wo", "api_key_wo_version", "auth_token_wo", "auth_token_wo_version"},
-		validators: []resource.ConfigValidator{
-			resourcevalidator.Conflicting(path.MatchRoot("api_key"), path.MatchRoot("api_key_wo")),
-			resourcevalidator.RequiredTogether(path.MatchRoot("api_key_wo"), path.MatchRoot("api_key_wo_version")),
-			resourcevalidator.Conflicting(path.MatchRoot("auth_token"), path.MatchRoot("auth_token_wo")),
-			resourcevalidator.RequiredTogether(path.MatchRoot("auth_token_wo"), path.MatchRoot("auth_token_wo_version")),
-		},
-	}}
-}
-
-// ValidateConfig checks settings and secrets against the catalog, the same check the server makes, so
-// mistakes show at plan time.
-func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var cfg credentialModel
-	resp.Diagnostics.Append(credentialCodec.getConfig(ctx, req.Config, &cfg)...)
-	if resp.Diagnostics.HasError() || cfg.ModelProvider.IsUnknown() || cfg.ModelProvider.IsNull() || cfg.Settings.IsUnknown() {
-		return
-	}
-	settings, known := knownStringMap(cfg.Settings)
-	if !known {
-		return
-	}
-	hasKey := !cfg.APIKey.IsNull() || !cfg.APIKeyWO.IsNull()
-	hasToken := !cfg.AuthToken.IsNull() || !cfg.AuthTokenWO.IsNull()
-	fields := catalog.ValidateCredential(cfg.ModelProvider.ValueString(), settings, hasKey, hasToken)
-	for _, f := range fields {
-		if f.Field == "provider" {
-			continue // the OneOf validator on model_provider says it already
-		}
-		if f.Field == api.SecretAPIKey && !hasKey {
-			// Not an error of the configuration: an existing credential (imported, or written by
-			// terraform query -generate-config-out) may leave its key to the server. Creating one
-			// without a key is refused in ModifyPlan.
-			continue
-		}
-		at := wireToPath(f.Field)
-		switch { // a secret set in its write-only form is reported on the attribute the configuration uses
-		case f.Field == api.SecretAPIKey && !cfg.APIKeyWO.IsNull():
-			at = path.Root("api_key_wo")
-		case f.Field == api.SecretAuthToken && !cfg.AuthTokenWO.IsNull():
-			at = path.Root("auth_token_wo")
-		}
-		resp.Diagnostics.AddAttributeError(at, "Invalid credential configuration", f.Message)
-	}
-	for _, h := range catalog.CredentialHints(cfg.ModelProvider.ValueString(), settings) {
-		resp.Diagnostics.AddAttributeWarning(wireToPath(h.Field), "Check the credential configuration", h.Message)
-	}
 }
 
 // ModifyPlan resolves project_id from the provider's default project and keeps computed values stable
@@ -546,28 +492,6 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateAdoptedKey, nil)...)
 }
 
-// checkCreateHasKey refuses, at plan time, to create a credential of a provider that needs a key
-// without one. (An existing credential may leave its key to the server; see ValidateConfig.)
-func (r *credentialResource) checkCreateHasKey(cfg *credentialModel, diags *diag.Diagnostics) {
-	if cfg.ModelProvider.IsUnknown() || cfg.ModelProvider.IsNull() || cfg.Settings.IsUnknown() || cfg.APIKey.IsUnknown() || cfg.APIKeyWO.IsUnknown() {
-		return
-	}
-	settings, known := knownStringMap(cfg.Settings)
-	if !known {
-		return
-	}
-	hasKey := !cfg.APIKey.IsNull() || !cfg.APIKeyWO.IsNull()
-	hasToken := !cfg.AuthToken.IsNull() || !cfg.AuthTokenWO.IsNull()
-	if hasKey {
-		return
-	}
-	for _, f := range catalog.ValidateCredential(cfg.ModelProvider.ValueString(), settings, hasKey, hasToken) {
-		if f.Field == api.SecretAPIKey {
-			diags.AddAttributeError(path.Root("api_key"), "Missing API key", f.Message+" Set api_key, or api_key_wo with api_key_wo_version.")
-		}
-	}
-}
-
 func (r *credentialResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	if !r.data.ready(&resp.Diagnostics) {
 		return
@@ -632,37 +556,4 @@ func credentialToModel(ctx context.Context, c *api.Credential, m *credentialMode
 	m.UpdatedAt = timeValue(&c.UpdatedAt)
 	diags.Append(lifecycleToModel(ctx, c, &m.credentialLifecycleModel)...)
 	return diags
-}
-
-func fingerprintOrNone(fp string) string {
-	if fp == "" {
-		return "(no secret)"
-	}
-	return fp
-}
-
-// secretDrifted reports whether the server's fingerprint of a credential's secret means the secret is
-// no longer the one Terraform last wrote. A server that changes how it fingerprints (from one key for
-// the database, "hmac-sha256:", to one per organisation, "hmac-sha256-org:") changes every fingerprint
-// without changing any secret; when only the scheme differs and secret_version, which goes up with
-// every change of secret, is the one in state, the secret is the same and the new fingerprint is
-// simply taken. The same scheme with another value, or another version, is drift.
-func secretDrifted(stateFP string, stateVersion types.Int64, serverFP string, serverVersion int64) bool {
-	if stateFP == serverFP {
-		return false
-	}
-	from, to := fingerprintScheme(stateFP), fingerprintScheme(serverFP)
-	schemeChanged := from != "" && to != "" && from != to
-	sameVersion := !stateVersion.IsNull() && !stateVersion.IsUnknown() && stateVersion.ValueInt64() == serverVersion
-	return !(schemeChanged && sameVersion)
-}
-
-// fingerprintScheme is the part of a fingerprint before its last ':' ("hmac-sha256" of
-// "hmac-sha256:0123..."), or "" when it has none (no secret).
-func fingerprintScheme(fp string) string {
-	i := strings.LastIndexByte(fp, ':')
-	if i <= 0 {
-		return ""
-	}
-	return fp[:i]
 }
