@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -133,24 +132,9 @@ func (d *connectionDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	}
 	ctx = d.data.requestContext(ctx)
 
-	var c *api.Connection
-	if known(id) {
-		var err error
-		c, err = d.data.client.GetConnection(ctx, id.ValueString())
-		if client.IsNotFound(err) {
-			resp.Diagnostics.AddAttributeError(path.Root("id"), "Connection not found",
-				fmt.Sprintf("No connection with id %q exists in this organisation.", id.ValueString()))
-			return
-		}
-		if err != nil {
-			addAPIError(&resp.Diagnostics, "Cannot read connection "+id.ValueString(), err)
-			return
-		}
-	} else {
-		c = d.findByName(ctx, name.ValueString(), d.data.lookupScope(projectID), projectID.IsNull(), resp)
-		if c == nil {
-			return
-		}
+	c := connectionLookup(d.data).find(ctx, d.data, id, name, projectID, &resp.Diagnostics)
+	if c == nil {
+		return
 	}
 	m := connectionDataModel{
 		ID:            types.StringValue(c.ID),
@@ -175,13 +159,15 @@ func (d *connectionDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
-// findByName finds the connection called name in one scope, as the credential data source does.
-func (d *connectionDataSource) findByName(ctx context.Context, name, scope string, fromDefault bool, resp *datasource.ReadResponse) *api.Connection {
-	found, err := d.data.client.ListAllConnections(ctx, client.ConnectionListOptions{Name: name})
-	if err != nil {
-		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot look up connection %q", name), err)
-		return nil
+// connectionLookup finds a connection by id, or by name in one scope.
+func connectionLookup(d *providerData) byIDOrName[api.Connection] {
+	return byIDOrName[api.Connection]{
+		kind: "connection",
+		get:  d.client.GetConnection,
+		list: func(ctx context.Context, name string) ([]api.Connection, error) {
+			return d.client.ListAllConnections(ctx, client.ConnectionListOptions{Name: name})
+		},
+		nameOf:  func(c *api.Connection) string { return c.Name },
+		scopeOf: func(c *api.Connection) string { return c.ProjectID },
 	}
-	return findInScope(found, "connection", name, scope, fromDefault,
-		func(c *api.Connection) string { return c.Name }, func(c *api.Connection) string { return c.ProjectID }, &resp.Diagnostics)
 }

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
@@ -179,25 +178,9 @@ func (d *credentialDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	}
 	ctx = d.data.requestContext(ctx)
 
-	var c *api.Credential
-	if known(id) {
-		var err error
-		c, err = d.data.client.GetCredential(ctx, id.ValueString())
-		if client.IsNotFound(err) {
-			resp.Diagnostics.AddAttributeError(path.Root("id"), "Credential not found",
-				fmt.Sprintf("No credential with id %q exists in this organisation.", id.ValueString()))
-			return
-		}
-		if err != nil {
-			addAPIError(&resp.Diagnostics, "Cannot read credential "+id.ValueString(), err)
-			return
-		}
-	} else {
-		scope := d.data.lookupScope(projectID)
-		c = d.findByName(ctx, name.ValueString(), scope, projectID.IsNull(), resp)
-		if c == nil {
-			return
-		}
+	c := credentialLookup(d.data).find(ctx, d.data, id, name, projectID, &resp.Diagnostics)
+	if c == nil {
+		return
 	}
 	tflog.Debug(ctx, "read credential", map[string]any{"id": c.ID, "project_id": c.ProjectID})
 	m := credentialToDataModel(c)
@@ -207,15 +190,17 @@ func (d *credentialDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
-// findByName finds the credential called name in one scope.
-func (d *credentialDataSource) findByName(ctx context.Context, name, scope string, fromDefault bool, resp *datasource.ReadResponse) *api.Credential {
-	found, err := d.data.client.ListAllCredentials(ctx, client.CredentialListOptions{Name: name})
-	if err != nil {
-		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot look up credential %q", name), err)
-		return nil
+// credentialLookup finds a credential by id, or by name in one scope.
+func credentialLookup(d *providerData) byIDOrName[api.Credential] {
+	return byIDOrName[api.Credential]{
+		kind: "credential",
+		get:  d.client.GetCredential,
+		list: func(ctx context.Context, name string) ([]api.Credential, error) {
+			return d.client.ListAllCredentials(ctx, client.CredentialListOptions{Name: name})
+		},
+		nameOf:  func(c *api.Credential) string { return c.Name },
+		scopeOf: func(c *api.Credential) string { return c.ProjectID },
 	}
-	return findInScope(found, "credential", name, scope, fromDefault,
-		func(c *api.Credential) string { return c.Name }, func(c *api.Credential) string { return c.ProjectID }, &resp.Diagnostics)
 }
 
 // credentialToDataModel copies a credential as the API returns it: never a secret, which the API does

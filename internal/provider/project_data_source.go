@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
@@ -94,36 +93,16 @@ func (d *projectDataSource) Read(ctx context.Context, req datasource.ReadRequest
 	}
 	ctx = d.data.requestContext(ctx)
 
-	var p *api.Project
-	if known(id) {
-		var err error
-		p, err = d.data.client.GetProject(ctx, id.ValueString())
-		if client.IsNotFound(err) {
-			resp.Diagnostics.AddAttributeError(path.Root("id"), "Project not found",
-				fmt.Sprintf("No project with id %q exists in this organisation.", id.ValueString()))
-			return
-		}
-		if err != nil {
-			addAPIError(&resp.Diagnostics, "Cannot read project "+id.ValueString(), err)
-			return
-		}
-	} else {
-		found, err := d.data.client.ListAllProjects(ctx, client.ProjectListOptions{Name: name.ValueString()})
-		if err != nil {
-			addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot look up project %q", name.ValueString()), err)
-			return
-		}
-		for i := range found {
-			if found[i].Name == name.ValueString() {
-				p = &found[i]
-				break
-			}
-		}
-		if p == nil {
-			resp.Diagnostics.AddAttributeError(path.Root("name"), "Project not found",
-				fmt.Sprintf("No project named %q exists in this organisation.", name.ValueString()))
-			return
-		}
+	p := byIDOrName[api.Project]{
+		kind: "project",
+		get:  d.data.client.GetProject,
+		list: func(ctx context.Context, name string) ([]api.Project, error) {
+			return d.data.client.ListAllProjects(ctx, client.ProjectListOptions{Name: name})
+		},
+		nameOf: func(p *api.Project) string { return p.Name },
+	}.find(ctx, d.data, id, name, types.StringNull(), &resp.Diagnostics)
+	if p == nil {
+		return
 	}
 	m := projectDataModel{
 		ID:                             types.StringValue(p.ID),
