@@ -91,9 +91,32 @@ func projectIndex(ps []api.Project) map[string]api.Project {
 
 // ---- Credentials ----
 
+// option is one choice of a filter's <select>.
 type option struct {
 	Value, Label string
 	Selected     bool
+}
+
+// providerOptions is the provider filter: all providers, then each of the catalog's.
+func providerOptions(selected string) []option {
+	out := []option{{Value: "", Label: "All providers", Selected: selected == ""}}
+	for _, prov := range catalog.Providers() {
+		out = append(out, option{Value: prov.ID, Label: prov.DisplayName, Selected: prov.ID == selected})
+	}
+	return out
+}
+
+// projectOptions is a scope filter: the given leading choices, then one per project.
+func projectOptions(projects []api.Project, selected string, leading ...option) []option {
+	out := make([]option, 0, len(leading)+len(projects))
+	for _, o := range leading {
+		o.Selected = o.Value == selected
+		out = append(out, o)
+	}
+	for _, pr := range projects {
+		out = append(out, option{Value: pr.ID, Label: "Project " + pr.Name, Selected: pr.ID == selected})
+	}
+	return out
 }
 
 type credentialRow struct {
@@ -150,19 +173,12 @@ func (c *Console) credentialsPage(w http.ResponseWriter, r *http.Request, req *r
 	history := log.byObject()
 
 	d := credentialsData{Filtered: provider != "" || status != "" || project != "", AuditTruncated: log.truncated}
-	d.Providers = append(d.Providers, option{Value: "", Label: "All providers", Selected: provider == ""})
-	for _, prov := range catalog.Providers() {
-		d.Providers = append(d.Providers, option{Value: prov.ID, Label: prov.DisplayName, Selected: prov.ID == provider})
-	}
+	d.Providers = providerOptions(provider)
 	d.Statuses = append(d.Statuses, option{Value: "", Label: "Any status", Selected: status == ""})
 	for _, s := range statuses {
 		d.Statuses = append(d.Statuses, option{Value: s, Label: s, Selected: s == status})
 	}
-	d.Scopes = append(d.Scopes, option{Value: "", Label: "All scopes", Selected: project == ""},
-		option{Value: "-", Label: "Organisation", Selected: project == "-"})
-	for _, pr := range projects {
-		d.Scopes = append(d.Scopes, option{Value: pr.ID, Label: "Project " + pr.Name, Selected: pr.ID == project})
-	}
+	d.Scopes = projectOptions(projects, project, option{Value: "", Label: "All scopes"}, option{Value: "-", Label: "Organisation"})
 
 	groups := map[string]*scopeGroup{"": {Heading: "Organisation"}}
 	order := []string{""}
@@ -342,28 +358,18 @@ type connectionRow struct {
 
 func (c *Console) connectionsPage(w http.ResponseWriter, r *http.Request, req *request) {
 	ctx, p := r.Context(), req.p
-	conns, err := c.allConnections(ctx, p, store.ConnectionFilter{})
-	if err != nil {
-		c.fail(w, r, req, err)
-		return
-	}
-	projects, err := c.allProjects(ctx, p)
-	if err != nil {
-		c.fail(w, r, req, err)
-		return
-	}
-	creds, err := c.allCredentials(ctx, p, store.CredentialFilter{})
+	inv, err := c.inventory(ctx, p, true, true)
 	if err != nil {
 		c.fail(w, r, req, err)
 		return
 	}
 	names := map[string]string{}
-	for _, cr := range creds {
+	for _, cr := range inv.credentials {
 		names[cr.ID] = cr.Name
 	}
-	idx := projectIndex(projects)
-	rows := make([]connectionRow, 0, len(conns))
-	for _, cn := range conns {
+	idx := projectIndex(inv.projects)
+	rows := make([]connectionRow, 0, len(inv.connections))
+	for _, cn := range inv.connections {
 		rows = append(rows, connectionRow{Connection: cn, Scope: scopeName(cn.ProjectID, idx), CredentialName: names[cn.CredentialID]})
 	}
 	c.render(w, r, http.StatusOK, "connections", c.newPage(req, "Connections", "connections", rows))
@@ -389,7 +395,7 @@ func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, req *reques
 	ctx, p := r.Context(), req.p
 	q := r.URL.Query()
 	scope, provider, allowed := q.Get("project"), q.Get("provider"), q.Get("allowed")
-	projects, err := c.allProjects(ctx, p)
+	inv, err := c.inventory(ctx, p, false, true)
 	if err != nil {
 		c.fail(w, r, req, err)
 		return
@@ -399,7 +405,7 @@ func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, req *reques
 		c.fail(w, r, req, err)
 		return
 	}
-	d := modelsData{ScopeName: scopeName(scope, projectIndex(projects))}
+	d := modelsData{ScopeName: scopeName(scope, projectIndex(inv.projects))}
 	if d.OrgPolicy, err = c.svc.GetModelPolicy(ctx, p, ""); err != nil {
 		c.fail(w, r, req, err)
 		return
@@ -410,25 +416,14 @@ func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, req *reques
 			return
 		}
 	}
-	conns, err := c.allConnections(ctx, p, store.ConnectionFilter{})
-	if err != nil {
-		c.fail(w, r, req, err)
-		return
-	}
 	through := map[string][]api.Connection{}
-	for _, cn := range conns {
+	for _, cn := range inv.connections {
 		if cn.ProjectID == scope {
 			through[cn.Provider+"/"+cn.Model] = append(through[cn.Provider+"/"+cn.Model], cn)
 		}
 	}
-	d.Scopes = append(d.Scopes, option{Value: "", Label: "Organisation", Selected: scope == ""})
-	for _, pr := range projects {
-		d.Scopes = append(d.Scopes, option{Value: pr.ID, Label: "Project " + pr.Name, Selected: pr.ID == scope})
-	}
-	d.Providers = append(d.Providers, option{Value: "", Label: "All providers", Selected: provider == ""})
-	for _, prov := range catalog.Providers() {
-		d.Providers = append(d.Providers, option{Value: prov.ID, Label: prov.DisplayName, Selected: prov.ID == provider})
-	}
+	d.Scopes = projectOptions(inv.projects, scope, option{Value: "", Label: "Organisation"})
+	d.Providers = providerOptions(provider)
 	d.Allowed = []option{{Value: "", Label: "Allowed and blocked", Selected: allowed == ""},
 		{Value: "yes", Label: "Allowed only", Selected: allowed == "yes"}, {Value: "no", Label: "Blocked only", Selected: allowed == "no"}}
 	for _, m := range models.Items {
@@ -455,30 +450,20 @@ type projectRow struct {
 
 func (c *Console) projectsPage(w http.ResponseWriter, r *http.Request, req *request) {
 	ctx, p := r.Context(), req.p
-	projects, err := c.allProjects(ctx, p)
-	if err != nil {
-		c.fail(w, r, req, err)
-		return
-	}
-	creds, err := c.allCredentials(ctx, p, store.CredentialFilter{})
-	if err != nil {
-		c.fail(w, r, req, err)
-		return
-	}
-	conns, err := c.allConnections(ctx, p, store.ConnectionFilter{})
+	inv, err := c.inventory(ctx, p, true, true)
 	if err != nil {
 		c.fail(w, r, req, err)
 		return
 	}
 	nCreds, nConns := map[string]int{}, map[string]int{}
-	for _, cr := range creds {
+	for _, cr := range inv.credentials {
 		nCreds[cr.ProjectID]++
 	}
-	for _, cn := range conns {
+	for _, cn := range inv.connections {
 		nConns[cn.ProjectID]++
 	}
-	rows := make([]projectRow, 0, len(projects))
-	for _, pr := range projects {
+	rows := make([]projectRow, 0, len(inv.projects))
+	for _, pr := range inv.projects {
 		pol, err := c.svc.GetModelPolicy(ctx, p, pr.ID)
 		if err != nil {
 			c.fail(w, r, req, err)
