@@ -4,18 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/verify"
 )
 
@@ -53,34 +47,7 @@ func TestCreateAzureCredentialWithEntraID(t *testing.T) {
 	ctx := context.Background()
 	fake := httptest.NewServer(http.HandlerFunc(fakeAzureEntra))
 	t.Cleanup(fake.Close)
-	dbPath := filepath.Join(t.TempDir(), "modelkeys.db")
-	st, err := sqlstore.OpenSQLite(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _, err := secrets.EnsureMasterKeyFile(secrets.KeyFileFor(dbPath))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := secrets.NewKeyring(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring, Version: "test",
-		Verifier: verify.New(verify.Options{BaseURLs: map[string]string{verify.EntraBaseURLKey: fake.URL}, Timeout: 2 * time.Second, Egress: verify.ServerEgress(nil)})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); _ = st.Close() })
-	token, _, err := service.CreateToken(ctx, st, "acme", api.RoleAdmin, "entra-test", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(client.Config{BaseURL: hs.URL, Token: token, MaxRetries: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := newServerVerifyingAt(t, map[string]string{verify.EntraBaseURLKey: fake.URL})
 
 	settings := map[string]string{"endpoint": fake.URL, "deployment": "gpt-4o-prod", "api_version": "2024-10-21",
 		"auth_method": "entra_id", "tenant_id": entraTenant, "client_id": entraClient}

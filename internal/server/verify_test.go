@@ -59,11 +59,20 @@ func (f *fakeOpenAI) set(fn func(*fakeOpenAI)) {
 	fn(f)
 }
 
+// newVerifyServer serves a fresh SQLite organisation whose verifier reaches the loopback fake of
+// OpenAI as the operator's base URL for openai; the client is an admin's.
 func newVerifyServer(t *testing.T, fake *fakeOpenAI) (*server.Server, *client.Client) {
 	t.Helper()
-	ctx := context.Background()
 	provider := httptest.NewServer(fake)
 	t.Cleanup(provider.Close)
+	return newServerVerifyingAt(t, map[string]string{"openai": provider.URL + "/v1"})
+}
+
+// newServerVerifyingAt is newVerifyServer for any base URLs: the server's own egress policy, under
+// which the operator's base URLs are trusted, so loopback fakes are reachable.
+func newServerVerifyingAt(t *testing.T, baseURLs map[string]string) (*server.Server, *client.Client) {
+	t.Helper()
+	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "modelkeys.db")
 	st, err := sqlstore.OpenSQLite(ctx, dbPath)
 	if err != nil {
@@ -78,9 +87,7 @@ func newVerifyServer(t *testing.T, fake *fakeOpenAI) (*server.Server, *client.Cl
 		t.Fatal(err)
 	}
 	srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring, Version: "test",
-		// The server's own egress policy: the loopback fake is reachable because it is the operator's
-		// base URL, which is trusted.
-		Verifier: verify.New(verify.Options{BaseURLs: map[string]string{"openai": provider.URL + "/v1"}, Timeout: 2 * time.Second, Egress: verify.ServerEgress(nil)})})
+		Verifier: verify.New(verify.Options{BaseURLs: baseURLs, Timeout: 2 * time.Second, Egress: verify.ServerEgress(nil)})})
 	if err != nil {
 		t.Fatal(err)
 	}
