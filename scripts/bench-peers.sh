@@ -37,7 +37,10 @@
 # (its later tags, v2 to v5, do not carry a /vN module path, so the go command ignores them and the proxy
 # refuses them). v1.9.0's go.mod still calls itself github.com/terraform-providers/terraform-provider-vault, so
 # `go install` refuses it too; like Vault, it builds as the main module from the downloaded zip (without the
-# zip's empty vendor/, its 2019 dependencies come from the module proxy and build with Go 1.26). v1.9.0 (June 2019, Terraform 0.12 SDK, plugin protocol 5) has no vault_kv_secret_v2; its
+# zip's empty vendor/, its 2019 dependencies come from the module proxy and build with Go 1.26). v1.9.0
+# pins a Terraform of before 0.12 (plugin protocol 4, which today's Terraform refuses); the build
+# requires github.com/hashicorp/terraform v0.12.29 instead, whose plugin SDK has the same API and serves
+# protocol 5. v1.9.0 has no vault_kv_secret_v2; its
 # vault_generic_secret writes KV v2 through the secret/data/ path, which is what the benchmark uses. A newer
 # provider can be plugged in with VAULT_PROVIDER_DIR=/dir/with/terraform-provider-vault (then the benchmark
 # uses vault_kv_secret_v2 when VAULT_KV_RESOURCE=vault_kv_secret_v2).
@@ -51,7 +54,8 @@ provider_version=${VAULT_PROVIDER_VERSION:-1.9.0}
 go=${GO:-go}
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys"
 vault_bin="$cache/vault-$vault_version"
-provider_dir="$cache/terraform-provider-vault-$provider_version"
+provider_terraform=v0.12.29
+provider_dir="$cache/terraform-provider-vault-$provider_version-terraform-$provider_terraform"
 root=$(cd "$(dirname "$0")/.." && pwd)
 ref_src=${REFPROVIDER_SRC:-$root/../shared/bench/refprovider}
 ref_dir="$cache/refprovider"
@@ -114,6 +118,10 @@ provider_path() {
   chmod -R u+w "$src"
   # The zip keeps vendor/modules.txt but not the vendored code: build from the module proxy instead.
   rm -rf "$src/vendor"
+  # v1.9.0 pins a pre-release Terraform (March 2019) whose plugin package speaks protocol 4, which
+  # Terraform 0.12 and later refuse ("Incompatible API version with plugin"); Terraform v0.12.29's
+  # helper/schema is the same API and serves protocol 5.
+  (cd "$src" && GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" "$go" mod edit -require="github.com/hashicorp/terraform@$provider_terraform")
   mkdir -p "$provider_dir"
   (cd "$src" && GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" CGO_ENABLED=0 GOFLAGS=-mod=mod \
     "$go" build -mod=mod -trimpath -ldflags "-s -w" -o "$provider_dir/terraform-provider-vault.tmp" .)
