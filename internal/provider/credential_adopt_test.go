@@ -70,9 +70,10 @@ func TestAccCredential_adoptMatchingKey(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := newTestServer(t)
 			before := createOutOfBand(t, s, keyOne)
-			resource.Test(t, resource.TestCase{
+			resource.ParallelTest(t, resource.TestCase{
 				PreCheck:                 func() { testAccPreCheck(t) },
 				ProtoV6ProviderFactories: protoV6Providers,
+				CheckDestroy:             checkAllDestroyed(s),
 				Steps: []resource.TestStep{
 					{
 						Config: adoptConfig(s, before.ID, keyAttrs),
@@ -104,9 +105,10 @@ func TestAccCredential_adoptMatchingKey(t *testing.T) {
 func TestAccCredential_adoptOtherKeyRotates(t *testing.T) {
 	s := newTestServer(t)
 	before := createOutOfBand(t, s, keyOne)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
 		Steps: []resource.TestStep{
 			{
 				Config: adoptConfig(s, before.ID, fmt.Sprintf("  api_key = %q", keyTwo)),

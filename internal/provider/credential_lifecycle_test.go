@@ -121,7 +121,7 @@ func TestAccCredential_rotationAndExpiry(t *testing.T) {
 	later := start.Add(365 * day)
 	rotated := lifecycleConfig(s, keyTwo, fmt.Sprintf("  rotation_period = \"2160h\"\n  expires_at      = %q", lcTime(later)), "")
 	var id string
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.ParallelTest(t, tfresource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkLifecycleDestroyed(s),
@@ -200,7 +200,7 @@ func TestAccCredential_rotationAndExpiry(t *testing.T) {
 // TestAccCredential_lifecycleValidation refuses bad durations and timestamps at plan time.
 func TestAccCredential_lifecycleValidation(t *testing.T) {
 	s := newTestServer(t)
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.ParallelTest(t, tfresource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []tfresource.TestStep{
@@ -234,7 +234,7 @@ resource "modelkeys_credential_policy" "org" {
   require_verification = false
 }
 `
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.ParallelTest(t, tfresource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkLifecycleDestroyed(s),
@@ -303,7 +303,7 @@ resource "modelkeys_credential" "refused" {
   depends_on     = [modelkeys_credential_policy.p]
 }
 `
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.ParallelTest(t, tfresource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkLifecycleDestroyed(s),
@@ -365,7 +365,7 @@ data "modelkeys_credentials" "expired" {
   depends_on       = [modelkeys_credential.lc, modelkeys_credential.other]
 }
 `)
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.ParallelTest(t, tfresource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		CheckDestroy:             checkLifecycleDestroyed(s),
@@ -481,7 +481,7 @@ func TestCredentialRefreshWarnsNamingTheCredential(t *testing.T) {
 // TestAccProvidersDataSource_category lists the providers of one category.
 func TestAccProvidersDataSource_category(t *testing.T) {
 	s := newTestServer(t)
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.ParallelTest(t, tfresource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		Steps: []tfresource.TestStep{{

@@ -59,7 +59,7 @@ func ptrTo[T any](v T) *T { return &v }
 func TestAccListResources_query(t *testing.T) {
 	s := newTestServer(t)
 	creds := seedForQuery(t, s)
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: protoV6Providers,
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
