@@ -20,7 +20,8 @@ import (
 // parent on return shrinks what stays behind to a few dozen bytes per call.
 func NewProtocol6Server(version string) func() tfprotov6.ProviderServer {
 	return func() tfprotov6.ProviderServer {
-		return newReleasingServer(providerserver.NewProtocol6(New(version)())())
+		p := &modelkeysProvider{version: version}
+		return newReleasingServer(providerserver.NewProtocol6(p)(), newUnchangedCredentialPlans(p))
 	}
 }
 
@@ -31,14 +32,15 @@ func NewProtocol6Server(version string) func() tfprotov6.ProviderServer {
 // call returns); state stores this provider does not offer.
 type releasingServer struct {
 	tfprotov6.ProviderServer
-	lists   tfprotov6.ListResourceServer // nil when the wrapped server has none
-	actions tfprotov6.ActionServer
+	lists     tfprotov6.ListResourceServer // nil when the wrapped server has none
+	actions   tfprotov6.ActionServer
+	unchanged *unchangedCredentialPlans // nil: every plan the framework's way
 }
 
-func newReleasingServer(s tfprotov6.ProviderServer) releasingServer {
+func newReleasingServer(s tfprotov6.ProviderServer, unchanged *unchangedCredentialPlans) releasingServer {
 	lists, _ := s.(tfprotov6.ListResourceServer)
 	actions, _ := s.(tfprotov6.ActionServer)
-	return releasingServer{ProviderServer: s, lists: lists, actions: actions}
+	return releasingServer{ProviderServer: s, lists: lists, actions: actions, unchanged: unchanged}
 }
 
 // withReleasedContext runs call with a context that behaves as ctx until call returns, and then
@@ -63,6 +65,9 @@ func (s releasingServer) ReadResource(ctx context.Context, req *tfprotov6.ReadRe
 }
 
 func (s releasingServer) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
+	if resp, ok := s.unchanged.plan(req); ok {
+		return resp, nil
+	}
 	return withReleasedContext(ctx, req, s.ProviderServer.PlanResourceChange)
 }
 

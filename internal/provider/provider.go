@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
@@ -44,6 +45,9 @@ func New(version string) func() provider.Provider {
 
 type modelkeysProvider struct {
 	version string
+	// configured is what Configure handed the resources, for the protocol-level short paths
+	// (credential_plan_unchanged.go); nil until then.
+	configured atomic.Pointer[providerData]
 }
 
 type providerModel struct {
@@ -217,6 +221,7 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 	resp.EphemeralResourceData = data
 	resp.ListResourceData = data
 	resp.ActionData = data
+	p.configured.Store(data)
 }
 
 func (p *modelkeysProvider) Resources(context.Context) []func() resource.Resource {
