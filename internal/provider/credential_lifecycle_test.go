@@ -406,25 +406,7 @@ func TestCredentialRefreshWarnsNamingTheCredential(t *testing.T) {
 	}
 
 	// A refresh is ReadResource through the provider's protocol server, as Terraform runs it.
-	srv := NewProtocol6Server("test")()
-	sch, err := srv.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ptyp := sch.Provider.ValueType().(tftypes.Object)
-	pvals := map[string]tftypes.Value{}
-	for name, at := range ptyp.AttributeTypes {
-		pvals[name] = tftypes.NewValue(at, nil)
-	}
-	pvals["endpoint"] = tftypes.NewValue(tftypes.String, s.URL)
-	pvals["token"] = tftypes.NewValue(tftypes.String, s.Token)
-	pcfg, err := tfprotov6.NewDynamicValue(ptyp, tftypes.NewValue(ptyp, pvals))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cresp, err := srv.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: &pcfg}); err != nil || len(cresp.Diagnostics) > 0 {
-		t.Fatalf("ConfigureProvider: %v %v", err, cresp.Diagnostics)
-	}
+	srv, sch := configuredProtocolServer(t, s, "")
 	typ := sch.ResourceSchemas["modelkeys_credential"].ValueType().(tftypes.Object)
 	vals := map[string]tftypes.Value{}
 	for name, at := range typ.AttributeTypes {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -31,7 +32,41 @@ type planFixture struct {
 func newPlanFixture(t *testing.T, s *testServer, credentialID, project string) *planFixture {
 	t.Helper()
 	ctx := context.Background()
-	srv := NewProtocol6Server("test")().(releasingServer)
+	srv, sch := configuredProtocolServer(t, s, project)
+	rs := sch.ResourceSchemas[credentialTypeName]
+	f := &planFixture{srv: srv.(releasingServer), typ: rs.ValueType().(tftypes.Object), computed: map[string]bool{}}
+	for _, a := range rs.Block.Attributes {
+		if (a.Computed && !a.Optional) || a.WriteOnly {
+			f.computed[a.Name] = true
+		}
+	}
+	vals := map[string]tftypes.Value{}
+	for name, at := range f.typ.AttributeTypes {
+		vals[name] = tftypes.NewValue(at, nil)
+	}
+	vals["id"] = tftypes.NewValue(tftypes.String, credentialID)
+	cur := f.dynamic(t, vals)
+	resp, err := f.srv.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: credentialTypeName, CurrentState: cur})
+	if err != nil || hasError(resp.Diagnostics) {
+		t.Fatalf("ReadResource: %v %v", err, resp.Diagnostics)
+	}
+	st, err := resp.NewState.Unmarshal(f.typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.As(&f.state); err != nil {
+		t.Fatal(err)
+	}
+	f.identity, f.private = resp.NewIdentity, resp.Private
+	return f
+}
+
+// configuredProtocolServer is the provider's protocol server configured against s, as Terraform
+// configures it (with the provider's project when project is set), and its schemas.
+func configuredProtocolServer(t *testing.T, s *testServer, project string) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
+	t.Helper()
+	ctx := context.Background()
+	srv := NewProtocol6Server("test")()
 	sch, err := srv.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -53,32 +88,7 @@ func newPlanFixture(t *testing.T, s *testServer, credentialID, project string) *
 	if cresp, err := srv.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: &pcfg}); err != nil || len(cresp.Diagnostics) > 0 {
 		t.Fatalf("ConfigureProvider: %v %v", err, cresp.Diagnostics)
 	}
-	rs := sch.ResourceSchemas[credentialTypeName]
-	f := &planFixture{srv: srv, typ: rs.ValueType().(tftypes.Object), computed: map[string]bool{}}
-	for _, a := range rs.Block.Attributes {
-		if (a.Computed && !a.Optional) || a.WriteOnly {
-			f.computed[a.Name] = true
-		}
-	}
-	vals := map[string]tftypes.Value{}
-	for name, at := range f.typ.AttributeTypes {
-		vals[name] = tftypes.NewValue(at, nil)
-	}
-	vals["id"] = tftypes.NewValue(tftypes.String, credentialID)
-	cur := f.dynamic(t, vals)
-	resp, err := srv.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: credentialTypeName, CurrentState: cur})
-	if err != nil || hasError(resp.Diagnostics) {
-		t.Fatalf("ReadResource: %v %v", err, resp.Diagnostics)
-	}
-	st, err := resp.NewState.Unmarshal(f.typ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.As(&f.state); err != nil {
-		t.Fatal(err)
-	}
-	f.identity, f.private = resp.NewIdentity, resp.Private
-	return f
+	return srv, sch
 }
 
 func (f *planFixture) dynamic(t *testing.T, vals map[string]tftypes.Value) *tfprotov6.DynamicValue {
@@ -280,35 +290,15 @@ func TestUnchangedCredentialPlanModifiers(t *testing.T) {
 	}
 }
 
+// planModifiers are the PlanModifiers of any kind of attribute (each kind has its own slice type).
 func planModifiers(a schema.Attribute) []any {
-	var ms []any
-	switch a := a.(type) {
-	case schema.StringAttribute:
-		for _, m := range a.PlanModifiers {
-			ms = append(ms, m)
-		}
-	case schema.BoolAttribute:
-		for _, m := range a.PlanModifiers {
-			ms = append(ms, m)
-		}
-	case schema.Int64Attribute:
-		for _, m := range a.PlanModifiers {
-			ms = append(ms, m)
-		}
-	case schema.MapAttribute:
-		for _, m := range a.PlanModifiers {
-			ms = append(ms, m)
-		}
-	case schema.SetAttribute:
-		for _, m := range a.PlanModifiers {
-			ms = append(ms, m)
-		}
-	case schema.ListAttribute:
-		for _, m := range a.PlanModifiers {
-			ms = append(ms, m)
-		}
-	default:
-		ms = append(ms, fmt.Sprintf("attribute of kind %T, unknown to this test", a))
+	f := reflect.ValueOf(a).FieldByName("PlanModifiers")
+	if !f.IsValid() {
+		return []any{fmt.Sprintf("attribute of kind %T, unknown to this test", a)}
+	}
+	ms := make([]any, f.Len())
+	for i := range ms {
+		ms[i] = f.Index(i).Interface()
 	}
 	return ms
 }
