@@ -229,14 +229,12 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if cfg.ProjectID.IsNull() {
-		plan.ProjectID = r.data.plannedProjectID(cfg.ProjectID)
-	}
 	if req.State.Raw.IsNull() {
-		r.checkCreateHasKey(&cfg, &resp.Diagnostics)
+		r.planCreate(&plan, &cfg, &resp.Diagnostics)
 		resp.Diagnostics.Append(credentialCodec.setPlan(ctx, &resp.Plan, &plan)...)
 		return
 	}
+	r.planProject(&plan, &cfg)
 	var state credentialModel
 	resp.Diagnostics.Append(credentialCodec.getState(ctx, req.State, &state)...)
 	if resp.Diagnostics.HasError() {
@@ -278,6 +276,20 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 		plan.UpdatedAt = state.UpdatedAt
 	}
 	resp.Diagnostics.Append(credentialCodec.setPlan(ctx, &resp.Plan, &plan)...)
+}
+
+// planCreate is ModifyPlan's part for a new credential. The short path of a create plan
+// (credential_plan_create.go) calls it too, so that it is written once.
+func (r *credentialResource) planCreate(plan, cfg *credentialModel, diags *diag.Diagnostics) {
+	r.planProject(plan, cfg)
+	r.checkCreateHasKey(cfg, diags)
+}
+
+// planProject plans the provider's project for a credential whose project_id is omitted.
+func (r *credentialResource) planProject(plan, cfg *credentialModel) {
+	if cfg.ProjectID.IsNull() {
+		plan.ProjectID = r.data.plannedProjectID(cfg.ProjectID)
+	}
 }
 
 func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

@@ -21,7 +21,7 @@ import (
 func NewProtocol6Server(version string) func() tfprotov6.ProviderServer {
 	return func() tfprotov6.ProviderServer {
 		p := &modelkeysProvider{version: version}
-		return newReleasingServer(providerserver.NewProtocol6(p)(), newUnchangedCredentialPlans(p))
+		return newReleasingServer(providerserver.NewProtocol6(p)(), newCredentialShortPlans(p))
 	}
 }
 
@@ -34,13 +34,13 @@ type releasingServer struct {
 	tfprotov6.ProviderServer
 	lists     tfprotov6.ListResourceServer // nil when the wrapped server has none
 	actions   tfprotov6.ActionServer
-	unchanged *unchangedCredentialPlans // nil: every plan the framework's way
+	shortPlans *credentialShortPlans // nil: every plan the framework's way
 }
 
-func newReleasingServer(s tfprotov6.ProviderServer, unchanged *unchangedCredentialPlans) releasingServer {
+func newReleasingServer(s tfprotov6.ProviderServer, shortPlans *credentialShortPlans) releasingServer {
 	lists, _ := s.(tfprotov6.ListResourceServer)
 	actions, _ := s.(tfprotov6.ActionServer)
-	return releasingServer{ProviderServer: s, lists: lists, actions: actions, unchanged: unchanged}
+	return releasingServer{ProviderServer: s, lists: lists, actions: actions, shortPlans: shortPlans}
 }
 
 // withReleasedContext runs call with a context that behaves as ctx until call returns, and then
@@ -65,7 +65,7 @@ func (s releasingServer) ReadResource(ctx context.Context, req *tfprotov6.ReadRe
 }
 
 func (s releasingServer) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
-	if resp, ok := s.unchanged.plan(req); ok {
+	if resp, ok := s.shortPlans.plan(ctx, req); ok {
 		return resp, nil
 	}
 	return withReleasedContext(ctx, req, s.ProviderServer.PlanResourceChange)

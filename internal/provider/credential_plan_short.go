@@ -1,0 +1,158 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/defaults"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+)
+
+// credentialShortPlans answers the two commonest plans of a modelkeys_credential, a plan of one that
+// nothing changed (credential_plan_unchanged.go) and a plan of a new one (credential_plan_create.go),
+// without the framework's plan machinery, with the answer that machinery gives.
+//
+// Why: terraform-plugin-framework v1.19 plans every attribute of the schema in turn, and each turn
+// rewrites the whole planned object and looks each of its attributes up in a map it rebuilds from
+// the schema at every step. That is cubic in the number of attributes; with the credential's 29 it
+// is half of the provider's CPU on a no-change plan, and, since Terraform plans each new resource
+// twice (at plan and again at apply), nearly half of it on an apply that creates credentials. Both
+// answers are a single pass over the attributes.
+//
+// Any other plan, and any plan before the provider is configured, takes the framework's path; the
+// tests beside each file hold both paths to the same answers.
+type credentialShortPlans struct {
+	provider  *modelkeysProvider
+	schema    schema.Schema
+	typ       tftypes.Object
+	defaults  map[string]tftypes.Value // the attributes with a Default, and that default
+	computed  map[string]bool          // Computed attributes (with or without Optional)
+	writeOnly map[string]bool
+	// nullIdentity is the planned identity when Terraform sent none (before 1.12, a new resource, or
+	// state written before identities): the framework plans a null one then.
+	nullIdentity *tfprotov6.ResourceIdentityData
+}
+
+// credentialTypeName is the resource type the short paths are for (Metadata's provider type name and
+// "_credential").
+const credentialTypeName = "modelkeys_credential"
+
+// newCredentialShortPlans returns nil, which plans everything the framework's way, when the
+// credential's schema has a default this file does not know how to compute.
+func newCredentialShortPlans(p *modelkeysProvider) *credentialShortPlans {
+	ctx := context.Background()
+	var sr resource.SchemaResponse
+	NewCredentialResource().Schema(ctx, resource.SchemaRequest{}, &sr)
+	typ, ok := sr.Schema.Type().TerraformType(ctx).(tftypes.Object)
+	if !ok || sr.Diagnostics.HasError() {
+		return nil
+	}
+	var ir resource.IdentitySchemaResponse
+	(&credentialResource{}).IdentitySchema(ctx, resource.IdentitySchemaRequest{}, &ir)
+	ityp := ir.IdentitySchema.Type().TerraformType(ctx)
+	nullIdentity, err := tfprotov6.NewDynamicValue(ityp, tftypes.NewValue(ityp, nil))
+	if err != nil {
+		return nil
+	}
+	u := &credentialShortPlans{provider: p, schema: sr.Schema, typ: typ, defaults: map[string]tftypes.Value{},
+		computed: map[string]bool{}, writeOnly: map[string]bool{},
+		nullIdentity: &tfprotov6.ResourceIdentityData{IdentityData: &nullIdentity}}
+	for name, a := range sr.Schema.Attributes {
+		u.computed[name], u.writeOnly[name] = a.IsComputed(), a.IsWriteOnly()
+		var v tftypes.Value
+		switch a := a.(type) {
+		case schema.BoolAttribute:
+			if a.Default == nil {
+				continue
+			}
+			var r defaults.BoolResponse
+			a.Default.DefaultBool(ctx, defaults.BoolRequest{}, &r)
+			v, err = r.PlanValue.ToTerraformValue(ctx)
+		case schema.StringAttribute:
+			if a.Default == nil {
+				continue
+			}
+			var r defaults.StringResponse
+			a.Default.DefaultString(ctx, defaults.StringRequest{}, &r)
+			v, err = r.PlanValue.ToTerraformValue(ctx)
+		case schema.Int64Attribute:
+			if a.Default == nil {
+				continue
+			}
+			var r defaults.Int64Response
+			a.Default.DefaultInt64(ctx, defaults.Int64Request{}, &r)
+			v, err = r.PlanValue.ToTerraformValue(ctx)
+		case schema.MapAttribute:
+			if a.Default == nil {
+				continue
+			}
+			return nil
+		case schema.SetAttribute:
+			if a.Default == nil {
+				continue
+			}
+			return nil
+		case schema.ListAttribute:
+			if a.Default == nil {
+				continue
+			}
+			return nil
+		default:
+			return nil
+		}
+		if err != nil {
+			return nil
+		}
+		u.defaults[name] = v
+	}
+	return u
+}
+
+// plan is the framework's answer to req when it is known without asking the framework; false otherwise.
+func (u *credentialShortPlans) plan(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, bool) {
+	if u == nil || req.TypeName != credentialTypeName || (req.PriorIdentity != nil && req.PriorIdentity.IdentityData == nil) {
+		return nil, false
+	}
+	data := u.provider.configured.Load()
+	if data == nil {
+		return nil, false
+	}
+	if sameMsgPack(req.ProposedNewState, req.PriorState) {
+		return u.unchanged(req, data)
+	}
+	return u.create(ctx, req, data)
+}
+
+// identity is the identity the framework plans: the prior one, or a null one when Terraform sent none.
+func (u *credentialShortPlans) identity(req *tfprotov6.PlanResourceChangeRequest) *tfprotov6.ResourceIdentityData {
+	if req.PriorIdentity == nil {
+		return u.nullIdentity
+	}
+	return req.PriorIdentity
+}
+
+// attributes decodes a known, non-null credential object; nil for anything else.
+func (u *credentialShortPlans) attributes(dv *tfprotov6.DynamicValue) map[string]tftypes.Value {
+	if dv == nil {
+		return nil
+	}
+	v, err := dv.Unmarshal(u.typ)
+	if err != nil || v.IsNull() || !v.IsKnown() {
+		return nil
+	}
+	var attrs map[string]tftypes.Value
+	if v.As(&attrs) != nil {
+		return nil
+	}
+	return attrs
+}
+
+// sameMsgPack: both values are there, in MessagePack, byte for byte the same. Terraform encodes
+// equal values alike (attributes and map keys in order); values that are equal but encoded apart
+// only miss the short path.
+func sameMsgPack(a, b *tfprotov6.DynamicValue) bool {
+	return a != nil && b != nil && len(a.JSON) == 0 && len(b.JSON) == 0 && len(a.MsgPack) > 0 && bytes.Equal(a.MsgPack, b.MsgPack)
+}
