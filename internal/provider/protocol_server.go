@@ -32,8 +32,8 @@ func NewProtocol6Server(version string) func() tfprotov6.ProviderServer {
 // call returns); state stores this provider does not offer.
 type releasingServer struct {
 	tfprotov6.ProviderServer
-	lists     tfprotov6.ListResourceServer // nil when the wrapped server has none
-	actions   tfprotov6.ActionServer
+	lists      tfprotov6.ListResourceServer // nil when the wrapped server has none
+	actions    tfprotov6.ActionServer
 	shortPlans *credentialShortPlans // nil: every plan the framework's way
 }
 
