@@ -17,12 +17,12 @@ import (
 //     fills;
 //   - the plan modifiers, all of which leave a new resource's plan alone (UseStateForUnknown,
 //     RequiresReplace and UseStateWhenSemanticallyEqual look at a prior state there is none of;
-//     TestCredentialShortPlanModifiers lists them, so that a new one is looked at here);
+//     TestCredentialShortPathModifiers lists them, so that a new one is looked at here);
 //   - ModifyPlan's part for a new credential, planCreate itself.
 //
 // Where planCreate has anything to say (a missing API key), or a value does not decode, the
 // framework's path answers instead, so diagnostics read as they always have.
-func (u *credentialShortPlans) create(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest, data *providerData) (*tfprotov6.PlanResourceChangeResponse, bool) {
+func (u *credentialShortPaths) create(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest, data *providerData) (*tfprotov6.PlanResourceChangeResponse, bool) {
 	if len(req.PriorPrivate) > 0 || !u.isNull(req.PriorState) {
 		return nil, false
 	}
@@ -66,7 +66,7 @@ func (u *credentialShortPlans) create(ctx context.Context, req *tfprotov6.PlanRe
 }
 
 // isNull: dv is absent or a null credential, as the prior state of a resource not yet created is.
-func (u *credentialShortPlans) isNull(dv *tfprotov6.DynamicValue) bool {
+func (u *credentialShortPaths) isNull(dv *tfprotov6.DynamicValue) bool {
 	if dv == nil {
 		return true
 	}

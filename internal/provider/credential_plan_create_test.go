@@ -60,7 +60,7 @@ func TestCreateCredentialPlanAnswersAsTheFramework(t *testing.T) {
 		}
 		return m
 	}
-	nullIdentity := newCredentialShortPlans(&modelkeysProvider{}).nullIdentity
+	nullIdentity := newCredentialShortPaths(&modelkeysProvider{}).nullIdentity
 
 	for _, tc := range []struct {
 		name   string
@@ -95,7 +95,7 @@ func TestCreateCredentialPlanAnswersAsTheFramework(t *testing.T) {
 				tc.edit(req)
 			}
 			rs := tc.srv.(releasingServer)
-			short, ok := rs.shortPlans.plan(ctx, req)
+			short, ok := rs.short.plan(ctx, req)
 			if ok != tc.short {
 				t.Fatalf("short path answered %v, want %v", ok, tc.short)
 			}

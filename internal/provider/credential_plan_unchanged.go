@@ -19,9 +19,9 @@ import (
 //     project_id must be that project (or null when the provider has none), or it is a replacement;
 //   - ModifyPlan clears the adoption marker from the private state: there must be none;
 //   - the plan modifiers (UseStateForUnknown, RequiresReplace, UseStateWhenSemanticallyEqual) leave a
-//     plan equal to the state as it is; TestCredentialShortPlanModifiers lists them, so that a new
+//     plan equal to the state as it is; TestCredentialShortPathModifiers lists them, so that a new
 //     one is looked at here.
-func (u *credentialShortPlans) unchanged(req *tfprotov6.PlanResourceChangeRequest, data *providerData) (*tfprotov6.PlanResourceChangeResponse, bool) {
+func (u *credentialShortPaths) unchanged(req *tfprotov6.PlanResourceChangeRequest, data *providerData) (*tfprotov6.PlanResourceChangeResponse, bool) {
 	if bytes.Contains(req.PriorPrivate, []byte(privateAdoptedKey)) {
 		return nil, false
 	}

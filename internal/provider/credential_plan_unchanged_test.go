@@ -135,7 +135,7 @@ func TestUnchangedCredentialPlanAnswersAsTheFramework(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(t, tc.f, req)
 			}
-			short, ok := tc.f.srv.shortPlans.plan(ctx, req)
+			short, ok := tc.f.srv.short.plan(ctx, req)
 			if ok != tc.short {
 				t.Fatalf("short path answered %v, want %v (%s)", ok, tc.short, tc.want)
 			}

@@ -354,19 +354,35 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx = r.data.requestContext(ctx, state.APIKey.ValueString(), state.AuthToken.ValueString())
-	c, err := r.data.client.GetCredential(ctx, state.ID.ValueString())
-	if client.IsNotFound(err) {
-		tflog.Info(ctx, "credential no longer exists; removing it from state", map[string]any{"id": state.ID.ValueString()})
+	version, gone := r.refresh(ctx, &state, &resp.Diagnostics)
+	if gone {
 		resp.State.RemoveResource(ctx)
 		// The framework wants an identity after every Read, even one that forgets the object (Terraform
 		// before 1.12 sends none to keep).
 		resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
 		return
 	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Cannot read credential "+state.ID.ValueString(), err)
+	if resp.Diagnostics.HasError() {
 		return
+	}
+	resp.Diagnostics.Append(credentialCodec.setState(ctx, &resp.State, &state)...)
+	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
+	resp.Diagnostics.Append(setVersion(ctx, resp.Private, version)...)
+}
+
+// refresh brings state up to date with the credential on the server and returns the server's version
+// of it, for the private state; gone when it no longer exists. Read calls it, and so does the short
+// path of a refresh (credential_read_short.go), so that it is written once.
+func (r *credentialResource) refresh(ctx context.Context, state *credentialModel, diags *diag.Diagnostics) (version int64, gone bool) {
+	ctx = r.data.requestContext(ctx, state.APIKey.ValueString(), state.AuthToken.ValueString())
+	c, err := r.data.client.GetCredential(ctx, state.ID.ValueString())
+	if client.IsNotFound(err) {
+		tflog.Info(ctx, "credential no longer exists; removing it from state", map[string]any{"id": state.ID.ValueString()})
+		return 0, true
+	}
+	if err != nil {
+		addAPIError(diags, "Cannot read credential "+state.ID.ValueString(), err)
+		return 0, false
 	}
 	// Drift: the secret behind the fingerprint is not the one Terraform last wrote. Forget the declared
 	// key in state so that the plan shows an update that puts it back.
@@ -377,7 +393,7 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 			"id": c.ID, "from_scheme": fingerprintScheme(stateFP), "to_scheme": fingerprintScheme(c.SecretFingerprint), "secret_version": c.SecretVersion})
 	}
 	if drift {
-		resp.Diagnostics.AddWarning("Credential secret changed outside Terraform",
+		diags.AddWarning("Credential secret changed outside Terraform",
 			fmt.Sprintf("The secret of credential %q (%s) no longer matches the one Terraform set: its fingerprint went from %s to %s (secret_version %d). "+
 				"The next apply puts the configured key back; to keep the new key, put it in the configuration.",
 				c.Name, c.ID, state.SecretFingerprint.ValueString(), fingerprintOrNone(c.SecretFingerprint), c.SecretVersion))
@@ -395,11 +411,9 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 			state.AuthTokenWOVersion = types.Int64Null()
 		}
 	}
-	resp.Diagnostics.Append(credentialToModel(ctx, c, &state)...)
-	lifecycleWarnings(c, &resp.Diagnostics)
-	resp.Diagnostics.Append(credentialCodec.setState(ctx, &resp.State, &state)...)
-	resp.Diagnostics.Append(setIDIdentity(ctx, resp.Identity, state.ID)...)
-	resp.Diagnostics.Append(setVersion(ctx, resp.Private, c.Version)...)
+	diags.Append(credentialToModel(ctx, c, state)...)
+	lifecycleWarnings(c, diags)
+	return c.Version, false
 }
 
 func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {

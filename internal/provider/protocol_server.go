@@ -21,7 +21,7 @@ import (
 func NewProtocol6Server(version string) func() tfprotov6.ProviderServer {
 	return func() tfprotov6.ProviderServer {
 		p := &modelkeysProvider{version: version}
-		return newReleasingServer(providerserver.NewProtocol6(p)(), newCredentialShortPlans(p))
+		return newReleasingServer(providerserver.NewProtocol6(p)(), newCredentialShortPaths(p))
 	}
 }
 
@@ -32,15 +32,15 @@ func NewProtocol6Server(version string) func() tfprotov6.ProviderServer {
 // call returns); state stores this provider does not offer.
 type releasingServer struct {
 	tfprotov6.ProviderServer
-	lists      tfprotov6.ListResourceServer // nil when the wrapped server has none
-	actions    tfprotov6.ActionServer
-	shortPlans *credentialShortPlans // nil: every plan the framework's way
+	lists   tfprotov6.ListResourceServer // nil when the wrapped server has none
+	actions tfprotov6.ActionServer
+	short   *credentialShortPaths // nil: every plan and refresh the framework's way
 }
 
-func newReleasingServer(s tfprotov6.ProviderServer, shortPlans *credentialShortPlans) releasingServer {
+func newReleasingServer(s tfprotov6.ProviderServer, short *credentialShortPaths) releasingServer {
 	lists, _ := s.(tfprotov6.ListResourceServer)
 	actions, _ := s.(tfprotov6.ActionServer)
-	return releasingServer{ProviderServer: s, lists: lists, actions: actions, shortPlans: shortPlans}
+	return releasingServer{ProviderServer: s, lists: lists, actions: actions, short: short}
 }
 
 // withReleasedContext runs call with a context that behaves as ctx until call returns, and then
@@ -61,11 +61,18 @@ func (s releasingServer) UpgradeResourceState(ctx context.Context, req *tfprotov
 }
 
 func (s releasingServer) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
-	return withReleasedContext(ctx, req, s.ProviderServer.ReadResource)
+	return withReleasedContext(ctx, req, s.readResource)
+}
+
+func (s releasingServer) readResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
+	if resp, ok := s.short.read(ctx, req); ok {
+		return resp, nil
+	}
+	return s.ProviderServer.ReadResource(ctx, req)
 }
 
 func (s releasingServer) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
-	if resp, ok := s.shortPlans.plan(ctx, req); ok {
+	if resp, ok := s.short.plan(ctx, req); ok {
 		return resp, nil
 	}
 	return withReleasedContext(ctx, req, s.ProviderServer.PlanResourceChange)

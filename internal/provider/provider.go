@@ -46,7 +46,7 @@ func New(version string) func() provider.Provider {
 type modelkeysProvider struct {
 	version string
 	// configured is what Configure handed the resources, for the protocol-level short paths
-	// (credential_plan_short.go); nil until then.
+	// (credential_short_paths.go); nil until then.
 	configured atomic.Pointer[providerData]
 }
 

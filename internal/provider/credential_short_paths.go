@@ -5,13 +5,16 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/defaults"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
-// credentialShortPlans answers the two commonest plans of a modelkeys_credential, a plan of one that
+// credentialShortPaths answers the two commonest plans of a modelkeys_credential, a plan of one that
 // nothing changed (credential_plan_unchanged.go) and a plan of a new one (credential_plan_create.go),
 // without the framework's plan machinery, with the answer that machinery gives.
 //
@@ -24,13 +27,17 @@ import (
 //
 // Any other plan, and any plan before the provider is configured, takes the framework's path; the
 // tests beside each file hold both paths to the same answers.
-type credentialShortPlans struct {
+type credentialShortPaths struct {
 	provider  *modelkeysProvider
 	schema    schema.Schema
 	typ       tftypes.Object
 	defaults  map[string]tftypes.Value // the attributes with a Default, and that default
 	computed  map[string]bool          // Computed attributes (with or without Optional)
 	writeOnly map[string]bool
+	// semantic are the attributes whose type has a semantic equality (timestamps, durations): a refresh
+	// keeps the stored spelling of an equal value.
+	semantic       map[string]basetypes.StringTypable
+	identitySchema identityschema.Schema
 	// nullIdentity is the planned identity when Terraform sent none (before 1.12, a new resource, or
 	// state written before identities): the framework plans a null one then.
 	nullIdentity *tfprotov6.ResourceIdentityData
@@ -40,9 +47,10 @@ type credentialShortPlans struct {
 // "_credential").
 const credentialTypeName = "modelkeys_credential"
 
-// newCredentialShortPlans returns nil, which plans everything the framework's way, when the
-// credential's schema has a default this file does not know how to compute.
-func newCredentialShortPlans(p *modelkeysProvider) *credentialShortPlans {
+// newCredentialShortPaths returns nil, which plans and reads everything the framework's way, when the
+// credential's schema has a default this file does not know how to compute, or a custom type other
+// than a string's.
+func newCredentialShortPaths(p *modelkeysProvider) *credentialShortPaths {
 	ctx := context.Background()
 	var sr resource.SchemaResponse
 	NewCredentialResource().Schema(ctx, resource.SchemaRequest{}, &sr)
@@ -57,14 +65,18 @@ func newCredentialShortPlans(p *modelkeysProvider) *credentialShortPlans {
 	if err != nil {
 		return nil
 	}
-	u := &credentialShortPlans{provider: p, schema: sr.Schema, typ: typ, defaults: map[string]tftypes.Value{},
-		computed: map[string]bool{}, writeOnly: map[string]bool{},
-		nullIdentity: &tfprotov6.ResourceIdentityData{IdentityData: &nullIdentity}}
+	u := &credentialShortPaths{provider: p, schema: sr.Schema, typ: typ, defaults: map[string]tftypes.Value{},
+		computed: map[string]bool{}, writeOnly: map[string]bool{}, semantic: map[string]basetypes.StringTypable{},
+		identitySchema: ir.IdentitySchema,
+		nullIdentity:   &tfprotov6.ResourceIdentityData{IdentityData: &nullIdentity}}
 	for name, a := range sr.Schema.Attributes {
 		u.computed[name], u.writeOnly[name] = a.IsComputed(), a.IsWriteOnly()
 		var v tftypes.Value
 		switch a := a.(type) {
 		case schema.BoolAttribute:
+			if a.CustomType != nil {
+				return nil // a semantic equality the refresh would have to apply
+			}
 			if a.Default == nil {
 				continue
 			}
@@ -72,6 +84,9 @@ func newCredentialShortPlans(p *modelkeysProvider) *credentialShortPlans {
 			a.Default.DefaultBool(ctx, defaults.BoolRequest{}, &r)
 			v, err = r.PlanValue.ToTerraformValue(ctx)
 		case schema.StringAttribute:
+			if t, ok := a.CustomType.(basetypes.StringTypable); ok {
+				u.semantic[name] = t
+			}
 			if a.Default == nil {
 				continue
 			}
@@ -79,6 +94,9 @@ func newCredentialShortPlans(p *modelkeysProvider) *credentialShortPlans {
 			a.Default.DefaultString(ctx, defaults.StringRequest{}, &r)
 			v, err = r.PlanValue.ToTerraformValue(ctx)
 		case schema.Int64Attribute:
+			if a.CustomType != nil {
+				return nil // a semantic equality the refresh would have to apply
+			}
 			if a.Default == nil {
 				continue
 			}
@@ -86,16 +104,25 @@ func newCredentialShortPlans(p *modelkeysProvider) *credentialShortPlans {
 			a.Default.DefaultInt64(ctx, defaults.Int64Request{}, &r)
 			v, err = r.PlanValue.ToTerraformValue(ctx)
 		case schema.MapAttribute:
+			if a.CustomType != nil || a.ElementType != types.StringType {
+				return nil // a semantic equality the refresh would have to apply
+			}
 			if a.Default == nil {
 				continue
 			}
 			return nil
 		case schema.SetAttribute:
+			if a.CustomType != nil || a.ElementType != types.StringType {
+				return nil
+			}
 			if a.Default == nil {
 				continue
 			}
 			return nil
 		case schema.ListAttribute:
+			if a.CustomType != nil || a.ElementType != types.StringType {
+				return nil
+			}
 			if a.Default == nil {
 				continue
 			}
@@ -112,7 +139,7 @@ func newCredentialShortPlans(p *modelkeysProvider) *credentialShortPlans {
 }
 
 // plan is the framework's answer to req when it is known without asking the framework; false otherwise.
-func (u *credentialShortPlans) plan(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, bool) {
+func (u *credentialShortPaths) plan(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, bool) {
 	if u == nil || req.TypeName != credentialTypeName || (req.PriorIdentity != nil && req.PriorIdentity.IdentityData == nil) {
 		return nil, false
 	}
@@ -127,7 +154,7 @@ func (u *credentialShortPlans) plan(ctx context.Context, req *tfprotov6.PlanReso
 }
 
 // identity is the identity the framework plans: the prior one, or a null one when Terraform sent none.
-func (u *credentialShortPlans) identity(req *tfprotov6.PlanResourceChangeRequest) *tfprotov6.ResourceIdentityData {
+func (u *credentialShortPaths) identity(req *tfprotov6.PlanResourceChangeRequest) *tfprotov6.ResourceIdentityData {
 	if req.PriorIdentity == nil {
 		return u.nullIdentity
 	}
@@ -135,7 +162,7 @@ func (u *credentialShortPlans) identity(req *tfprotov6.PlanResourceChangeRequest
 }
 
 // attributes decodes a known, non-null credential object; nil for anything else.
-func (u *credentialShortPlans) attributes(dv *tfprotov6.DynamicValue) map[string]tftypes.Value {
+func (u *credentialShortPaths) attributes(dv *tfprotov6.DynamicValue) map[string]tftypes.Value {
 	if dv == nil {
 		return nil
 	}
