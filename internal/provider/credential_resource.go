@@ -279,7 +279,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 }
 
 // planCreate is ModifyPlan's part for a new credential. The short path of a create plan
-// (credential_plan_create.go) calls it too, so that it is written once.
+// (credential_short_plan_create.go) calls it too, so that it is written once.
 func (r *credentialResource) planCreate(plan, cfg *credentialModel, diags *diag.Diagnostics) {
 	r.planProject(plan, cfg)
 	r.checkCreateHasKey(cfg, diags)
@@ -372,7 +372,7 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 
 // refresh brings state up to date with the credential on the server and returns the server's version
 // of it, for the private state; gone when it no longer exists. Read calls it, and so does the short
-// path of a refresh (credential_read_short.go), so that it is written once.
+// path of a refresh (credential_short_read.go), so that it is written once.
 func (r *credentialResource) refresh(ctx context.Context, state *credentialModel, diags *diag.Diagnostics) (version int64, gone bool) {
 	ctx = r.data.requestContext(ctx, state.APIKey.ValueString(), state.AuthToken.ValueString())
 	c, err := r.data.client.GetCredential(ctx, state.ID.ValueString())

@@ -15,7 +15,7 @@ import (
 )
 
 // credentialShortPaths answers the two commonest plans of a modelkeys_credential, a plan of one that
-// nothing changed (credential_plan_unchanged.go) and a plan of a new one (credential_plan_create.go),
+// nothing changed (credential_short_plan_unchanged.go) and a plan of a new one (credential_short_plan_create.go),
 // without the framework's plan machinery, with the answer that machinery gives.
 //
 // Why: terraform-plugin-framework v1.19 plans every attribute of the schema in turn, and each turn

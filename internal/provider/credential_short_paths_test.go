@@ -109,8 +109,8 @@ func hasError(ds []*tfprotov6.Diagnostic) bool {
 }
 
 // TestCredentialShortPathModifiers lists the plan modifiers of modelkeys_credential. The short paths
-// rely on each of them leaving a plan that equals the state as it is (credential_plan_unchanged.go)
-// and leaving a new credential's plan alone (credential_plan_create.go): a new one fails this test until it is checked to do the same, and listed here.
+// rely on each of them leaving a plan that equals the state as it is (credential_short_plan_unchanged.go)
+// and leaving a new credential's plan alone (credential_short_plan_create.go): a new one fails this test until it is checked to do the same, and listed here.
 func TestCredentialShortPathModifiers(t *testing.T) {
 	if newCredentialShortPaths(&modelkeysProvider{}) == nil {
 		t.Fatal("the credential's schema has a default the short path cannot compare: every plan takes the framework's path")

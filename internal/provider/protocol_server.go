@@ -57,6 +57,9 @@ func (s releasingServer) ValidateResourceConfig(ctx context.Context, req *tfprot
 }
 
 func (s releasingServer) UpgradeResourceState(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
+	if resp, ok := s.short.upgrade(req); ok {
+		return resp, nil
+	}
 	return withReleasedContext(ctx, req, s.ProviderServer.UpgradeResourceState)
 }
 
