@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Terraform end to end: apply, no-change plan and destroy of N credentials, against three floors.
 
-Five columns, run side by side in one invocation and interleaved (each repetition runs every column once,
+Six columns, run side by side in one invocation and interleaved (each repetition runs every column once,
 in this order, so that a noisy minute on the machine hits them all alike):
   floor     N terraform_data resources: Terraform's own cost (no plugin process, no gRPC, no schema)
   ref       N modelkeys_credential of the plugin floor (../shared/bench/refprovider): a framework provider
             with our credential's exact schema that does nothing; the floor for any plugin provider
-  refcur    (only with --modes ...,refcur) the plugin floor with today's 29-attribute credential schema
-            (scripts/bench-peers.sh refprovider-current)
+  refcur    the plugin floor with today's 29-attribute credential schema (scripts/bench-peers.sh
+            refprovider-current): what the attributes added since ref was written cost any provider
   vault     N vault_generic_secret (KV v2) of terraform-provider-vault against `vault server -dev`
             (in memory) on 127.0.0.1: the peer a team would use instead for the same job
   embedded  modelkeys provider, endpoint file://... (the in-process API over SQLite)
@@ -51,7 +51,7 @@ VAULT_TOKEN = "bench-vault-root-token"
 # VAULT_KV_RESOURCE=vault_kv_secret_v2 with a newer terraform-provider-vault (VAULT_PROVIDER_DIR).
 VAULT_RESOURCE = os.environ.get("VAULT_KV_RESOURCE", "vault_generic_secret")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-MODES = ("floor", "ref", "vault", "embedded", "server")  # and refcur, on request
+MODES = ("floor", "ref", "refcur", "vault", "embedded", "server")
 
 
 def peers(what):
