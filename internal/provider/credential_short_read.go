@@ -20,9 +20,11 @@ import (
 //   - the identity, {id}, which must be the one Terraform holds, if it holds one;
 //   - the private state with the server's version of the credential, the other keys kept.
 //
-// The framework's own path answers instead, and reads the credential again, where the refresh has an
-// error to report or removes the credential (rare, and their diagnostics and removal then read as they
-// always have), and for a private state holding the framework's own keys (an import's first read).
+// A refresh that fails, or finds the credential gone, is answered as the framework answers it too (the
+// state as it was with the error; a null state), so that nothing is asked of the server twice. The
+// framework's own path answers instead for a diagnostic about an attribute (whose path this file does
+// not convert), an identity that is not the one Terraform holds, and a private state holding the
+// framework's own keys (an import's first read).
 // TestReadCredentialAnswersAsTheFramework holds both paths to the same answers.
 func (u *credentialShortPaths) read(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, bool) {
 	if u == nil || req.TypeName != credentialTypeName || (req.CurrentIdentity != nil && req.CurrentIdentity.IdentityData == nil) {
@@ -65,14 +67,25 @@ func (u *credentialShortPaths) read(ctx context.Context, req *tfprotov6.ReadReso
 		return nil, false
 	}
 	version, gone := (&credentialResource{data: data}).refresh(ctx, &state, &diags)
-	if gone || !onlyWarnings(diags) {
+	switch {
+	case !withoutPaths(diags):
+		return nil, false
+	case diags.HasError():
+		// As the framework answers a Read that failed: the state, private state and identity as they were.
+		return u.readAnswer(req.CurrentState, diags, private, priorIdentity)
+	case gone:
+		// As the framework answers a Read that removed the resource: a null state, with an identity.
+		diags.Append(setIDIdentity(ctx, &identity, state.ID)...)
+	default:
+		diags.Append(credentialCodec.setState(ctx, &st, &state)...)
+		diags.Append(setIDIdentity(ctx, &identity, state.ID)...)
+		diags.Append(setVersion(ctx, privateData(private), version)...)
+	}
+	if diags.HasError() || !withoutPaths(diags) || identity.Raw.IsFullyNull() || (!priorIdentity.IsFullyNull() && !priorIdentity.Equal(identity.Raw)) {
 		return nil, false
 	}
-	diags.Append(credentialCodec.setState(ctx, &st, &state)...)
-	diags.Append(setIDIdentity(ctx, &identity, state.ID)...)
-	diags.Append(setVersion(ctx, privateData(private), version)...)
-	if !onlyWarnings(diags) || identity.Raw.IsFullyNull() || (!priorIdentity.IsFullyNull() && !priorIdentity.Equal(identity.Raw)) {
-		return nil, false
+	if gone {
+		return u.readAnswer(nil, diags, private, identity.Raw)
 	}
 
 	var refreshed map[string]tftypes.Value
@@ -93,17 +106,32 @@ func (u *credentialShortPaths) read(ctx context.Context, req *tfprotov6.ReadReso
 	if err != nil {
 		return nil, false
 	}
-	newIdentity, err := tfprotov6.NewDynamicValue(identity.Raw.Type(), identity.Raw)
+	return u.readAnswer(&newState, diags, private, identity.Raw)
+}
+
+// readAnswer is a ReadResource response as the framework encodes it; state nil is a null state
+// (a removed resource).
+func (u *credentialShortPaths) readAnswer(state *tfprotov6.DynamicValue, diags diag.Diagnostics, private privateData, identity tftypes.Value) (*tfprotov6.ReadResourceResponse, bool) {
+	if state == nil {
+		null, err := tfprotov6.NewDynamicValue(u.typ, tftypes.NewValue(u.typ, nil))
+		if err != nil {
+			return nil, false
+		}
+		state = &null
+	}
+	newIdentity, err := tfprotov6.NewDynamicValue(identity.Type(), identity)
 	if err != nil {
 		return nil, false
 	}
-	privateBytes, err := json.Marshal(private)
-	if err != nil {
-		return nil, false
+	var privateBytes []byte // the framework sends none for an empty private state
+	if len(private) > 0 {
+		if privateBytes, err = json.Marshal(map[string][]byte(private)); err != nil {
+			return nil, false
+		}
 	}
 	return &tfprotov6.ReadResourceResponse{
-		NewState:    &newState,
-		Diagnostics: warningsToProto(diags),
+		NewState:    state,
+		Diagnostics: diagnosticsToProto(diags),
 		Private:     privateBytes,
 		NewIdentity: &tfprotov6.ResourceIdentityData{IdentityData: &newIdentity},
 	}, true
@@ -147,22 +175,26 @@ func (p privateData) SetKey(_ context.Context, key string, value []byte) diag.Di
 	return nil
 }
 
-// onlyWarnings: diags holds no error and no warning about an attribute (whose path would have to be
-// converted as the framework converts it).
-func onlyWarnings(diags diag.Diagnostics) bool {
+// withoutPaths: no diagnostic in diags is about an attribute (whose path would have to be converted as
+// the framework converts it).
+func withoutPaths(diags diag.Diagnostics) bool {
 	for _, d := range diags {
-		if _, withPath := d.(diag.DiagnosticWithPath); withPath || d.Severity() != diag.SeverityWarning {
+		if _, withPath := d.(diag.DiagnosticWithPath); withPath {
 			return false
 		}
 	}
 	return true
 }
 
-// warningsToProto converts warnings as the framework does (summary and detail; no attribute).
-func warningsToProto(diags diag.Diagnostics) []*tfprotov6.Diagnostic {
+// diagnosticsToProto converts diagnostics without paths as the framework does.
+func diagnosticsToProto(diags diag.Diagnostics) []*tfprotov6.Diagnostic {
 	var out []*tfprotov6.Diagnostic
 	for _, d := range diags {
-		out = append(out, &tfprotov6.Diagnostic{Severity: tfprotov6.DiagnosticSeverityWarning, Summary: d.Summary(), Detail: d.Detail()})
+		severity := tfprotov6.DiagnosticSeverityWarning
+		if d.Severity() == diag.SeverityError {
+			severity = tfprotov6.DiagnosticSeverityError
+		}
+		out = append(out, &tfprotov6.Diagnostic{Severity: severity, Summary: d.Summary(), Detail: d.Detail()})
 	}
 	return out
 }

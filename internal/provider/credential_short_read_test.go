@@ -13,7 +13,7 @@ import (
 // TestReadCredentialAnswersAsTheFramework holds the short path of a refresh to the framework's answer
 // for the same request: state, warnings, identity and private state, for a credential as stored, one
 // whose timestamps and duration are spelt otherwise than the server spells them, one whose key was
-// rotated outside Terraform, and one deleted outside Terraform (where the framework answers).
+// rotated outside Terraform, one the API refuses to read and one deleted outside Terraform.
 func TestReadCredentialAnswersAsTheFramework(t *testing.T) {
 	s := newTestServer(t)
 	ctx := context.Background()
@@ -49,6 +49,7 @@ func TestReadCredentialAnswersAsTheFramework(t *testing.T) {
 		req      func() *tfprotov6.ReadResourceRequest
 		short    bool
 		warnings int
+		errors   int
 	}{
 		{name: "as stored", short: true, req: func() *tfprotov6.ReadResourceRequest { return request(nil) }},
 		{name: "no identity from Terraform before 1.12", short: true, req: func() *tfprotov6.ReadResourceRequest {
@@ -77,7 +78,10 @@ func TestReadCredentialAnswersAsTheFramework(t *testing.T) {
 				st["secret_fingerprint"] = tftypes.NewValue(tftypes.String, fingerprintScheme(fp)+":0000000000000000")
 			})
 		}},
-		{name: "deleted outside Terraform", req: func() *tfprotov6.ReadResourceRequest {
+		{name: "a refresh that fails: the error, the state as it was", short: true, errors: 1, req: func() *tfprotov6.ReadResourceRequest {
+			return request(func(st map[string]tftypes.Value) { st["id"] = tftypes.NewValue(tftypes.String, "") })
+		}},
+		{name: "deleted outside Terraform", short: true, req: func() *tfprotov6.ReadResourceRequest {
 			return &tfprotov6.ReadResourceRequest{TypeName: credentialTypeName, CurrentState: goneFixture.dynamic(t, goneFixture.state),
 				Private: goneFixture.private, CurrentIdentity: goneFixture.identity}
 		}},
@@ -88,14 +92,14 @@ func TestReadCredentialAnswersAsTheFramework(t *testing.T) {
 				t.Fatalf("short path answered %v, want %v", ok, tc.short)
 			}
 			framework, err := rs.ProviderServer.ReadResource(ctx, tc.req())
-			if err != nil || hasError(framework.Diagnostics) {
+			if err != nil || hasError(framework.Diagnostics) != (tc.errors > 0) {
 				t.Fatalf("framework: %v %v", err, framework.Diagnostics)
 			}
 			if !ok {
 				return
 			}
-			if len(short.Diagnostics) != tc.warnings {
-				t.Errorf("%d diagnostics, want %d warnings: %v", len(short.Diagnostics), tc.warnings, short.Diagnostics)
+			if len(short.Diagnostics) != tc.warnings+tc.errors {
+				t.Errorf("%d diagnostics, want %d warnings and %d errors: %v", len(short.Diagnostics), tc.warnings, tc.errors, short.Diagnostics)
 			}
 			sameRead(t, f.typ, framework, short)
 			viaServer, err := rs.ReadResource(ctx, tc.req())
