@@ -1,8 +1,9 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"math"
 	"net"
 	"net/http"
@@ -10,6 +11,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 // authGate limits failed authentication per client address, so that guessing tokens is slow and an
@@ -20,6 +25,11 @@ import (
 type authGate struct {
 	burst  float64
 	refill float64 // units per second
+	// flight makes concurrent checks of one token from one address a single check that holds a single
+	// unit: a busy client (Terraform runs ten requests at once, more with -parallelism) would otherwise
+	// hold a unit per request in flight and be refused, valid token and all, once it had more in flight
+	// than the bucket holds. Distinct guesses are distinct checks, each holding its unit.
+	flight singleflight.Group
 
 	mu      sync.Mutex
 	buckets map[string]*failBucket // by client address
@@ -88,6 +98,22 @@ func (g *authGate) take(addr string, now time.Time) (ok, tracked bool, wait time
 	return true, true, 0
 }
 
+// blocked reports whether addr's failures have emptied its bucket, and the wait until a unit is back,
+// without reserving anything.
+func (g *authGate) blocked(addr string, now time.Time) (bool, time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b := g.buckets[addr]
+	if b == nil {
+		return false, 0
+	}
+	g.refillLocked(b, now)
+	if b.units < 1 {
+		return true, time.Duration((1 - b.units) / g.refill * float64(time.Second))
+	}
+	return false, 0
+}
+
 // give returns the unit take reserved, after a successful authentication (or one that failed for
 // another reason than the token, such as a database error).
 func (g *authGate) give(addr string, now time.Time) {
@@ -124,34 +150,62 @@ func (g *authGate) sweepLocked(now time.Time) {
 
 // gateAuth runs authenticate behind the per-address failure limit.
 func (s *Server) gateAuth(w http.ResponseWriter, r *http.Request) (service.Principal, error) {
-	return s.gated(w, r, func() (service.Principal, error) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			token = "" // another scheme, or none: no token
-		}
-		return s.svc.PrincipalOfBearer(r.Context(), token)
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		token = "" // another scheme, or none: no token
+	}
+	return s.gated(w, r, token, func(ctx context.Context) (service.Principal, error) {
+		return s.svc.PrincipalOfBearer(ctx, token)
 	})
 }
 
-// gated runs auth, an authentication of request r, behind the per-address failure limit: a 401 from
-// auth uses up one unit of r's address.
-func (s *Server) gated(w http.ResponseWriter, r *http.Request, auth func() (service.Principal, error)) (service.Principal, error) {
+// gated runs auth, the check of token for request r, behind the per-address failure limit: a 401 from
+// auth uses up one unit of r's address. An address whose units are used up is refused before anything
+// else, valid tokens included. Otherwise a token the token cache holds (valid, seen in the last TTL)
+// passes without a unit, and concurrent checks of one token from one address are one check.
+func (s *Server) gated(w http.ResponseWriter, r *http.Request, token string, auth func(context.Context) (service.Principal, error)) (service.Principal, error) {
 	g := s.authGate
 	if g == nil {
-		return auth()
+		return auth(r.Context())
 	}
 	addr := clientAddress(r)
-	ok, tracked, wait := g.take(addr, time.Now())
-	if !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-		return service.Principal{}, &service.Error{Status: http.StatusTooManyRequests, Title: "Too many failed authentications",
-			Detail: fmt.Sprintf("%s failed authentication %.0f times in quick succession (a missing, unknown or revoked token), so requests "+
-				"from it are refused, valid tokens included, until Retry-After has passed; it then gets one more attempt every %s. "+
-				"Check the token the client sends.", addr, g.burst, time.Duration(float64(time.Second)/g.refill))}
+	if blocked, wait := g.blocked(addr, time.Now()); blocked {
+		return service.Principal{}, g.refuse(w, addr, wait)
 	}
-	p, err := auth()
-	if e, isAPI := service.AsError(err); tracked && (err == nil || !isAPI || e.Status != http.StatusUnauthorized) {
-		g.give(addr, time.Now())
+	hash := ""
+	if token != "" {
+		hash = service.HashToken(token)
+		if p, ok := s.svc.CachedPrincipal(hash); ok {
+			return p, nil
+		}
 	}
+	v, err, _ := g.flight.Do(addr+" "+hash, func() (any, error) {
+		ok, tracked, wait := g.take(addr, time.Now())
+		if !ok {
+			return wait, errRefused
+		}
+		// Not cancelled with the first request's client, whose check the others wait for.
+		p, err := auth(context.WithoutCancel(r.Context()))
+		if e, isAPI := service.AsError(err); tracked && (err == nil || !isAPI || e.Status != http.StatusUnauthorized) {
+			g.give(addr, time.Now())
+		}
+		return p, err
+	})
+	if errors.Is(err, errRefused) {
+		return service.Principal{}, g.refuse(w, addr, v.(time.Duration))
+	}
+	p, _ := v.(service.Principal)
 	return p, err
+}
+
+// errRefused is what a check that found the bucket empty returns from the flight, with the wait.
+var errRefused = errors.New("refused")
+
+// refuse is the 429 of an address whose failures used its bucket up, with Retry-After on w.
+func (g *authGate) refuse(w http.ResponseWriter, addr string, wait time.Duration) error {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+	return &service.Error{Status: http.StatusTooManyRequests, Title: "Too many failed authentications",
+		Detail: fmt.Sprintf("%s failed authentication %.0f times in quick succession (a missing, unknown or revoked token), so requests "+
+			"from it are refused, valid tokens included, until Retry-After has passed; it then gets one more attempt every %s. "+
+			"Check the token the client sends.", addr, g.burst, time.Duration(float64(time.Second)/g.refill))}
 }

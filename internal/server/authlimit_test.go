@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -228,5 +229,72 @@ func TestAuthGateRefillAndSweep(t *testing.T) {
 	}
 	if newAuthGate(service.Limits{}) != nil {
 		t.Error("AuthFailures 0 must turn the gate off")
+	}
+}
+
+// holdingStore holds the first read transaction until release is closed, so that requests pile up
+// behind a token check as they do behind a slow database.
+type holdingStore struct {
+	store.Store
+	first   sync.Once
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *holdingStore) ReadTx(ctx context.Context, fn func(store.Tx) error) error {
+	h.first.Do(func() {
+		close(h.entered)
+		<-h.release
+	})
+	return h.Store.ReadTx(ctx, fn)
+}
+
+// TestAuthGateBusyClient: a client with more requests in flight than the bucket holds (Terraform with
+// -parallelism=64) is never refused for its valid token, with the token cache on or off; its
+// concurrent checks are one check.
+func TestAuthGateBusyClient(t *testing.T) {
+	for _, ttl := range []time.Duration{0, 2 * time.Second} {
+		t.Run("token cache "+ttl.String(), func(t *testing.T) {
+			ctx := context.Background()
+			st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "modelkeys.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = st.Close() })
+			ring, err := secrets.NewKeyring(secrets.NewMasterKey())
+			if err != nil {
+				t.Fatal(err)
+			}
+			token, _, err := service.CreateToken(ctx, st, "acme", api.RoleAdmin, "busy", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs := &holdingStore{Store: st, entered: make(chan struct{}), release: make(chan struct{})}
+			srv, err := New(ctx, service.Config{Store: hs, Keyring: ring, Limits: service.DefaultLimits(), Version: "test",
+				TokenCacheTTL: ttl, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := srv.Handler()
+			const inFlight = 64
+			codes := make(chan int, inFlight)
+			var started sync.WaitGroup
+			for range inFlight {
+				started.Add(1)
+				go func() {
+					started.Done()
+					codes <- serveFrom(h, "198.51.100.9:4000", token).Code
+				}()
+			}
+			started.Wait()
+			<-hs.entered                      // one check is at the database
+			time.Sleep(50 * time.Millisecond) // and the others have caught up with it
+			close(hs.release)
+			for range inFlight {
+				if c := <-codes; c != http.StatusOK {
+					t.Fatalf("a request of the busy client: %d, want 200", c)
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
@@ -14,11 +15,11 @@ import (
 // authentication that guards the API: a wrong token uses up one unit of the client's address, and an
 // address that has used them all gets a 429 (with Retry-After on w) without a database read.
 func (s *Server) SignIn(w http.ResponseWriter, r *http.Request, token string) (service.Principal, error) {
-	return s.gated(w, r, func() (service.Principal, error) {
+	return s.gated(w, r, token, func(ctx context.Context) (service.Principal, error) {
 		if token == "" {
 			return service.Principal{}, &service.Error{Status: http.StatusUnauthorized, Title: "Unauthorized", Detail: "Enter an API token; make one with `modelkeys-server token create`."}
 		}
-		return s.svc.PrincipalOfTokenHash(r.Context(), service.HashToken(token))
+		return s.svc.PrincipalOfTokenHash(ctx, service.HashToken(token))
 	})
 }
 

@@ -131,6 +131,15 @@ func (s *Service) PrincipalOfTokenHash(ctx context.Context, hash string) (Princi
 	return p, nil
 }
 
+// CachedPrincipal is the principal of the token whose HashToken is hash when the token cache holds it
+// (a valid token, checked within the cache's TTL); false otherwise, and always with the cache off.
+func (s *Service) CachedPrincipal(hash string) (Principal, bool) {
+	if s.cfg.Embedded || s.cfg.TokenCacheTTL <= 0 {
+		return Principal{}, false
+	}
+	return s.tokens.get(hash, time.Now())
+}
+
 // embeddedPrincipal is the admin of organisation "default": in embedded mode the caller holds the
 // database file and the master key, so a token would protect nothing.
 func (s *Service) embeddedPrincipal(ctx context.Context) (Principal, error) {
