@@ -37,7 +37,7 @@ start_server() { # $1 = --db value
   server_pid=$!
   url=""
   for _ in $(seq 100); do
-    url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4 || true)
+    url=$(grep -o '"url":"[^"]*"' "$log" 2>/dev/null | head -1 | cut -d'"' -f4 || true)
     [ -n "$url" ] && break
     sleep 0.1
   done
