@@ -84,8 +84,8 @@ func newCredentialShortPaths(p *modelkeysProvider) *credentialShortPaths {
 			a.Default.DefaultBool(ctx, defaults.BoolRequest{}, &r)
 			v, err = r.PlanValue.ToTerraformValue(ctx)
 		case schema.StringAttribute:
-			if t, ok := a.CustomType.(basetypes.StringTypable); ok {
-				u.semantic[name] = t
+			if a.CustomType != nil {
+				u.semantic[name] = a.CustomType
 			}
 			if a.Default == nil {
 				continue

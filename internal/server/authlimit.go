@@ -192,7 +192,8 @@ func (s *Server) gated(w http.ResponseWriter, r *http.Request, token string, aut
 		return p, err
 	})
 	if errors.Is(err, errRefused) {
-		return service.Principal{}, g.refuse(w, addr, v.(time.Duration))
+		wait, _ := v.(time.Duration)
+		return service.Principal{}, g.refuse(w, addr, wait)
 	}
 	p, _ := v.(service.Principal)
 	return p, err
