@@ -14,19 +14,22 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
-// credentialShortPaths answers the two commonest plans of a modelkeys_credential, a plan of one that
-// nothing changed (credential_short_plan_unchanged.go) and a plan of a new one (credential_short_plan_create.go),
-// without the framework's plan machinery, with the answer that machinery gives.
+// credentialShortPaths answers the calls Terraform makes once per modelkeys_credential in every run,
+// without the framework's machinery, with the answers that machinery gives: the state upgrade
+// (credential_short_upgrade.go), the refresh (credential_short_read.go), the plan of a new credential
+// (credential_short_plan_create.go) and the plan of one that nothing changed
+// (credential_short_plan_unchanged.go).
 //
-// Why: terraform-plugin-framework v1.19 plans every attribute of the schema in turn, and each turn
-// rewrites the whole planned object and looks each of its attributes up in a map it rebuilds from
-// the schema at every step. That is cubic in the number of attributes; with the credential's 29 it
-// is half of the provider's CPU on a no-change plan, and, since Terraform plans each new resource
-// twice (at plan and again at apply), nearly half of it on an apply that creates credentials. Both
-// answers are a single pass over the attributes.
+// Why: terraform-plugin-framework v1.19 works attribute by attribute, and each step looks the
+// attribute up in a map it rebuilds from the schema: planning rewrites the whole planned object once
+// per attribute, and every conversion of a state walks it twice more to turn null blocks into empty
+// ones and back, which a schema without blocks never needs. With the credential's 29 attributes that
+// was half of the provider's CPU on a no-change plan and on an apply that creates credentials
+// (Terraform plans each new resource twice, at plan and again at apply). Each answer here is a single
+// pass over the attributes, around the same resource code the framework calls.
 //
-// Any other plan, and any plan before the provider is configured, takes the framework's path; the
-// tests beside each file hold both paths to the same answers.
+// Anything these files do not know the answer to, and every call before the provider is configured,
+// takes the framework's path; the tests beside each file hold both paths to the same answers.
 type credentialShortPaths struct {
 	provider  *modelkeysProvider
 	schema    schema.Schema
