@@ -184,8 +184,10 @@ func (s *Server) gated(w http.ResponseWriter, r *http.Request, token string, aut
 		if !ok {
 			return wait, errRefused
 		}
-		// Not cancelled with the first request's client, whose check the others wait for.
-		p, err := auth(context.WithoutCancel(r.Context()))
+		// Not cancelled with the first request's client, whose check the others wait for; bounded instead.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), authCheckTimeout)
+		defer cancel()
+		p, err := auth(ctx)
 		if e, isAPI := service.AsError(err); tracked && (err == nil || !isAPI || e.Status != http.StatusUnauthorized) {
 			g.give(addr, time.Now())
 		}
@@ -198,6 +200,10 @@ func (s *Server) gated(w http.ResponseWriter, r *http.Request, token string, aut
 	p, _ := v.(service.Principal)
 	return p, err
 }
+
+// authCheckTimeout bounds a token check that several requests wait for (one indexed read, or a token
+// cache hit), now that no single client's going away cancels it.
+const authCheckTimeout = 10 * time.Second
 
 // errRefused is what a check that found the bucket empty returns from the flight, with the wait.
 var errRefused = errors.New("refused")
