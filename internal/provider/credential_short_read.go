@@ -21,10 +21,10 @@ import (
 //   - the private state with the server's version of the credential, the other keys kept.
 //
 // A refresh that fails, or finds the credential gone, is answered as the framework answers it too (the
-// state as it was with the error; a null state), so that nothing is asked of the server twice. The
-// framework's own path answers instead for a diagnostic about an attribute (whose path this file does
-// not convert), an identity that is not the one Terraform holds, and a private state holding the
-// framework's own keys (an import's first read).
+// state as it was with the error; a null state), so that a failing server is not asked twice. The
+// framework's own path answers instead, reading again, for a diagnostic about an attribute (whose
+// path this file does not convert) and an identity that is not the one Terraform holds; and, without a
+// read here, for a private state holding the framework's own keys (an import's first read).
 // TestReadCredentialAnswersAsTheFramework holds both paths to the same answers.
 func (u *credentialShortPaths) read(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, bool) {
 	if u == nil || req.TypeName != credentialTypeName || (req.CurrentIdentity != nil && req.CurrentIdentity.IdentityData == nil) {
