@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -107,29 +108,20 @@ func newCredentialShortPaths(p *modelkeysProvider) *credentialShortPaths {
 			a.Default.DefaultInt64(ctx, defaults.Int64Request{}, &r)
 			v, err = r.PlanValue.ToTerraformValue(ctx)
 		case schema.MapAttribute:
-			if a.CustomType != nil || a.ElementType != types.StringType {
-				return nil // a semantic equality the refresh would have to apply
+			if !plainStringCollection(a.CustomType != nil, a.ElementType, a.Default != nil) {
+				return nil
 			}
-			if a.Default == nil {
-				continue
-			}
-			return nil
+			continue
 		case schema.SetAttribute:
-			if a.CustomType != nil || a.ElementType != types.StringType {
+			if !plainStringCollection(a.CustomType != nil, a.ElementType, a.Default != nil) {
 				return nil
 			}
-			if a.Default == nil {
-				continue
-			}
-			return nil
+			continue
 		case schema.ListAttribute:
-			if a.CustomType != nil || a.ElementType != types.StringType {
+			if !plainStringCollection(a.CustomType != nil, a.ElementType, a.Default != nil) {
 				return nil
 			}
-			if a.Default == nil {
-				continue
-			}
-			return nil
+			continue
 		default:
 			return nil
 		}
@@ -143,10 +135,7 @@ func newCredentialShortPaths(p *modelkeysProvider) *credentialShortPaths {
 
 // plan is the framework's answer to req when it is known without asking the framework; false otherwise.
 func (u *credentialShortPaths) plan(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, bool) {
-	if u == nil || req.TypeName != credentialTypeName || (req.PriorIdentity != nil && req.PriorIdentity.IdentityData == nil) {
-		return nil, false
-	}
-	data := u.provider.configured.Load()
+	data := u.configuredFor(req.TypeName, req.PriorIdentity)
 	if data == nil {
 		return nil, false
 	}
@@ -154,6 +143,21 @@ func (u *credentialShortPaths) plan(ctx context.Context, req *tfprotov6.PlanReso
 		return u.unchanged(req, data)
 	}
 	return u.create(ctx, req, data)
+}
+
+// configuredFor is the configured provider's data when a call of typeName with identity is one the
+// short paths may answer: a credential, with a decodable identity or none; nil otherwise.
+func (u *credentialShortPaths) configuredFor(typeName string, identity *tfprotov6.ResourceIdentityData) *providerData {
+	if u == nil || typeName != credentialTypeName || (identity != nil && identity.IdentityData == nil) {
+		return nil
+	}
+	return u.provider.configured.Load()
+}
+
+// plainStringCollection: a map, set or list attribute of plain strings without a default, which
+// needs no semantic equality on refresh and plans nothing of its own.
+func plainStringCollection(customType bool, elem attr.Type, hasDefault bool) bool {
+	return !customType && !hasDefault && elem == types.StringType
 }
 
 // identity is the identity the framework plans: the prior one, or a null one when Terraform sent none.

@@ -27,10 +27,7 @@ import (
 // read here, for a private state holding the framework's own keys (an import's first read).
 // TestReadCredentialAnswersAsTheFramework holds both paths to the same answers.
 func (u *credentialShortPaths) read(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, bool) {
-	if u == nil || req.TypeName != credentialTypeName || (req.CurrentIdentity != nil && req.CurrentIdentity.IdentityData == nil) {
-		return nil, false
-	}
-	data := u.provider.configured.Load()
+	data := u.configuredFor(req.TypeName, req.CurrentIdentity)
 	if data == nil {
 		return nil, false
 	}

@@ -40,6 +40,18 @@ func (c *countingStore) ReadTx(ctx context.Context, fn func(store.Tx) error) err
 // are served straight to the handler so each can claim its own remote address.
 func authLimitServer(t *testing.T, lim service.Limits, embedded bool) (http.Handler, *countingStore, string) {
 	t.Helper()
+	var cs *countingStore
+	h, token := gateTestServer(t, service.Config{Limits: lim, Embedded: embedded}, func(st store.Store) store.Store {
+		cs = &countingStore{Store: st}
+		return cs
+	})
+	return h, cs, token
+}
+
+// gateTestServer is the API handler configured by cfg over a new SQLite store (wrapped by wrap), with
+// a valid admin token.
+func gateTestServer(t *testing.T, cfg service.Config, wrap func(store.Store) store.Store) (http.Handler, string) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "modelkeys.db"))
 	if err != nil {
@@ -50,9 +62,8 @@ func authLimitServer(t *testing.T, lim service.Limits, embedded bool) (http.Hand
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := &countingStore{Store: st}
-	srv, err := New(ctx, service.Config{Store: cs, Keyring: ring, Limits: lim, Embedded: embedded, Version: "test",
-		Logger: slog.New(slog.DiscardHandler)})
+	cfg.Store, cfg.Keyring, cfg.Version, cfg.Logger = wrap(st), ring, "test", slog.New(slog.DiscardHandler)
+	srv, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +71,7 @@ func authLimitServer(t *testing.T, lim service.Limits, embedded bool) (http.Hand
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv.Handler(), cs, token
+	return srv.Handler(), token
 }
 
 func serveFrom(h http.Handler, remoteAddr, token string) *httptest.ResponseRecorder {
@@ -255,27 +266,11 @@ func (h *holdingStore) ReadTx(ctx context.Context, fn func(store.Tx) error) erro
 func TestAuthGateBusyClient(t *testing.T) {
 	for _, ttl := range []time.Duration{0, 2 * time.Second} {
 		t.Run("token cache "+ttl.String(), func(t *testing.T) {
-			ctx := context.Background()
-			st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "modelkeys.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = st.Close() })
-			ring, err := secrets.NewKeyring(secrets.NewMasterKey())
-			if err != nil {
-				t.Fatal(err)
-			}
-			token, _, err := service.CreateToken(ctx, st, "acme", api.RoleAdmin, "busy", time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			hs := &holdingStore{Store: st, entered: make(chan struct{}), release: make(chan struct{})}
-			srv, err := New(ctx, service.Config{Store: hs, Keyring: ring, Limits: service.DefaultLimits(), Version: "test",
-				TokenCacheTTL: ttl, Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := srv.Handler()
+			var hs *holdingStore
+			h, token := gateTestServer(t, service.Config{Limits: service.DefaultLimits(), TokenCacheTTL: ttl}, func(st store.Store) store.Store {
+				hs = &holdingStore{Store: st, entered: make(chan struct{}), release: make(chan struct{})}
+				return hs
+			})
 			const inFlight = 64
 			codes := make(chan int, inFlight)
 			var started sync.WaitGroup
@@ -296,5 +291,28 @@ func TestAuthGateBusyClient(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAuthGateRefusesCachedTokenOfLimitedAddress: a valid token the token cache holds passes the gate
+// without a unit, but not from an address whose failures used its units up: that address is refused
+// first, valid tokens included, as without the cache.
+func TestAuthGateRefusesCachedTokenOfLimitedAddress(t *testing.T) {
+	h, good := gateTestServer(t, service.Config{Limits: service.Limits{AuthFailures: 10, AuthFailureRefill: 0.01},
+		TokenCacheTTL: time.Minute}, func(st store.Store) store.Store { return st })
+	const addr = "192.0.2.7:40000"
+	if w := serveFrom(h, addr, good); w.Code != http.StatusOK {
+		t.Fatalf("good token: %d, want 200", w.Code)
+	}
+	for i := range 10 {
+		if w := serveFrom(h, addr, "mkt_guess"+strconv.Itoa(i)); w.Code != http.StatusUnauthorized {
+			t.Fatalf("bad token %d: %d, want 401", i+1, w.Code)
+		}
+	}
+	if w := serveFrom(h, addr, good); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("cached good token from the limited address: %d, want 429", w.Code)
+	}
+	if w := serveFrom(h, "192.0.2.8:40000", good); w.Code != http.StatusOK {
+		t.Fatalf("cached good token from another address: %d, want 200", w.Code)
 	}
 }
