@@ -24,10 +24,22 @@ func (s *Service) credentialPolicyOf(ctx context.Context, tx store.Tx, orgID, pr
 	if errors.Is(err, store.ErrNotFound) {
 		return defaultCredentialPolicy(projectID), nil
 	}
-	if err == nil && pol.ExpiryWarning == "" {
-		pol.ExpiryWarning = catalog.FormatDuration(catalog.DefaultExpiryWarning)
+	if err != nil {
+		return pol, err
 	}
-	return pol, err
+	return storedOrDefault(&pol, projectID), nil
+}
+
+// storedOrDefault is a scope's stored credential policy (nil: none) with the defaults filled in.
+func storedOrDefault(pol *api.CredentialPolicy, projectID string) api.CredentialPolicy {
+	if pol == nil {
+		return defaultCredentialPolicy(projectID)
+	}
+	p := *pol
+	if p.ExpiryWarning == "" {
+		p.ExpiryWarning = catalog.FormatDuration(catalog.DefaultExpiryWarning)
+	}
+	return p
 }
 
 // effectiveCredentialPolicy is the organisation's credential policy combined with a project's, the
@@ -44,22 +56,30 @@ type effectiveCredentialPolicy struct {
 }
 
 func (s *Service) effectiveCredentialPolicy(ctx context.Context, tx store.Tx, orgID, projectID string) (effectiveCredentialPolicy, error) {
-	e := effectiveCredentialPolicy{warning: catalog.DefaultExpiryWarning}
 	org, err := s.credentialPolicyOf(ctx, tx, orgID, "")
 	if err != nil {
-		return e, err
+		return effectiveCredentialPolicy{}, err
 	}
+	var proj api.CredentialPolicy
+	if projectID != "" {
+		if proj, err = s.credentialPolicyOf(ctx, tx, orgID, projectID); err != nil {
+			return effectiveCredentialPolicy{}, err
+		}
+	}
+	return combineCredentialPolicies(org, proj, projectID), nil
+}
+
+// combineCredentialPolicies is the effective policy of projectID's scope from the organisation's
+// policy and, for a project (projectID not ""), the project's.
+func combineCredentialPolicies(org, proj api.CredentialPolicy, projectID string) effectiveCredentialPolicy {
+	e := effectiveCredentialPolicy{warning: catalog.DefaultExpiryWarning}
 	e.add(org, "the organisation's")
 	e.warning = mustDuration(org.ExpiryWarning, catalog.DefaultExpiryWarning)
 	if projectID != "" {
-		proj, err := s.credentialPolicyOf(ctx, tx, orgID, projectID)
-		if err != nil {
-			return e, err
-		}
 		e.add(proj, "project "+projectID+"'s")
 		e.warning = max(e.warning, mustDuration(proj.ExpiryWarning, catalog.DefaultExpiryWarning))
 	}
-	return e, nil
+	return e
 }
 
 func (e *effectiveCredentialPolicy) add(p api.CredentialPolicy, scope string) {

@@ -196,11 +196,14 @@ func scopeFilter(projectID string) string {
 func (s *Service) GetCredential(ctx context.Context, p Principal, id string) (api.Credential, error) {
 	var c api.Credential
 	err := s.read(ctx, func(tx store.Tx) error {
+		var pols store.ScopeCredentialPolicies
 		var err error
-		if c, err = tx.GetCredential(ctx, p.OrgID, id); err != nil {
+		if c, pols, err = tx.GetCredentialInScope(ctx, p.OrgID, id); err != nil {
 			return storeErr(err, "credential", id)
 		}
-		return newLifecycleCache(s, tx, p.OrgID).fill(ctx, &c)
+		lc := newLifecycleCache(s, tx, p.OrgID)
+		lc.known(c.ProjectID, pols)
+		return lc.fill(ctx, &c)
 	})
 	return c, err
 }

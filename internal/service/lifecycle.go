@@ -80,6 +80,12 @@ func (l *lifecycleCache) policy(ctx context.Context, projectID string) (effectiv
 	return pol, nil
 }
 
+// known records the effective policy of projectID's scope from the policies read with a credential
+// (GetCredentialInScope), so that filling the credential asks the store for nothing more.
+func (l *lifecycleCache) known(projectID string, pols store.ScopeCredentialPolicies) {
+	l.policies[projectID] = combineCredentialPolicies(storedOrDefault(pols.Organization, ""), storedOrDefault(pols.Project, projectID), projectID)
+}
+
 func (l *lifecycleCache) fill(ctx context.Context, c *api.Credential) error {
 	pol, err := l.policy(ctx, c.ProjectID)
 	if err != nil {

@@ -72,6 +72,12 @@ type SealedSecret struct {
 	Ciphertext   []byte
 }
 
+// ScopeCredentialPolicies are the credential policies stored for a credential's scope: the
+// organisation's and, for a project's credential, the project's; nil where none is stored.
+type ScopeCredentialPolicies struct {
+	Organization, Project *api.CredentialPolicy
+}
+
 // CredentialFilter narrows ListCredentials. Empty fields do not filter. ProjectID "-" selects the
 // organisation scope only.
 type CredentialFilter struct {
@@ -134,6 +140,9 @@ type Tx interface {
 	// Credentials. ConnectionIDs and the secret fields are filled by the implementation on read.
 	InsertCredential(ctx context.Context, orgID string, c api.Credential) error
 	GetCredential(ctx context.Context, orgID, id string) (api.Credential, error)
+	// GetCredentialInScope is GetCredential with the credential policies of the credential's scope as
+	// stored, read in the same statement: every answer that holds a credential needs them.
+	GetCredentialInScope(ctx context.Context, orgID, id string) (api.Credential, ScopeCredentialPolicies, error)
 	ListCredentials(ctx context.Context, orgID string, f CredentialFilter) ([]api.Credential, error)
 	// UpdateCredential writes c when the stored version is expectVersion; c.Version is the new one.
 	UpdateCredential(ctx context.Context, orgID string, c api.Credential, expectVersion int64) error

@@ -10,23 +10,56 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
+// policyColumnsPO and policyColumnsPP are joinedPolicy's columns of the organisation's (po) and the
+// project's (pp) credential policy, as credentialInScopeSelect joins them.
+const (
+	policyColumnsPO = `po.allowed_providers, po.max_rotation_period, po.expiry_warning, po.require_verification, po.version, po.updated_at`
+	policyColumnsPP = `pp.allowed_providers, pp.max_rotation_period, pp.expiry_warning, pp.require_verification, pp.version, pp.updated_at`
+)
+
+// joinedPolicy scans a credential_policies row's columns, all NULL when a LEFT JOIN found none.
+type joinedPolicy struct {
+	providers, maxRotation, warning, updated sql.NullString
+	require                                  sql.NullBool
+	version                                  sql.NullInt64
+}
+
+func (j *joinedPolicy) dest() []any {
+	return []any{&j.providers, &j.maxRotation, &j.warning, &j.require, &j.version, &j.updated}
+}
+
+// policy is the scanned policy of projectID's scope, or nil when there was no row.
+func (j *joinedPolicy) policy(projectID string) (*api.CredentialPolicy, error) {
+	if !j.version.Valid {
+		return nil, nil
+	}
+	p := &api.CredentialPolicy{ProjectID: projectID, MaxRotationPeriod: j.maxRotation.String, ExpiryWarning: j.warning.String,
+		RequireVerification: j.require.Bool, Version: j.version.Int64}
+	var err error
+	if p.AllowedProviders, err = unmarshalList(j.providers.String); err != nil {
+		return nil, err
+	}
+	if p.UpdatedAt, err = parseTime(j.updated.String); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 func (t *tx) GetCredentialPolicy(ctx context.Context, orgID, projectID string) (api.CredentialPolicy, error) {
-	var p api.CredentialPolicy
-	var providers, updated string
-	err := t.queryRow(ctx, `SELECT project_id, allowed_providers, max_rotation_period, expiry_warning, require_verification, version, updated_at
-		FROM credential_policies WHERE org_id = ? AND project_id = ?`, orgID, projectID).
-		Scan(&p.ProjectID, &providers, &p.MaxRotationPeriod, &p.ExpiryWarning, &p.RequireVerification, &p.Version, &updated)
+	var j joinedPolicy
+	err := t.queryRow(ctx, `SELECT `+policyColumnsPO+`
+		FROM credential_policies po WHERE po.org_id = ? AND po.project_id = ?`, orgID, projectID).Scan(j.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, fmt.Errorf("credential policy of %s: %w", scopeName(projectID), store.ErrNotFound)
+		return api.CredentialPolicy{}, fmt.Errorf("credential policy of %s: %w", scopeName(projectID), store.ErrNotFound)
 	}
 	if err != nil {
-		return p, err
+		return api.CredentialPolicy{}, err
 	}
-	if p.AllowedProviders, err = unmarshalList(providers); err != nil {
-		return p, err
+	p, err := j.policy(projectID)
+	if err != nil {
+		return api.CredentialPolicy{}, err
 	}
-	p.UpdatedAt, err = parseTime(updated)
-	return p, err
+	return *p, nil
 }
 
 // PutCredentialPolicy inserts or replaces the policy of p.ProjectID's scope, as PutModelPolicy does.

@@ -6,20 +6,35 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
-// credentialSelect reads credentials; has_api_key and has_auth_token come from the secrets table
-// (point lookups on its primary key) so they can never disagree with what is stored.
-const credentialSelect = `SELECT c.id, c.name, c.description, c.provider, c.project_id, c.settings, c.labels,
+// credentialColumns are a credential's columns (alias c). has_api_key and has_auth_token come from the
+// secrets table (point lookups on its primary key) so they can never disagree with what is stored;
+// connection_ids are aggregated on the connections_credential index, in the same statement, since a
+// second query per read costs more than the aggregate (string_agg with ORDER BY: PostgreSQL, and
+// SQLite since 3.44).
+const credentialColumns = `c.id, c.name, c.description, c.provider, c.project_id, c.settings, c.labels,
 	EXISTS (SELECT 1 FROM credential_secrets s WHERE s.credential_id = c.id AND s.field = ?),
 	EXISTS (SELECT 1 FROM credential_secrets s WHERE s.credential_id = c.id AND s.field = ?),
 	c.secret_hint, c.secret_fingerprint, c.secret_version, c.status, c.status_message, c.verified_at,
-	c.verify, c.managed_by, c.version, c.created_at, c.updated_at, c.rotation_period, c.expires_at, c.rotated_at, c.lifecycle_status
-	FROM credentials c`
+	c.verify, c.managed_by, c.version, c.created_at, c.updated_at, c.rotation_period, c.expires_at, c.rotated_at, c.lifecycle_status,
+	(SELECT string_agg(n.id, ',' ORDER BY n.id) FROM connections n WHERE n.org_id = c.org_id AND n.credential_id = c.id)`
+
+// credentialSelect reads credentials; list filters follow it.
+const credentialSelect = `SELECT ` + credentialColumns + ` FROM credentials c`
+
+// credentialInScopeSelect reads one credential with the credential policies of its scope as stored:
+// po the organisation's, pp its project's (no row for an organisation-wide credential).
+const credentialInScopeSelect = `SELECT ` + credentialColumns + `, ` + policyColumnsPO + `, ` + policyColumnsPP + `
+	FROM credentials c
+	LEFT JOIN credential_policies po ON po.org_id = c.org_id AND po.project_id = ''
+	LEFT JOIN credential_policies pp ON pp.org_id = c.org_id AND pp.project_id = c.project_id AND c.project_id <> ''
+	WHERE c.org_id = ? AND c.id = ?`
 
 var credentialSelectArgs = []any{api.SecretAPIKey, api.SecretAuthToken}
 
@@ -49,19 +64,27 @@ func (t *tx) InsertCredential(ctx context.Context, orgID string, c api.Credentia
 }
 
 func (t *tx) GetCredential(ctx context.Context, orgID, id string) (api.Credential, error) {
-	args := append(append([]any{}, credentialSelectArgs...), orgID, id)
-	rows, err := t.query(ctx, credentialSelect+" WHERE c.org_id = ? AND c.id = ?", args...)
+	c, _, err := t.GetCredentialInScope(ctx, orgID, id)
+	return c, err
+}
+
+// GetCredentialInScope reads a credential and its scope's stored credential policies in one statement.
+func (t *tx) GetCredentialInScope(ctx context.Context, orgID, id string) (api.Credential, store.ScopeCredentialPolicies, error) {
+	var pols store.ScopeCredentialPolicies
+	var po, pp joinedPolicy
+	c, err := scanCredential(t.queryRow(ctx, credentialInScopeSelect, append(append([]any{}, credentialSelectArgs...), orgID, id)...),
+		append(po.dest(), pp.dest()...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, pols, fmt.Errorf("credential %s: %w", id, store.ErrNotFound)
+	}
 	if err != nil {
-		return api.Credential{}, err
+		return c, pols, err
 	}
-	cs, err := t.finishCredentials(ctx, orgID, rows)
-	if err != nil {
-		return api.Credential{}, err
+	if pols.Organization, err = po.policy(""); err != nil {
+		return c, pols, err
 	}
-	if len(cs) == 0 {
-		return api.Credential{}, fmt.Errorf("credential %s: %w", id, store.ErrNotFound)
-	}
-	return cs[0], nil
+	pols.Project, err = pp.policy(c.ProjectID)
+	return c, pols, err
 }
 
 // ListCredentials lists the organisation's credentials by id. Filter: ProjectID "" does not filter,
@@ -79,98 +102,65 @@ func (t *tx) ListCredentials(ctx context.Context, orgID string, f store.Credenti
 	if err != nil {
 		return nil, err
 	}
-	return t.finishCredentials(ctx, orgID, rows)
-}
-
-// finishCredentials scans rows of credentialSelect and fills ConnectionIDs with one more query for
-// all of them.
-func (t *tx) finishCredentials(ctx context.Context, orgID string, rows *sql.Rows) ([]api.Credential, error) {
-	out, err := scanCredentials(rows)
-	if err != nil || len(out) == 0 {
-		return out, err
-	}
-	ids := make([]any, 0, len(out)+1)
-	ids = append(ids, orgID)
-	index := make(map[string]int, len(out))
-	for i, c := range out {
-		ids = append(ids, c.ID)
-		index[c.ID] = i
-	}
-	q := "SELECT credential_id, id FROM connections WHERE org_id = ? AND credential_id IN (" +
-		placeholders(len(out)) + ") ORDER BY credential_id, id"
-	query := t.query
-	if len(out) > 1 {
-		// One query text per list length: preparing them would fill the statement cache with texts
-		// that may never come back. A single credential's read is the shape worth preparing.
-		query = t.queryUnprepared
-	}
-	crows, err := query(ctx, q, ids...)
-	if err != nil {
-		return nil, err
-	}
-	defer crows.Close()
-	for crows.Next() {
-		var credID, connID string
-		if err := crows.Scan(&credID, &connID); err != nil {
-			return nil, err
-		}
-		if i, ok := index[credID]; ok {
-			out[i].ConnectionIDs = append(out[i].ConnectionIDs, connID)
-		}
-	}
-	if err := crows.Err(); err != nil {
-		return nil, err
-	}
-	for i := range out {
-		// ORDER BY sorts already; sort again so the contract does not hang on collation.
-		sort.Strings(out[i].ConnectionIDs)
-	}
-	return out, nil
-}
-
-func scanCredentials(rows *sql.Rows) ([]api.Credential, error) {
 	defer rows.Close()
 	out := []api.Credential{}
 	for rows.Next() {
-		var c api.Credential
-		var settings, labels, created, updated string
-		var verified, expires sql.NullString
-		var rotated string
-		if err := rows.Scan(&c.ID, &c.Name, &c.Description, &c.Provider, &c.ProjectID, &settings, &labels,
-			&c.HasAPIKey, &c.HasAuthToken, &c.SecretHint, &c.SecretFingerprint, &c.SecretVersion, &c.Status,
-			&c.StatusMessage, &verified, &c.Verify, &c.ManagedBy, &c.Version, &created, &updated,
-			&c.RotationPeriod, &expires, &rotated, &c.LifecycleStatus); err != nil {
+		c, err := scanCredential(rows)
+		if err != nil {
 			return nil, err
 		}
-		var err error
-		if c.Settings, err = unmarshalMap(settings); err != nil {
-			return nil, err
-		}
-		if c.Labels, err = unmarshalMap(labels); err != nil {
-			return nil, err
-		}
-		if c.VerifiedAt, err = parseTimePtr(verified); err != nil {
-			return nil, err
-		}
-		if c.CreatedAt, err = parseTime(created); err != nil {
-			return nil, err
-		}
-		if c.UpdatedAt, err = parseTime(updated); err != nil {
-			return nil, err
-		}
-		if c.ExpiresAt, err = parseTimePtr(expires); err != nil {
-			return nil, err
-		}
-		c.RotatedAt = c.CreatedAt
-		if rotated != "" {
-			if c.RotatedAt, err = parseTime(rotated); err != nil {
-				return nil, err
-			}
-		}
-		c.ConnectionIDs = []string{}
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanCredential scans credentialColumns, then extra.
+func scanCredential(row scanner, extra ...any) (api.Credential, error) {
+	var c api.Credential
+	var settings, labels, created, updated, rotated string
+	var verified, expires, connections sql.NullString
+	dest := append([]any{&c.ID, &c.Name, &c.Description, &c.Provider, &c.ProjectID, &settings, &labels,
+		&c.HasAPIKey, &c.HasAuthToken, &c.SecretHint, &c.SecretFingerprint, &c.SecretVersion, &c.Status,
+		&c.StatusMessage, &verified, &c.Verify, &c.ManagedBy, &c.Version, &created, &updated,
+		&c.RotationPeriod, &expires, &rotated, &c.LifecycleStatus, &connections}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return c, err
+	}
+	var err error
+	if c.Settings, err = unmarshalMap(settings); err != nil {
+		return c, err
+	}
+	if c.Labels, err = unmarshalMap(labels); err != nil {
+		return c, err
+	}
+	if c.VerifiedAt, err = parseTimePtr(verified); err != nil {
+		return c, err
+	}
+	if c.CreatedAt, err = parseTime(created); err != nil {
+		return c, err
+	}
+	if c.UpdatedAt, err = parseTime(updated); err != nil {
+		return c, err
+	}
+	if c.ExpiresAt, err = parseTimePtr(expires); err != nil {
+		return c, err
+	}
+	c.RotatedAt = c.CreatedAt
+	if rotated != "" {
+		if c.RotatedAt, err = parseTime(rotated); err != nil {
+			return c, err
+		}
+	}
+	c.ConnectionIDs = []string{}
+	if connections.String != "" {
+		c.ConnectionIDs = strings.Split(connections.String, ",")
+		// string_agg orders already; sort again so the contract does not hang on collation.
+		sort.Strings(c.ConnectionIDs)
+	}
+	return c, nil
 }
 
 // UpdateCredential writes the mutable fields of c (name, description, settings, labels, the secret

@@ -109,3 +109,70 @@ func TestCredentialPolicy(t *testing.T) {
 		})
 	})
 }
+
+// TestCredentialInScope: one read gives a credential, its connection ids and the credential policies
+// stored for its scope, the project's only for a project's credential, and nothing of another
+// organisation's.
+func TestCredentialInScope(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		org := ensureOrg(t, s, "acme")
+		other := ensureOrg(t, s, "other")
+		orgPol := api.CredentialPolicy{AllowedProviders: []string{"openai"}, MaxRotationPeriod: "90d", ExpiryWarning: "14d",
+			RequireVerification: true, Version: 3, UpdatedAt: at(5)}
+		projPol := api.CredentialPolicy{ProjectID: "proj_p", AllowedProviders: []string{}, MaxRotationPeriod: "30d", Version: 1, UpdatedAt: at(6)}
+		inTx(t, s, func(tx store.Tx) error {
+			if err := tx.InsertProject(ctx, org, newProject("proj_p", "p")); err != nil {
+				return err
+			}
+			for _, c := range []api.Credential{newCredential("cred_o", "o", ""), newCredential("cred_p", "p", "proj_p")} {
+				if err := tx.InsertCredential(ctx, org, c); err != nil {
+					return err
+				}
+			}
+			got, pols, err := tx.GetCredentialInScope(ctx, org, "cred_p")
+			if err != nil {
+				return err
+			}
+			if pols.Organization != nil || pols.Project != nil || got.ID != "cred_p" || len(got.ConnectionIDs) != 0 || got.ConnectionIDs == nil {
+				return fmt.Errorf("no policies, no connections: %+v %+v", pols, got)
+			}
+			for _, c := range []api.Connection{newConnection("conn_b", "b", "cred_p", "proj_p"), newConnection("conn_a", "a", "cred_p", "proj_p")} {
+				if err := tx.InsertConnection(ctx, org, c); err != nil {
+					return err
+				}
+			}
+			if err := tx.PutCredentialPolicy(ctx, org, orgPol, 0); err != nil {
+				return err
+			}
+			if err := tx.PutCredentialPolicy(ctx, org, projPol, 0); err != nil {
+				return err
+			}
+			if err := tx.PutCredentialPolicy(ctx, other, api.CredentialPolicy{AllowedProviders: []string{"mistral"}, Version: 1, UpdatedAt: at(7)}, 0); err != nil {
+				return err
+			}
+			if got, pols, err = tx.GetCredentialInScope(ctx, org, "cred_p"); err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(got.ConnectionIDs, []string{"conn_a", "conn_b"}) {
+				return fmt.Errorf("connection ids %v", got.ConnectionIDs)
+			}
+			if pols.Organization == nil || !reflect.DeepEqual(*pols.Organization, orgPol) || pols.Project == nil || !reflect.DeepEqual(*pols.Project, projPol) {
+				return fmt.Errorf("project credential's policies %+v %+v", pols.Organization, pols.Project)
+			}
+			plain, err := tx.GetCredential(ctx, org, "cred_p")
+			if err != nil || !reflect.DeepEqual(plain, got) {
+				return fmt.Errorf("GetCredential disagrees: %+v, %v", plain, err)
+			}
+			if _, pols, err = tx.GetCredentialInScope(ctx, org, "cred_o"); err != nil {
+				return err
+			}
+			if pols.Organization == nil || !reflect.DeepEqual(*pols.Organization, orgPol) || pols.Project != nil {
+				return fmt.Errorf("organisation credential's policies %+v %+v", pols.Organization, pols.Project)
+			}
+			if _, _, err := tx.GetCredentialInScope(ctx, other, "cred_o"); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("another organisation's credential: %v", err)
+			}
+			return nil
+		})
+	})
+}
