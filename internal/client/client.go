@@ -41,6 +41,12 @@ const (
 	DefaultUserAgent      = "modelkeys-go-client"
 )
 
+// DefaultMaxIdleConnsPerHost is how many idle connections DefaultHTTPClient keeps to the server.
+// Terraform runs 10 resource operations at a time (-parallelism), and a pool smaller than that (the
+// pooled default keeps GOMAXPROCS+1) closes a connection after most calls and dials the next one anew:
+// a TCP handshake, and with https a TLS one, on every other read of a plan.
+const DefaultMaxIdleConnsPerHost = 32
+
 // IdempotencyKeyHeader is the request header that lets the server recognise a retried POST and answer it
 // with the first result instead of applying it again.
 const IdempotencyKeyHeader = "Idempotency-Key"
@@ -120,6 +126,15 @@ type Client struct {
 	logger       Logger
 }
 
+// DefaultHTTPClient is the HTTP client New uses when Config.HTTPClient is nil: a pooled client with no
+// shared global state that keeps DefaultMaxIdleConnsPerHost connections to the server idle between
+// calls. Its Transport is an *http.Transport, for callers that set TLS options on it.
+func DefaultHTTPClient() *http.Client {
+	hc := cleanhttp.DefaultPooledClient()
+	hc.Transport.(*http.Transport).MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	return hc
+}
+
 // New returns a Client for cfg after checking it and applying defaults.
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.BaseURL)
@@ -140,7 +155,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient != nil {
 		hc = *cfg.HTTPClient
 	} else {
-		hc = *cleanhttp.DefaultPooledClient()
+		hc = *DefaultHTTPClient()
 	}
 	switch {
 	case cfg.RequestTimeout > 0:

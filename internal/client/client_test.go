@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -868,5 +869,45 @@ func TestRedirectsRefusedWithCallerHTTPClient(t *testing.T) {
 	}
 	if n := elsewhere.count(); n != 0 {
 		t.Fatalf("the redirect target received %d requests, want none", n)
+	}
+}
+
+// TestConnectionsReusedAtTerraformParallelism holds that the default client keeps a connection per
+// concurrent call open between calls: Terraform reads 10 resources at a time, and a plan of 1,000 must
+// not dial the server once for every few reads.
+func TestConnectionsReusedAtTerraformParallelism(t *testing.T) {
+	var dials atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, api.Credential{ID: strings.TrimPrefix(r.URL.Path, "/v1/credentials/")})
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := New(Config{BaseURL: srv.URL, Token: "tok-123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const parallelism, rounds = 10, 20
+	for range rounds {
+		// All calls of a round in flight together and all finished before the next round, as in a
+		// walk of Terraform's graph: what a round leaves idle is what the next one can reuse.
+		var wg sync.WaitGroup
+		for i := range parallelism {
+			wg.Go(func() {
+				if _, err := c.GetCredential(context.Background(), fmt.Sprintf("cred-%d", i)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	// A pool as small as the pooled default's (GOMAXPROCS+1) dials over a hundred times here.
+	if n := dials.Load(); n > 2*parallelism {
+		t.Errorf("%d calls, %d at a time, dialled %d connections; want at most %d (connections reused)", parallelism*rounds, parallelism, n, 2*parallelism)
 	}
 }

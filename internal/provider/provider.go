@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
@@ -183,7 +182,7 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 		data.embedded = true
 		tflog.Debug(ctx, "using the embedded modelkeys store", map[string]any{"path": ep.embeddedPath})
 	} else {
-		hc := cleanhttp.DefaultPooledClient()
+		hc := client.DefaultHTTPClient()
 		if pem := stringOrEnv(cfg.CACertPEM, "MODELKEYS_CA_CERT_PEM", ""); pem != "" {
 			pool, err := x509.SystemCertPool()
 			if err != nil {
@@ -193,7 +192,7 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 				resp.Diagnostics.AddAttributeError(path.Root("ca_cert_pem"), "Invalid ca_cert_pem", "ca_cert_pem holds no PEM-encoded certificate.")
 				return
 			}
-			if tr, ok := hc.Transport.(*http.Transport); ok { // always, from cleanhttp
+			if tr, ok := hc.Transport.(*http.Transport); ok { // always, from DefaultHTTPClient
 				tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 			}
 		}
