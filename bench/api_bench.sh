@@ -5,15 +5,16 @@
 #
 #   bench/api_bench.sh                 # both backends, 10 s per run
 #   DURATION=5s BACKENDS=sqlite bench/api_bench.sh
+#   BIN=/tmp/old/bin OUT=/tmp/old.tsv bench/api_bench.sh   # another build, for an A/B run
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/bin"
+bin=${BIN:-$root/bin}
 duration=${DURATION:-10s}
 backends=${BACKENDS:-sqlite postgres}
 conc=${CONCURRENCY:-1 16 64}
 seed=${SEED:-1000}
-out="$root/bench/results/api.tsv"
+out=${OUT:-$root/bench/results/api.tsv}
 work=$(mktemp -d /tmp/modelkeys-apibench-XXXXXX)
 chmod 755 "$work"
 token="bench-bootstrap-token-0123456789"

@@ -130,9 +130,9 @@ type Client struct {
 // shared global state that keeps DefaultMaxIdleConnsPerHost connections to the server idle between
 // calls. Its Transport is an *http.Transport, for callers that set TLS options on it.
 func DefaultHTTPClient() *http.Client {
-	hc := cleanhttp.DefaultPooledClient()
-	hc.Transport.(*http.Transport).MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
-	return hc
+	t := cleanhttp.DefaultPooledTransport()
+	t.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	return &http.Client{Transport: t}
 }
 
 // New returns a Client for cfg after checking it and applying defaults.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
@@ -90,11 +89,6 @@ func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 		return s.QueryContext(ctx, args...)
 	}
 	return t.tx.QueryContext(ctx, q, args...)
-}
-
-// queryUnprepared is query for texts built per call, which the statement cache should not keep.
-func (t *tx) queryUnprepared(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(t.stmtCtx(ctx), t.d.rebind(q), args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
@@ -191,11 +185,6 @@ func limitOrDefault(n int) int {
 		return DefaultLimit
 	}
 	return n
-}
-
-// placeholders returns "?, ?, ?" for n values.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // versionedResult finishes an UPDATE ... WHERE id AND org_id AND version: a refused write is mapped,
