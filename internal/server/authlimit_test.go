@@ -36,6 +36,11 @@ func (c *countingStore) ReadTx(ctx context.Context, fn func(store.Tx) error) err
 	return c.Store.ReadTx(ctx, fn)
 }
 
+func (c *countingStore) ReadOne(ctx context.Context, fn func(store.Tx) error) error {
+	c.txs.Add(1)
+	return c.Store.ReadOne(ctx, fn)
+}
+
 // authLimitServer is the API handler on a counting SQLite store, with a valid admin token. Requests
 // are served straight to the handler so each can claim its own remote address.
 func authLimitServer(t *testing.T, lim service.Limits, embedded bool) (http.Handler, *countingStore, string) {
@@ -253,11 +258,21 @@ type holdingStore struct {
 }
 
 func (h *holdingStore) ReadTx(ctx context.Context, fn func(store.Tx) error) error {
+	h.hold()
+	return h.Store.ReadTx(ctx, fn)
+}
+
+// ReadOne is how the token check reads.
+func (h *holdingStore) ReadOne(ctx context.Context, fn func(store.Tx) error) error {
+	h.hold()
+	return h.Store.ReadOne(ctx, fn)
+}
+
+func (h *holdingStore) hold() {
 	h.first.Do(func() {
 		close(h.entered)
 		<-h.release
 	})
-	return h.Store.ReadTx(ctx, fn)
 }
 
 // TestAuthGateBusyClient: a client with more requests in flight than the bucket holds (Terraform with

@@ -113,7 +113,7 @@ func (s *Service) PrincipalOfTokenHash(ctx context.Context, hash string) (Princi
 	}
 	read := time.Now()
 	var tok store.Token
-	err := s.read(ctx, func(tx store.Tx) error {
+	err := s.readOne(ctx, func(tx store.Tx) error {
 		var err error
 		tok, err = tx.TokenByHash(ctx, hash)
 		return err

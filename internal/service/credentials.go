@@ -195,7 +195,8 @@ func scopeFilter(projectID string) string {
 // GetCredential reads one credential.
 func (s *Service) GetCredential(ctx context.Context, p Principal, id string) (api.Credential, error) {
 	var c api.Credential
-	err := s.read(ctx, func(tx store.Tx) error {
+	// One statement reads the credential and its scope's policies, so lifecycle asks for nothing more.
+	err := s.readOne(ctx, func(tx store.Tx) error {
 		var pols store.ScopeCredentialPolicies
 		var err error
 		if c, pols, err = tx.GetCredentialInScope(ctx, p.OrgID, id); err != nil {

@@ -28,6 +28,9 @@ type Store interface {
 	Tx(ctx context.Context, fn func(Tx) error) error
 	// ReadTx runs fn in a read-only transaction, which may run beside writers; its writes fail.
 	ReadTx(ctx context.Context, fn func(Tx) error) error
+	// ReadOne runs fn, which must read with a single statement, without a transaction (cheaper than
+	// ReadTx); its writes and any second statement fail.
+	ReadOne(ctx context.Context, fn func(Tx) error) error
 	// Ping checks that the database answers (readiness).
 	Ping(ctx context.Context) error
 	// Dialect names the backend ("sqlite" or "postgres").

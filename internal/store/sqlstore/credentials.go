@@ -114,9 +114,6 @@ func (t *tx) ListCredentials(ctx context.Context, orgID string, f store.Credenti
 	return out, rows.Err()
 }
 
-// scanner is what *sql.Row and *sql.Rows have in common.
-type scanner interface{ Scan(dest ...any) error }
-
 // scanCredential scans credentialColumns, then extra.
 func scanCredential(row scanner, extra ...any) (api.Credential, error) {
 	var c api.Credential

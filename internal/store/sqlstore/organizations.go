@@ -30,7 +30,7 @@ func (t *tx) GetOrganization(ctx context.Context, id string) (store.Organization
 	return t.scanOrganization(t.queryRow(ctx, "SELECT id, name, created_at FROM organizations WHERE id = ?", id), id)
 }
 
-func (t *tx) scanOrganization(row *sql.Row, ref string) (store.Organization, error) {
+func (t *tx) scanOrganization(row scanner, ref string) (store.Organization, error) {
 	var o store.Organization
 	var created string
 	err := row.Scan(&o.ID, &o.Name, &created)

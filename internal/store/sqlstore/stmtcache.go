@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"context"
 	"database/sql"
 	"sync"
 )
@@ -34,10 +33,10 @@ func newStmtCache(db *sql.DB) *stmtCache {
 	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
 }
 
-// stmt returns q's statement for sqlTx, or nil when q is not prepared yet. A first use prepares q in
-// the background: preparing on the handle needs a free connection, and the caller holds one (all the
-// writer has), so doing it here could wait forever.
-func (c *stmtCache) stmt(ctx context.Context, sqlTx *sql.Tx, q string) *sql.Stmt {
+// stmt returns q's statement on the handle (a transaction takes it with StmtContext), or nil when q is
+// not prepared yet. A first use prepares q in the background: preparing on the handle needs a free
+// connection, and the caller holds one (all the writer has), so doing it here could wait forever.
+func (c *stmtCache) stmt(q string) *sql.Stmt {
 	c.mu.Lock()
 	s, known := c.stmts[q]
 	if !known && !c.pending[q] && !c.closed && len(c.stmts)+len(c.pending) < maxCachedStatements {
@@ -46,10 +45,7 @@ func (c *stmtCache) stmt(ctx context.Context, sqlTx *sql.Tx, q string) *sql.Stmt
 		go c.prepare(q)
 	}
 	c.mu.Unlock()
-	if s == nil {
-		return nil
-	}
-	return sqlTx.StmtContext(ctx, s)
+	return s
 }
 
 func (c *stmtCache) prepare(q string) {

@@ -19,10 +19,15 @@ const DefaultLimit = 100
 // organisation scope, any other value that project.
 const OrgScope = "-"
 
-// tx implements store.Tx on one database/sql transaction.
+// tx implements store.Tx on one database/sql transaction, or, for ReadOne, on one statement outside
+// any transaction.
 type tx struct {
 	tx *sql.Tx
-	d  dialect
+	// one, set instead of tx by ReadOne, is the read pool its single statement runs on; ran records
+	// that it has run, so that a second statement is refused rather than read from another snapshot.
+	one *sql.DB
+	ran bool
+	d   dialect
 	// shared marks a transaction that group commit shares between callers. Its statements ignore the
 	// caller's cancellation: SQLite answers an interrupted write by rolling back the whole transaction,
 	// which would take the other callers' writes with it. The caller's context is checked before its
@@ -42,7 +47,18 @@ func (t *tx) stmtCtx(ctx context.Context) context.Context {
 
 var _ store.Tx = (*tx)(nil)
 
+// errReadOne and errSecondStatement refuse what a ReadOne function may not do: a write (on
+// PostgreSQL the read pool is the writer's, so nothing else would stop it), and a second statement,
+// which would read a different snapshot from the first.
+var (
+	errReadOne         = errors.New("ReadOne cannot write: use Tx")
+	errSecondStatement = errors.New("ReadOne runs one statement: use ReadTx for several")
+)
+
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if t.one != nil {
+		return nil, errReadOne
+	}
 	ctx, q = t.stmtCtx(ctx), t.d.rebind(q)
 	if s := t.prepared(ctx, q); s != nil {
 		return s.ExecContext(ctx, args...)
@@ -50,12 +66,26 @@ func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	return t.tx.ExecContext(ctx, q, args...)
 }
 
-// prepared is q's cached statement in this transaction, or nil (run q unprepared).
+// prepared is q's cached statement in this transaction (or on the read pool, for ReadOne), or nil
+// (run q unprepared).
 func (t *tx) prepared(ctx context.Context, q string) *sql.Stmt {
 	if t.stmts == nil {
 		return nil
 	}
-	return t.stmts.stmt(ctx, t.tx, q)
+	s := t.stmts.stmt(q)
+	if s == nil || t.one != nil {
+		return s
+	}
+	return t.tx.StmtContext(ctx, s)
+}
+
+// claimOne is called before a ReadOne statement runs: it refuses the second one.
+func (t *tx) claimOne() error {
+	if t.ran {
+		return errSecondStatement
+	}
+	t.ran = true
+	return nil
 }
 
 // write runs a statement that a constraint may refuse (a taken name, a missing or still-used parent).
@@ -64,7 +94,7 @@ func (t *tx) prepared(ctx context.Context, q string) *sql.Stmt {
 // can go on after ErrDuplicate (look up the idempotency key that was taken, say) in the same
 // transaction. The price is two short round trips per write on PostgreSQL.
 func (t *tx) write(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if t.d.name != DialectPostgres {
+	if t.d.name != DialectPostgres || t.one != nil {
 		return t.exec(ctx, q, args...)
 	}
 	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT write"); err != nil {
@@ -85,16 +115,40 @@ func (t *tx) write(ctx context.Context, q string, args ...any) (sql.Result, erro
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	ctx, q = t.stmtCtx(ctx), t.d.rebind(q)
+	if t.one != nil {
+		if err := t.claimOne(); err != nil {
+			return nil, err
+		}
+	}
 	if s := t.prepared(ctx, q); s != nil {
 		return s.QueryContext(ctx, args...)
+	}
+	if t.one != nil {
+		return t.one.QueryContext(ctx, q, args...)
 	}
 	return t.tx.QueryContext(ctx, q, args...)
 }
 
-func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface{ Scan(dest ...any) error }
+
+// errRow is a row whose Scan reports why its statement did not run.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (t *tx) queryRow(ctx context.Context, q string, args ...any) scanner {
 	ctx, q = t.stmtCtx(ctx), t.d.rebind(q)
+	if t.one != nil {
+		if err := t.claimOne(); err != nil {
+			return errRow{err}
+		}
+	}
 	if s := t.prepared(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)
+	}
+	if t.one != nil {
+		return t.one.QueryRowContext(ctx, q, args...)
 	}
 	return t.tx.QueryRowContext(ctx, q, args...)
 }
