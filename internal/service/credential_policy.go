@@ -102,6 +102,9 @@ func (e *effectiveCredentialPolicy) add(p api.CredentialPolicy, scope string) {
 }
 
 func mustDuration(s string, fallback time.Duration) time.Duration {
+	if s == "" { // unset: the common case, and ParseDuration would build an error to say so
+		return fallback
+	}
 	d, err := catalog.ParseDuration(s)
 	if err != nil {
 		return fallback

@@ -116,48 +116,54 @@ func (t *tx) ListCredentials(ctx context.Context, orgID string, f store.Credenti
 
 // scanCredential scans credentialColumns, then extra.
 func scanCredential(row scanner, extra ...any) (api.Credential, error) {
-	var c api.Credential
-	var settings, labels, created, updated, rotated string
-	var verified, expires, connections sql.NullString
-	dest := append([]any{&c.ID, &c.Name, &c.Description, &c.Provider, &c.ProjectID, &settings, &labels,
+	// One allocation for the scan targets (each would escape on its own), and dest sized once.
+	var v struct {
+		c                                           api.Credential
+		settings, labels, created, updated, rotated string
+		verified, expires, connections              sql.NullString
+	}
+	c := &v.c
+	dest := make([]any, 0, 25+len(extra))
+	dest = append(dest, &c.ID, &c.Name, &c.Description, &c.Provider, &c.ProjectID, &v.settings, &v.labels,
 		&c.HasAPIKey, &c.HasAuthToken, &c.SecretHint, &c.SecretFingerprint, &c.SecretVersion, &c.Status,
-		&c.StatusMessage, &verified, &c.Verify, &c.ManagedBy, &c.Version, &created, &updated,
-		&c.RotationPeriod, &expires, &rotated, &c.LifecycleStatus, &connections}, extra...)
+		&c.StatusMessage, &v.verified, &c.Verify, &c.ManagedBy, &c.Version, &v.created, &v.updated,
+		&c.RotationPeriod, &v.expires, &v.rotated, &c.LifecycleStatus, &v.connections)
+	dest = append(dest, extra...)
 	if err := row.Scan(dest...); err != nil {
-		return c, err
+		return *c, err
 	}
 	var err error
-	if c.Settings, err = unmarshalMap(settings); err != nil {
-		return c, err
+	if c.Settings, err = unmarshalMap(v.settings); err != nil {
+		return *c, err
 	}
-	if c.Labels, err = unmarshalMap(labels); err != nil {
-		return c, err
+	if c.Labels, err = unmarshalMap(v.labels); err != nil {
+		return *c, err
 	}
-	if c.VerifiedAt, err = parseTimePtr(verified); err != nil {
-		return c, err
+	if c.VerifiedAt, err = parseTimePtr(v.verified); err != nil {
+		return *c, err
 	}
-	if c.CreatedAt, err = parseTime(created); err != nil {
-		return c, err
+	if c.CreatedAt, err = parseTime(v.created); err != nil {
+		return *c, err
 	}
-	if c.UpdatedAt, err = parseTime(updated); err != nil {
-		return c, err
+	if c.UpdatedAt, err = parseTime(v.updated); err != nil {
+		return *c, err
 	}
-	if c.ExpiresAt, err = parseTimePtr(expires); err != nil {
-		return c, err
+	if c.ExpiresAt, err = parseTimePtr(v.expires); err != nil {
+		return *c, err
 	}
 	c.RotatedAt = c.CreatedAt
-	if rotated != "" {
-		if c.RotatedAt, err = parseTime(rotated); err != nil {
-			return c, err
+	if v.rotated != "" {
+		if c.RotatedAt, err = parseTime(v.rotated); err != nil {
+			return *c, err
 		}
 	}
 	c.ConnectionIDs = []string{}
-	if connections.String != "" {
-		c.ConnectionIDs = strings.Split(connections.String, ",")
+	if v.connections.String != "" {
+		c.ConnectionIDs = strings.Split(v.connections.String, ",")
 		// string_agg orders already; sort again so the contract does not hang on collation.
 		sort.Strings(c.ConnectionIDs)
 	}
-	return c, nil
+	return *c, nil
 }
 
 // UpdateCredential writes the mutable fields of c (name, description, settings, labels, the secret

@@ -145,3 +145,25 @@ func TestCredentialCount(t *testing.T) {
 		})
 	}
 }
+
+// TestUnmarshalMap: a stored map reads back non-nil whatever text holds it, and each read is a map of
+// its own (the empty-map shortcut must not hand out a shared one).
+func TestUnmarshalMap(t *testing.T) {
+	for text, want := range map[string]map[string]string{
+		"": {}, "{}": {}, "null": {}, `{"team":"ml"}`: {"team": "ml"},
+	} {
+		got, err := unmarshalMap(text)
+		if err != nil || got == nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("unmarshalMap(%q) = %#v, %v; want %#v", text, got, err, want)
+		}
+	}
+	a, _ := unmarshalMap("{}")
+	b, _ := unmarshalMap("{}")
+	a["k"] = "v"
+	if len(b) != 0 {
+		t.Fatal("two empty stored maps share one map")
+	}
+	if _, err := unmarshalMap("{"); err == nil {
+		t.Fatal("a corrupt stored map read without error")
+	}
+}

@@ -199,10 +199,10 @@ func marshalMap(m map[string]string) (string, error) {
 }
 
 func unmarshalMap(s string) (map[string]string, error) {
-	m := map[string]string{}
-	if s == "" {
-		return m, nil
+	if s == "" || s == "{}" { // most labels, many settings: skip the decoder
+		return map[string]string{}, nil
 	}
+	m := map[string]string{}
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
 		return nil, fmt.Errorf("stored map: %w", err)
 	}
