@@ -60,7 +60,7 @@ func (s *Service) createOnce(ctx context.Context, p Principal, idem *Idempotency
 
 func (s *Service) lookupIdempotency(ctx context.Context, p Principal, idem *IdempotencyKey, objectType string) (string, bool, error) {
 	var rec store.Idempotency
-	err := s.read(ctx, func(tx store.Tx) error {
+	err := s.readOne(ctx, func(tx store.Tx) error {
 		var err error
 		rec, err = tx.GetIdempotency(ctx, p.OrgID, idem.Key)
 		return err

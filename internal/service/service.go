@@ -217,7 +217,7 @@ func (s *Service) read(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // readOne runs fn, which reads with one statement, without a transaction: cheaper than read for the
-// hottest reads (a credential, a token). A second statement in fn fails.
+// hottest reads (a credential, a token, an idempotency key). A second statement in fn fails.
 func (s *Service) readOne(ctx context.Context, fn func(store.Tx) error) error {
 	return s.store.ReadOne(ctx, fn)
 }
