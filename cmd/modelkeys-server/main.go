@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -22,6 +23,7 @@ import (
 var version = "dev"
 
 func main() {
+	collectLessOften()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -31,6 +33,17 @@ func main() {
 			os.Exit(2)
 		}
 		os.Exit(1)
+	}
+}
+
+// collectLessOften sets the garbage collector's target to 200 % unless GOGC says otherwise. The
+// server's live heap is small (caches and pools: a few MiB) and each request's garbage is not, so at
+// the default of 100 % it collects often: a tenth of its CPU on credential lists. At 200 % (measured
+// with wrk, SQLite, 16 connections) lists served 13 % more and reads 7 % more for 4 MiB more peak
+// RSS; at 400 % a little more again for 12 MiB more.
+func collectLessOften() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
 	}
 }
 

@@ -56,17 +56,16 @@ type effectiveCredentialPolicy struct {
 }
 
 func (s *Service) effectiveCredentialPolicy(ctx context.Context, tx store.Tx, orgID, projectID string) (effectiveCredentialPolicy, error) {
-	org, err := s.credentialPolicyOf(ctx, tx, orgID, "")
+	pols, err := tx.ScopeCredentialPolicies(ctx, orgID, projectID)
 	if err != nil {
 		return effectiveCredentialPolicy{}, err
 	}
-	var proj api.CredentialPolicy
-	if projectID != "" {
-		if proj, err = s.credentialPolicyOf(ctx, tx, orgID, projectID); err != nil {
-			return effectiveCredentialPolicy{}, err
-		}
-	}
-	return combineCredentialPolicies(org, proj, projectID), nil
+	return combineScopePolicies(pols, projectID), nil
+}
+
+// combineScopePolicies is the effective policy of projectID's scope from the policies stored for it.
+func combineScopePolicies(pols store.ScopeCredentialPolicies, projectID string) effectiveCredentialPolicy {
+	return combineCredentialPolicies(storedOrDefault(pols.Organization, ""), storedOrDefault(pols.Project, projectID), projectID)
 }
 
 // combineCredentialPolicies is the effective policy of projectID's scope from the organisation's

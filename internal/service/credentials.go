@@ -62,9 +62,9 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 		}
 	}
 
-	// The scope's credential policy is checked before the key is sent anywhere.
+	// The scope's credential policy (one statement) is checked before the key is sent anywhere.
 	var pol effectiveCredentialPolicy
-	if err := s.read(ctx, func(tx store.Tx) error {
+	if err := s.readOne(ctx, func(tx store.Tx) error {
 		var err error
 		if pol, err = s.effectiveCredentialPolicy(ctx, tx, p.OrgID, in.ProjectID); err != nil {
 			return err
@@ -382,7 +382,7 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 	}
 	if len(changed) > 0 {
 		// A credential that a policy made stricter since refuses every change until it complies.
-		if err := s.read(ctx, func(tx store.Tx) error { return s.checkCredentialPolicy(ctx, tx, p.OrgID, next) }); err != nil {
+		if err := s.readOne(ctx, func(tx store.Tx) error { return s.checkCredentialPolicy(ctx, tx, p.OrgID, next) }); err != nil {
 			return api.Credential{}, err
 		}
 	}

@@ -83,7 +83,7 @@ func (l *lifecycleCache) policy(ctx context.Context, projectID string) (effectiv
 // known records the effective policy of projectID's scope from the policies read with a credential
 // (GetCredentialInScope), so that filling the credential asks the store for nothing more.
 func (l *lifecycleCache) known(projectID string, pols store.ScopeCredentialPolicies) {
-	l.policies[projectID] = combineCredentialPolicies(storedOrDefault(pols.Organization, ""), storedOrDefault(pols.Project, projectID), projectID)
+	l.policies[projectID] = combineScopePolicies(pols, projectID)
 }
 
 func (l *lifecycleCache) fill(ctx context.Context, c *api.Credential) error {
@@ -95,10 +95,10 @@ func (l *lifecycleCache) fill(ctx context.Context, c *api.Credential) error {
 	return nil
 }
 
-// withLifecycle fills c's lifecycle fields in a read transaction of its own (for answers built
-// outside one: create, update, verify).
+// withLifecycle fills c's lifecycle fields with a read of its own (for answers built outside one:
+// create, update, verify); the scope's policies are one statement.
 func (s *Service) withLifecycle(ctx context.Context, orgID string, c api.Credential) (api.Credential, error) {
-	err := s.read(ctx, func(tx store.Tx) error { return newLifecycleCache(s, tx, orgID).fill(ctx, &c) })
+	err := s.readOne(ctx, func(tx store.Tx) error { return newLifecycleCache(s, tx, orgID).fill(ctx, &c) })
 	return c, err
 }
 

@@ -183,6 +183,9 @@ type Tx interface {
 	PutModelPolicy(ctx context.Context, orgID string, p api.ModelPolicy, expectVersion int64) error
 	DeleteModelPolicy(ctx context.Context, orgID, projectID string) error
 
+	// ScopeCredentialPolicies reads, in one statement, the credential policies stored for projectID's
+	// scope: the organisation's and, unless projectID is "", the project's.
+	ScopeCredentialPolicies(ctx context.Context, orgID, projectID string) (ScopeCredentialPolicies, error)
 	// GetCredentialPolicy returns ErrNotFound when the scope has never had one (no rules).
 	GetCredentialPolicy(ctx context.Context, orgID, projectID string) (api.CredentialPolicy, error)
 	// PutCredentialPolicy inserts or replaces; expectVersion 0 skips the version check.

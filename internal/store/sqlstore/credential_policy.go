@@ -45,6 +45,29 @@ func (j *joinedPolicy) policy(projectID string) (*api.CredentialPolicy, error) {
 	return p, nil
 }
 
+// scopePoliciesSelect reads the organisation's and the project's policy in one statement, as
+// credentialInScopeSelect joins them to a credential.
+const scopePoliciesSelect = `SELECT ` + policyColumnsPO + `, ` + policyColumnsPP + `
+	FROM (SELECT 1) AS one
+	LEFT JOIN credential_policies po ON po.org_id = ? AND po.project_id = ''
+	LEFT JOIN credential_policies pp ON pp.org_id = ? AND pp.project_id = ? AND pp.project_id <> ''`
+
+// ScopeCredentialPolicies reads the policies stored for projectID's scope (the organisation's, and
+// the project's unless projectID is "") in one statement.
+func (t *tx) ScopeCredentialPolicies(ctx context.Context, orgID, projectID string) (store.ScopeCredentialPolicies, error) {
+	var pols store.ScopeCredentialPolicies
+	var po, pp joinedPolicy
+	if err := t.queryRow(ctx, scopePoliciesSelect, orgID, orgID, projectID).Scan(append(po.dest(), pp.dest()...)...); err != nil {
+		return pols, err
+	}
+	var err error
+	if pols.Organization, err = po.policy(""); err != nil {
+		return pols, err
+	}
+	pols.Project, err = pp.policy(projectID)
+	return pols, err
+}
+
 func (t *tx) GetCredentialPolicy(ctx context.Context, orgID, projectID string) (api.CredentialPolicy, error) {
 	var j joinedPolicy
 	err := t.queryRow(ctx, `SELECT `+policyColumnsPO+`

@@ -172,6 +172,20 @@ func TestCredentialInScope(t *testing.T) {
 			if _, _, err := tx.GetCredentialInScope(ctx, other, "cred_o"); !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("another organisation's credential: %v", err)
 			}
+			// The same policies without a credential, as a create reads them.
+			if scope, err := tx.ScopeCredentialPolicies(ctx, org, "proj_p"); err != nil || scope.Organization == nil || !reflect.DeepEqual(*scope.Organization, orgPol) ||
+				scope.Project == nil || !reflect.DeepEqual(*scope.Project, projPol) {
+				return fmt.Errorf("ScopeCredentialPolicies of the project: %+v, %v", scope, err)
+			}
+			if scope, err := tx.ScopeCredentialPolicies(ctx, org, ""); err != nil || scope.Organization == nil || !reflect.DeepEqual(*scope.Organization, orgPol) || scope.Project != nil {
+				return fmt.Errorf("ScopeCredentialPolicies of the organisation: %+v, %v", scope, err)
+			}
+			if scope, err := tx.ScopeCredentialPolicies(ctx, other, "proj_p"); err != nil || scope.Organization == nil || scope.Organization.AllowedProviders[0] != "mistral" || scope.Project != nil {
+				return fmt.Errorf("ScopeCredentialPolicies of another organisation: %+v, %v", scope, err)
+			}
+			if scope, err := tx.ScopeCredentialPolicies(ctx, "org_none", "proj_x"); err != nil || scope.Organization != nil || scope.Project != nil {
+				return fmt.Errorf("ScopeCredentialPolicies where none is stored: %+v, %v", scope, err)
+			}
 			return nil
 		})
 	})
