@@ -3,6 +3,9 @@
 #
 #   scripts/terraform.sh path      print the path of the terraform binary, building it first if it is not cached
 #   scripts/terraform.sh testacc   run the provider acceptance tests under it (make testacc-terraform-latest)
+#   scripts/terraform.sh profiled  print the path of a build that writes a CPU profile of each run to
+#                                  $TERRAFORM_CPUPROFILE_DIR, if set (for BENCHMARKS.md; with
+#                                  TERRAFORM_LATEST_VERSION=1.11.4, the Terraform the benchmarks use)
 #
 # `go install github.com/hashicorp/terraform@vX` refuses: Terraform's go.mod replaces its nested remote-state
 # backend modules (github.com/hashicorp/terraform/internal/backend/remote-state/...) with local directories, and
@@ -19,6 +22,11 @@ version=${TERRAFORM_LATEST_VERSION:-1.15.0}
 go=${GO:-go}
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys"
 bin="$cache/terraform-$version"
+profiled=""
+if [ "${1:-path}" = profiled ]; then
+  profiled=1
+  bin="$cache/terraform-$version-cpuprofile"
+fi
 
 # The remote-state backends that live in nested modules of their own, which the module proxy does not serve.
 nested_backends="azure consul cos gcs kubernetes oci oss pg s3"
@@ -48,9 +56,46 @@ terraform_path() {
   local init="$src/internal/backend/init/init.go" alias
   for b in $nested_backends; do
     alias=$(sed -n -E "s/^[[:space:]]*([A-Za-z0-9_]+)[[:space:]]+\"github\.com\/hashicorp\/terraform\/internal\/backend\/remote-state\/$b\"$/\1/p" "$init")
-    [ -n "$alias" ] || { echo "no import of the $b backend in $init" >&2; exit 1; }
+    if [ -z "$alias" ]; then
+      # Older releases lack some (1.11 has no oci); an import this cannot parse is an error.
+      if grep -q "remote-state/$b\"" "$init"; then echo "cannot parse the import of the $b backend in $init" >&2; exit 1; fi
+      continue
+    fi
     sed -i -E -e "/\"github\.com\/hashicorp\/terraform\/internal\/backend\/remote-state\/$b\"$/d" -e "/[^A-Za-z0-9_]$alias\.New\(/d" "$init"
   done
+  if [ -n "$profiled" ]; then
+    # main(): a CPU profile per run, named after the working directory, the command and the pid. The
+    # godebug lines go too: older releases name settings (tlskyber) that newer Go refuses.
+    sed -i -E '/^godebug[[:space:]]/d' "$src/go.mod"
+    python3 - "$src/main.go" <<'PY'
+import sys
+path = sys.argv[1]
+s = open(path).read()
+main = "func main() {\n\tos.Exit(realMain())"
+if main not in s:
+    sys.exit("main.go: no main() to wrap with a CPU profile")
+s = s.replace(main, """func main() {
+	if dir := os.Getenv("TERRAFORM_CPUPROFILE_DIR"); dir != "" {
+		wd, _ := os.Getwd()
+		cmd := "none"
+		if len(os.Args) > 1 {
+			cmd = os.Args[1]
+		}
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("terraform-%s-%s-%d.pprof", filepath.Base(wd), cmd, os.Getpid())))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			code := realMain()
+			pprof.StopCPUProfile()
+			_ = f.Close()
+			os.Exit(code)
+		}
+	}
+	os.Exit(realMain())""")
+for imp in ('"fmt"', '"path/filepath"', '"runtime/pprof"'):
+    if "\t" + imp + "\n" not in s:
+        s = s.replace("import (\n", "import (\n\t" + imp + "\n", 1)
+open(path, "w").write(s)
+PY
+  fi
   # version.dev=no: report "1.15.0" like a release, not "1.15.0-dev".
   (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod "$go" build -mod=mod -trimpath \
     -ldflags "-s -w -X github.com/hashicorp/terraform/version.dev=no" -o "$bin.tmp" .)
@@ -59,7 +104,7 @@ terraform_path() {
 }
 
 case "${1:-path}" in
-path)
+path | profiled)
   terraform_path
   ;;
 testacc)
@@ -77,7 +122,7 @@ testacc)
     "$go" test -count=1 -timeout 30m -run "${TESTACC_RUN:-TestAcc}" "$@" ./internal/provider/
   ;;
 *)
-  echo "usage: $0 path|testacc [go test flags]" >&2
+  echo "usage: $0 path|profiled|testacc [go test flags]" >&2
   exit 2
   ;;
 esac
