@@ -32,7 +32,7 @@ fi
 nested_backends="azure consul cos gcs kubernetes oci oss pg s3"
 
 terraform_path() {
-  if [ -n "${TERRAFORM_1_15:-}" ]; then
+  if [ -n "${TERRAFORM_1_15:-}" ] && [ -z "$profiled" ]; then
     echo "$TERRAFORM_1_15"
     return
   fi

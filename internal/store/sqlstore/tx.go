@@ -48,8 +48,9 @@ func (t *tx) stmtCtx(ctx context.Context) context.Context {
 var _ store.Tx = (*tx)(nil)
 
 // errReadOne and errSecondStatement refuse what a ReadOne function may not do: a write (on
-// PostgreSQL the read pool is the writer's, so nothing else would stop it), and a second statement,
-// which would read a different snapshot from the first.
+// PostgreSQL the read pool is the writer's, so nothing else would stop it; every write in this package
+// goes through exec or write, never query), and a second statement, which would read a different
+// snapshot from the first.
 var (
 	errReadOne         = errors.New("ReadOne cannot write: use Tx")
 	errSecondStatement = errors.New("ReadOne runs one statement: use ReadTx for several")
