@@ -62,23 +62,19 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 		}
 	}
 
-	// The scope's credential policy (one statement) is checked before the key is sent anywhere.
-	var pol effectiveCredentialPolicy
-	if err := s.readOne(ctx, func(tx store.Tx) error {
-		var err error
-		if pol, err = s.effectiveCredentialPolicy(ctx, tx, p.OrgID, in.ProjectID); err != nil {
-			return err
+	// A key is sent to its provider only if the scope's credential policy allows the credential. The
+	// check in the write below is the one that holds (it sees a policy changed meanwhile), so without a
+	// probe it is the only one: on SQLite a read on the writer's connection costs less than one on its own.
+	verify := in.Verify == nil || *in.Verify
+	if s.sendsKey(verify) {
+		want := api.Credential{Provider: in.Provider, ProjectID: in.ProjectID, RotationPeriod: period, Verify: verify}
+		if err := s.readOne(ctx, func(tx store.Tx) error { return s.checkCredentialPolicy(ctx, tx, p.OrgID, want) }); err != nil {
+			return api.Credential{}, false, err
 		}
-		if v := pol.violations(api.Credential{Provider: in.Provider, RotationPeriod: period, Verify: in.Verify == nil || *in.Verify}); len(v) > 0 {
-			return invalid(v...)
-		}
-		return nil
-	}); err != nil {
-		return api.Credential{}, false, err
 	}
 
 	prov, _ := catalog.Provider(in.Provider)
-	status, message, verifiedAt, err := s.verify(ctx, p.OrgID, prov, in.Settings, plain, in.Verify == nil || *in.Verify)
+	status, message, verifiedAt, err := s.verify(ctx, p.OrgID, prov, in.Settings, plain, verify)
 	if err != nil {
 		return api.Credential{}, false, err
 	}
@@ -102,7 +98,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 		Status:            status,
 		StatusMessage:     message,
 		VerifiedAt:        verifiedAt,
-		Verify:            in.Verify == nil || *in.Verify,
+		Verify:            verify,
 		ConnectionIDs:     []string{},
 		ManagedBy:         in.ManagedBy,
 		Version:           1,
@@ -115,8 +111,15 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	if len(plain) > 0 {
 		c.SecretVersion = 1
 	}
-	applyLifecycle(pol, &c, now) // the status stored is the one at creation: no transition to record
-	id, replayed, err := s.createOnce(ctx, p, idem, "credential", func(tx store.Tx) (string, error) {
+	id, replayed, err := s.insertOnce(ctx, p, idem, "credential", func(tx store.Tx) (string, error) {
+		pol, err := s.effectiveCredentialPolicy(ctx, tx, p.OrgID, c.ProjectID)
+		if err != nil {
+			return "", err
+		}
+		if v := pol.violations(c); len(v) > 0 {
+			return "", invalid(v...)
+		}
+		applyLifecycle(pol, &c, now) // the status stored is the one at creation: no transition to record
 		if err := s.checkCredentialLimits(ctx, tx, p, c.Provider); err != nil {
 			return "", err
 		}
@@ -380,15 +383,17 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 			changed = append(changed, "expires_at")
 		}
 	}
-	if len(changed) > 0 {
-		// A credential that a policy made stricter since refuses every change until it complies.
+	// A credential that a policy made stricter since refuses every change until it complies. As on
+	// create, the check in the write is the one that holds; a probe is preceded by one of its own.
+	settingsChanged := slices.ContainsFunc(changed, func(f string) bool { return strings.HasPrefix(f, "settings") })
+	verify := next.Verify
+	probe := secretChanged || settingsChanged || (next.Verify && !cur.Verify) // each is in changed
+	if probe && s.sendsKey(verify) {
 		if err := s.readOne(ctx, func(tx store.Tx) error { return s.checkCredentialPolicy(ctx, tx, p.OrgID, next) }); err != nil {
 			return api.Credential{}, err
 		}
 	}
-	settingsChanged := slices.ContainsFunc(changed, func(f string) bool { return strings.HasPrefix(f, "settings") })
-	verify := next.Verify
-	if secretChanged || settingsChanged || (next.Verify && !cur.Verify) {
+	if probe {
 		prov, _ := catalog.Provider(cur.Provider)
 		status, message, at, err := s.verify(ctx, p.OrgID, prov, next.Settings, newPlain, verify)
 		if err != nil {
@@ -405,6 +410,9 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 	next.Version = cur.Version + 1
 	next.UpdatedAt = s.now()
 	err = s.tx(ctx, func(tx store.Tx) error {
+		if err := s.checkCredentialPolicy(ctx, tx, p.OrgID, next); err != nil {
+			return err
+		}
 		if err := tx.UpdateCredential(ctx, p.OrgID, next, cur.Version); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {
 				return s.nameTaken(ctx, tx, p, next.ProjectID, next.Name)
@@ -476,15 +484,21 @@ func (s *Service) reverify(ctx context.Context, orgID, id string) (api.Credentia
 	return next, err
 }
 
+// sendsKey says whether verify sends the key to its provider: it does when verification is wanted and
+// the server has a verifier.
+func (s *Service) sendsKey(wanted bool) bool {
+	return wanted && s.cfg.Verifier != nil
+}
+
 // verify runs the configured probe, in one of the organisation's probe slots (a 429 error when they
 // stay full). An outage keeps status unverified with the error recorded; a refusal is invalid. A
 // destination the egress policy refuses is an egressError (422) with status unverified and the
 // reason as message. Messages come from the verifier, which never includes the key.
 func (s *Service) verify(ctx context.Context, orgID string, prov api.Provider, settings, plain map[string]string, wanted bool) (string, string, *time.Time, error) {
-	switch {
-	case !wanted:
-		return api.StatusUnverified, "Verification was skipped (verify = false).", nil, nil
-	case s.cfg.Verifier == nil:
+	if !s.sendsKey(wanted) {
+		if !wanted {
+			return api.StatusUnverified, "Verification was skipped (verify = false).", nil, nil
+		}
 		return api.StatusUnverified, "This server has no verifier configured; the key was not checked.", nil, nil
 	}
 	var r api.VerifyResult

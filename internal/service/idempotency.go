@@ -31,6 +31,13 @@ func (s *Service) createOnce(ctx context.Context, p Principal, idem *Idempotency
 			return id, ok, err
 		}
 	}
+	return s.insertOnce(ctx, p, idem, objectType, create)
+}
+
+// insertOnce is createOnce for a caller that has looked the key up already (a credential create does,
+// before it verifies the key): it runs create and records the key in one transaction.
+func (s *Service) insertOnce(ctx context.Context, p Principal, idem *IdempotencyKey, objectType string,
+	create func(tx store.Tx) (string, error)) (id string, replayed bool, err error) {
 	err = s.tx(ctx, func(tx store.Tx) error {
 		var err error
 		if id, err = create(tx); err != nil {
