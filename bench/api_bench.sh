@@ -6,6 +6,7 @@
 #   bench/api_bench.sh                 # both backends, 10 s per run
 #   DURATION=5s BACKENDS=sqlite bench/api_bench.sh
 #   BIN=/tmp/old/bin OUT=/tmp/old.tsv bench/api_bench.sh   # another build, for an A/B run
+#   RUNS="list create" CONCURRENCY=16 bench/api_bench.sh   # some of the loads only
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +14,7 @@ bin=${BIN:-$root/bin}
 duration=${DURATION:-10s}
 backends=${BACKENDS:-sqlite postgres}
 conc=${CONCURRENCY:-1 16 64}
+runs=${RUNS:-read list create}
 seed=${SEED:-1000}
 out=${OUT:-$root/bench/results/api.tsv}
 work=$(mktemp -d /tmp/modelkeys-apibench-XXXXXX)
@@ -78,14 +80,15 @@ run_backend() { # $1 = --db value
       -d "{\"name\":\"seed-$i\",\"provider\":\"openai\",\"api_key\":\"sk-seed-plaintext-$i-000000wxyz\",\"verify\":false}" |
       grep -o '"id":"cred_[^"]*"' | head -1 | cut -d'"' -f4 >> "$work/ids"
   done
-  for c in $conc; do
-    load read "$c" -s "$root/bench/wrk/read.lua" "$url" -- "$work/ids"
-  done
-  for c in $conc; do
-    load list "$c" "$url/v1/credentials?limit=50"
-  done
-  for c in $conc; do
-    load create "$c" -s "$root/bench/wrk/create.lua" "$url" -- "$backend$c$RANDOM"
+  for run in $runs; do
+    for c in $conc; do
+      case $run in
+      read) load read "$c" -s "$root/bench/wrk/read.lua" "$url" -- "$work/ids" ;;
+      list) load list "$c" "$url/v1/credentials?limit=50" ;;
+      create) load create "$c" -s "$root/bench/wrk/create.lua" "$url" -- "$backend$c$RANDOM" ;;
+      *) echo "RUNS: unknown load $run (read, list, create)" >&2; exit 2 ;;
+      esac
+    done
   done
   stop_server
 }
