@@ -15,6 +15,9 @@ duration=${DURATION:-10s}
 backends=${BACKENDS:-sqlite postgres}
 conc=${CONCURRENCY:-1 16 64}
 runs=${RUNS:-read list create}
+for run in $runs; do
+  case $run in read | list | create) ;; *) echo "RUNS: unknown load $run (read, list, create)" >&2; exit 2 ;; esac
+done
 seed=${SEED:-1000}
 out=${OUT:-$root/bench/results/api.tsv}
 work=$(mktemp -d /tmp/modelkeys-apibench-XXXXXX)
@@ -86,7 +89,6 @@ run_backend() { # $1 = --db value
       read) load read "$c" -s "$root/bench/wrk/read.lua" "$url" -- "$work/ids" ;;
       list) load list "$c" "$url/v1/credentials?limit=50" ;;
       create) load create "$c" -s "$root/bench/wrk/create.lua" "$url" -- "$backend$c$RANDOM" ;;
-      *) echo "RUNS: unknown load $run (read, list, create)" >&2; exit 2 ;;
       esac
     done
   done
