@@ -8,8 +8,9 @@ in this order, so that a noisy minute on the machine hits them all alike):
             with our credential's exact schema that does nothing; the floor for any plugin provider
   refcur    the plugin floor with today's 29-attribute credential schema (scripts/bench-peers.sh
             refprovider-current): what the attributes added since ref was written cost any provider
-  vault     N vault_generic_secret (KV v2) of terraform-provider-vault against `vault server -dev`
-            (in memory) on 127.0.0.1: the peer a team would use instead for the same job
+  vault     N vault_kv_secret_v2 of terraform-provider-vault against `vault server -dev` (in memory)
+            on 127.0.0.1: the peer a team would use instead for the same job (vault_generic_secret
+            with the legacy 1.9.0 build, VAULT_PROVIDER_VERSION=1.9.0)
   embedded  modelkeys provider, endpoint file://... (the in-process API over SQLite)
   server    modelkeys provider against modelkeys-server on 127.0.0.1 (SQLite)
 
@@ -48,8 +49,6 @@ BIN = os.path.join(ROOT, "bin")
 TF = os.environ.get("TERRAFORM", shutil.which("terraform") or "/usr/local/bin/terraform")
 TOKEN = "bench-bootstrap-token-0123456789"
 VAULT_TOKEN = "bench-vault-root-token"
-# VAULT_KV_RESOURCE=vault_kv_secret_v2 with a newer terraform-provider-vault (VAULT_PROVIDER_DIR).
-VAULT_RESOURCE = os.environ.get("VAULT_KV_RESOURCE", "vault_generic_secret")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MODES = ("floor", "ref", "refcur", "vault", "embedded", "server")
 
@@ -91,9 +90,21 @@ def floor_config(n):
 """
 
 
-def vault_config(n, addr):
+def vault_resource(provider_dir):
+    """The KV resource the peer's provider has: VAULT_KV_RESOURCE, else what scripts/bench-peers.sh
+    recorded beside the binary (kv-resource), else vault_kv_secret_v2 (every provider since 3.7.0)."""
+    if os.environ.get("VAULT_KV_RESOURCE"):
+        return os.environ["VAULT_KV_RESOURCE"]
+    try:
+        with open(os.path.join(provider_dir, "kv-resource")) as f:
+            return f.read().strip()
+    except OSError:
+        return "vault_kv_secret_v2"
+
+
+def vault_config(n, addr, resource):
     data = f'jsonencode({{ name = "bench-cred-${{count.index}}", model_provider = "mistral", api_key = "{api_key()}" }})'
-    if VAULT_RESOURCE == "vault_kv_secret_v2":
+    if resource == "vault_kv_secret_v2":
         body = f'  mount     = "secret"\n  name      = "bench-cred-${{count.index}}"\n  data_json = {data}\n'
     else:
         body = f'  path      = "secret/bench-cred-${{count.index}}"\n  data_json = {data}\n'
@@ -108,7 +119,7 @@ provider "vault" {{
   token   = "{VAULT_TOKEN}"
 }}
 
-resource "{VAULT_RESOURCE}" "c" {{
+resource "{resource}" "c" {{
   count     = {n}
 {body}}}
 """
@@ -302,7 +313,7 @@ class Column:
             if mode == "floor":
                 f.write(floor_config(n))
             elif mode == "vault":
-                f.write(vault_config(n, self.server.url))
+                f.write(vault_config(n, self.server.url, bins["vault_resource"]))
             else:
                 f.write(modelkeys_config(n))
         self.res = {k: [] for k in ("apply", "plan", "destroy")}
@@ -382,10 +393,11 @@ def main():
     if "vault" in modes:
         bins["vault"] = peers("vault")
         bins["vault_provider"] = peers("provider")
+        bins["vault_resource"] = vault_resource(bins["vault_provider"])
     root = tempfile.mkdtemp(prefix="modelkeys-tfbench-")
     results = {"terraform": subprocess.run([TF, "version"], capture_output=True, text=True,
                                            env=dict(os.environ, TF_CLI_CONFIG_FILE="/dev/null")).stdout.splitlines()[0],
-               "cpus": os.cpu_count(), "vault_resource": VAULT_RESOURCE, "bins": bins,
+               "cpus": os.cpu_count(), "vault_resource": bins.get("vault_resource"), "bins": bins,
                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "runs": {}}
     try:
         for n, r in zip(ns, reps):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The binaries behind the columns of bench/tf_bench.py that are not ours: HashiCorp Vault and
-# terraform-provider-vault (the peer), built from source through the Go module proxy (no binary downloads,
-# nothing of theirs in this repository), and the plugin floor (../shared/bench/refprovider).
+# terraform-provider-vault (the peer), built from source with their dependencies from the Go module proxy
+# (no binary downloads, nothing of theirs in this repository; the current provider's source comes from git,
+# below), and the plugin floor (../shared/bench/refprovider).
 #
 #   scripts/bench-peers.sh vault         print the path of the vault binary, building it first if not cached
 #   scripts/bench-peers.sh provider      print the directory holding terraform-provider-vault (dev_overrides)
@@ -33,37 +34,51 @@
 # replace lines and `go build -mod=mod .` (several minutes, once). No UI (that needs the `ui` build tag and
 # node); `vault server -dev` works without it.
 #
-# terraform-provider-vault: the module proxy serves only v1.9.0 of github.com/hashicorp/terraform-provider-vault
-# (its later tags, v2 to v5, do not carry a /vN module path, so the go command ignores them and the proxy
-# refuses them). v1.9.0's go.mod still calls itself github.com/terraform-providers/terraform-provider-vault, so
-# `go install` refuses it too; like Vault, it builds as the main module from the downloaded zip (without the
-# zip's empty vendor/, its 2019 dependencies come from the module proxy and build with Go 1.26). v1.9.0
-# pins a Terraform of before 0.12 (plugin protocol 4, which today's Terraform refuses); the build
-# requires github.com/hashicorp/terraform v0.12.29 instead, whose plugin SDK has the same API and serves
-# protocol 5. v1.9.0 has no vault_kv_secret_v2; its
-# vault_generic_secret writes KV v2 through the secret/data/ path, which is what the benchmark uses. A newer
-# provider can be plugged in with VAULT_PROVIDER_DIR=/dir/with/terraform-provider-vault (then the benchmark
-# uses vault_kv_secret_v2 when VAULT_KV_RESOURCE=vault_kv_secret_v2).
+# terraform-provider-vault (the peer's provider, with vault_kv_secret_v2): a current release, v5.11.0 by
+# default (VAULT_PROVIDER_VERSION). The module proxy cannot serve it: the tags after v1.9.0 (v2 to v5) do
+# not carry a /vN module path, so the go command ignores them and the proxy refuses them. So the source
+# comes from git (VAULT_PROVIDER_GIT, default the project's GitHub repository; a local clone or a bare
+# mirror works too): a shallow clone of the tag, then `go build -mod=mod` as the main module, its
+# dependencies from the module proxy (a minute or two, once). One of them, vault-plugin-auth-oci at the
+# version v5.11.0 requires (v0.21.3), is not served by every proxy; where it is not, the build takes the
+# newest one served (v0.21.1: the same API, and the OCI login is not what the benchmark runs).
+#
+# VAULT_PROVIDER_VERSION=1.9.0 builds the legacy peer instead, which needs no git: the one version the
+# module proxy serves. Its go.mod still calls itself github.com/terraform-providers/terraform-provider-vault,
+# so `go install` refuses it; like Vault, it builds as the main module from the downloaded zip (without the
+# zip's empty vendor/, its 2019 dependencies come from the module proxy and build with Go 1.26). It pins a
+# Terraform of before 0.12 (plugin protocol 4, which today's Terraform refuses); the build requires
+# github.com/hashicorp/terraform v0.12.29 instead, whose plugin SDK has the same API and serves protocol
+# 5. It has no vault_kv_secret_v2; its vault_generic_secret (six attributes, on that old SDK) writes KV v2
+# through the secret/data/ path.
+#
+# The provider's directory holds a file, kv-resource, naming the resource bench/tf_bench.py uses
+# (vault_kv_secret_v2, or vault_generic_secret for 1.x); VAULT_KV_RESOURCE overrides it.
 #
 # Binaries are cached outside the repository, in ${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys/.
 # VAULT_BIN=/path/to/vault and VAULT_PROVIDER_DIR=/dir skip the builds.
 set -euo pipefail
 
 vault_version=${VAULT_VERSION:-1.21.0}
-provider_version=${VAULT_PROVIDER_VERSION:-1.9.0}
+provider_version=${VAULT_PROVIDER_VERSION:-5.11.0}
+provider_git=${VAULT_PROVIDER_GIT:-https://github.com/hashicorp/terraform-provider-vault.git}
 go=${GO:-go}
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys"
 vault_bin="$cache/vault-$vault_version"
 provider_terraform=v0.12.29
-provider_dir="$cache/terraform-provider-vault-$provider_version-terraform-$provider_terraform"
+provider_dir="$cache/terraform-provider-vault-$provider_version"
+case "$provider_version" in 1.*) provider_dir="$provider_dir-terraform-$provider_terraform" ;; esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 ref_src=${REFPROVIDER_SRC:-$root/../shared/bench/refprovider}
 ref_dir="$cache/refprovider"
 refcur_dir="$cache/refprovider-current"
 
-# A private GOPATH/GOMODCACHE under the cache: the module downloads of these two builds (large) stay out of
+# A private GOPATH/GOMODCACHE under the cache: the module downloads of these builds (large) stay out of
 # the machine's module cache and can be deleted with the cache directory.
 gopath="$cache/gopath"
+
+# pgo runs the go command with that GOPATH, resolving modules as needed (-mod=mod).
+pgo() { GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" GOFLAGS=-mod=mod "$go" "$@"; }
 
 vault_path() {
   if [ -n "${VAULT_BIN:-}" ]; then
@@ -77,8 +92,7 @@ vault_path() {
   echo "building Vault $vault_version from source into $vault_bin (several minutes, once)" >&2
   mkdir -p "$cache" "$gopath"
   local dir src
-  dir=$(GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" GOFLAGS=-mod=mod "$go" mod download -json \
-    "github.com/hashicorp/vault@v$vault_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  dir=$(pgo mod download -json "github.com/hashicorp/vault@v$vault_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [ -n "$dir" ] && [ -d "$dir" ] || { echo "go mod download of github.com/hashicorp/vault@v$vault_version failed" >&2; exit 1; }
   src=$(mktemp -d "$cache/vault-src.XXXXXX")
   trap 'rm -rf "$src"' RETURN
@@ -91,8 +105,7 @@ vault_path() {
     echo "go.mod of Vault $vault_version still replaces a module with a local directory (above)" >&2
     exit 1
   fi
-  (cd "$src" && GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" CGO_ENABLED=0 GOFLAGS=-mod=mod \
-    "$go" build -mod=mod -trimpath -ldflags "-s -w" -o "$vault_bin.tmp" .)
+  (cd "$src" && CGO_ENABLED=0 pgo build -trimpath -ldflags "-s -w" -o "$vault_bin.tmp" .)
   mv "$vault_bin.tmp" "$vault_bin"
   echo "$vault_bin"
 }
@@ -102,31 +115,53 @@ provider_path() {
     echo "$VAULT_PROVIDER_DIR"
     return
   fi
-  if [ -x "$provider_dir/terraform-provider-vault" ]; then
+  if [ -x "$provider_dir/terraform-provider-vault" ] && [ -f "$provider_dir/kv-resource" ]; then
     echo "$provider_dir"
     return
   fi
   echo "building terraform-provider-vault $provider_version into $provider_dir (a few minutes, once)" >&2
-  mkdir -p "$cache" "$gopath"
-  local dir src
-  dir=$(GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" GOFLAGS=-mod=mod "$go" mod download -json \
-    "github.com/hashicorp/terraform-provider-vault@v$provider_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] && [ -d "$dir" ] || { echo "go mod download of terraform-provider-vault@v$provider_version failed" >&2; exit 1; }
+  mkdir -p "$cache" "$gopath" "$provider_dir"
+  local src resource
   src=$(mktemp -d "$cache/terraform-provider-vault-src.XXXXXX")
   trap 'rm -rf "$src"' RETURN
+  case "$provider_version" in
+  1.*)
+    legacy_provider_source "$src"
+    resource=vault_generic_secret
+    ;;
+  *)
+    git -c advice.detachedHead=false clone --quiet --depth 1 --branch "v$provider_version" "$provider_git" "$src" >&2 ||
+      { echo "cannot clone v$provider_version of terraform-provider-vault from $provider_git: set VAULT_PROVIDER_GIT to a clone or mirror of it, or VAULT_PROVIDER_VERSION=1.9.0 for the legacy peer" >&2; exit 1; }
+    local oci
+    oci=$(cd "$src" && pgo list -m -f '{{.Version}}' github.com/hashicorp/vault-plugin-auth-oci 2>/dev/null || true)
+    if [ -n "$oci" ] && ! (cd "$src" && pgo mod download "github.com/hashicorp/vault-plugin-auth-oci@$oci" 2>/dev/null); then
+      local served
+      served=$(cd "$src" && pgo list -m -versions github.com/hashicorp/vault-plugin-auth-oci | awk '{print $NF}')
+      echo "the module proxy does not serve vault-plugin-auth-oci $oci; building with $served" >&2
+      (cd "$src" && pgo mod edit -require="github.com/hashicorp/vault-plugin-auth-oci@$served")
+    fi
+    resource=vault_kv_secret_v2
+    ;;
+  esac
+  (cd "$src" && CGO_ENABLED=0 pgo build -trimpath -ldflags "-s -w" -o "$provider_dir/terraform-provider-vault.tmp" .)
+  mv "$provider_dir/terraform-provider-vault.tmp" "$provider_dir/terraform-provider-vault"
+  echo "$resource" >"$provider_dir/kv-resource"
+  echo "$provider_dir"
+}
+
+# legacy_provider_source writes the buildable source of terraform-provider-vault 1.x into $1.
+legacy_provider_source() {
+  local src=$1 dir
+  dir=$(pgo mod download -json "github.com/hashicorp/terraform-provider-vault@v$provider_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] && [ -d "$dir" ] || { echo "go mod download of terraform-provider-vault@v$provider_version failed" >&2; exit 1; }
   cp -R "$dir/." "$src/"
   chmod -R u+w "$src"
   # The zip keeps vendor/modules.txt but not the vendored code: build from the module proxy instead.
   rm -rf "$src/vendor"
-  # v1.9.0 pins a pre-release Terraform (March 2019) whose plugin package speaks protocol 4, which
+  # 1.9.0 pins a pre-release Terraform (March 2019) whose plugin package speaks protocol 4, which
   # Terraform 0.12 and later refuse ("Incompatible API version with plugin"); Terraform v0.12.29's
   # helper/schema is the same API and serves protocol 5.
-  (cd "$src" && GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" "$go" mod edit -require="github.com/hashicorp/terraform@$provider_terraform")
-  mkdir -p "$provider_dir"
-  (cd "$src" && GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" CGO_ENABLED=0 GOFLAGS=-mod=mod \
-    "$go" build -mod=mod -trimpath -ldflags "-s -w" -o "$provider_dir/terraform-provider-vault.tmp" .)
-  mv "$provider_dir/terraform-provider-vault.tmp" "$provider_dir/terraform-provider-vault"
-  echo "$provider_dir"
+  (cd "$src" && pgo mod edit -require="github.com/hashicorp/terraform@$provider_terraform")
 }
 
 refprovider_path() {
