@@ -77,6 +77,10 @@ refcur_dir="$cache/refprovider-current"
 # the machine's module cache and can be deleted with the cache directory.
 gopath="$cache/gopath"
 
+# Build directories, removed when the script exits, whether the build worked or not.
+scratch=()
+trap 'rm -rf "${scratch[@]}"' EXIT
+
 # pgo runs the go command with that GOPATH, resolving modules as needed (-mod=mod).
 pgo() { GOPATH="$gopath" GOMODCACHE="$gopath/pkg/mod" GOFLAGS=-mod=mod "$go" "$@"; }
 
@@ -95,7 +99,7 @@ vault_path() {
   dir=$(pgo mod download -json "github.com/hashicorp/vault@v$vault_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [ -n "$dir" ] && [ -d "$dir" ] || { echo "go mod download of github.com/hashicorp/vault@v$vault_version failed" >&2; exit 1; }
   src=$(mktemp -d "$cache/vault-src.XXXXXX")
-  trap 'rm -rf "$src"' RETURN
+  scratch+=("$src")
   cp -R "$dir/." "$src/"
   chmod -R u+w "$src"
   # go.mod: no replace of the nested modules (single-line form, which is what Vault's go.mod uses); their
@@ -120,10 +124,10 @@ provider_path() {
     return
   fi
   echo "building terraform-provider-vault $provider_version into $provider_dir (a few minutes, once)" >&2
-  mkdir -p "$cache" "$gopath" "$provider_dir"
+  mkdir -p "$cache" "$gopath"
   local src resource
   src=$(mktemp -d "$cache/terraform-provider-vault-src.XXXXXX")
-  trap 'rm -rf "$src"' RETURN
+  scratch+=("$src")
   case "$provider_version" in
   1.*)
     legacy_provider_source "$src"
@@ -143,6 +147,7 @@ provider_path() {
     resource=vault_kv_secret_v2
     ;;
   esac
+  mkdir -p "$provider_dir"
   (cd "$src" && CGO_ENABLED=0 pgo build -trimpath -ldflags "-s -w" -o "$provider_dir/terraform-provider-vault.tmp" .)
   mv "$provider_dir/terraform-provider-vault.tmp" "$provider_dir/terraform-provider-vault"
   echo "$resource" >"$provider_dir/kv-resource"
@@ -175,7 +180,7 @@ refprovider_path() {
   mkdir -p "$out"
   local src
   src=$(mktemp -d "$cache/refprovider-src.XXXXXX")
-  trap 'rm -rf "$src"' RETURN
+  scratch+=("$src")
   cp -R "$ref_src/." "$src/"
   chmod -R u+w "$src"
   cat >"$src/bench_env.go" <<'GO'
