@@ -1,10 +1,12 @@
 // Package catalog is the embedded catalog of model providers and models, and the validation rules
 // that follow from it.
 //
-// The catalog is one JSON file compiled into the binary, so the Terraform provider (at plan time) and
+// The catalog is two JSON files compiled into the binary, so the Terraform provider (at plan time) and
 // the server (at request time) agree on which providers exist, which settings and secrets each takes,
-// and which models are known, without either asking the other. Every accessor returns copies: callers
-// may change what they get without changing the catalog.
+// and which models are known, without either asking the other. catalog.json holds the providers,
+// written by hand; models.json holds the models, generated from the models.dev data set by
+// tools/catalog-gen (make catalog). Every accessor returns copies: callers may change what they get
+// without changing the catalog.
 package catalog
 
 import (
@@ -21,10 +23,23 @@ import (
 //go:embed catalog.json
 var embedded []byte
 
-// file is the shape of catalog.json.
+//go:embed models.json
+var embeddedModels []byte
+
+// file is the shape of catalog.json (providers) and of models.json (source and models).
 type file struct {
-	Providers []api.Provider `json:"providers"`
-	Models    []api.Model    `json:"models"`
+	Source    *ModelSource   `json:"source,omitempty"`
+	Providers []api.Provider `json:"providers,omitempty"`
+	Models    []api.Model    `json:"models,omitempty"`
+}
+
+// ModelSource says where the catalog's models come from: the models.dev repository, the commit
+// tools/catalog-gen read and that commit's date.
+type ModelSource struct {
+	Repository string `json:"repository"`
+	Commit     string `json:"commit"`
+	Date       string `json:"date"`
+	License    string `json:"license"`
 }
 
 // modelKey identifies a model: the same model id may be served by several providers.
@@ -36,6 +51,11 @@ type catalog struct {
 	byID       map[string]int
 	models     []api.Model // sorted by provider, then id
 	modelIndex map[modelKey]int
+	// publisherByID is the publisher of every model id whose catalog entries all have one publisher,
+	// for Azure deployments named after their model (see PublisherOf).
+	publisherByID map[string]string
+	publishers    map[string]bool // of the models and of the publisher rules
+	source        ModelSource
 }
 
 var (
@@ -47,9 +67,9 @@ var (
 // mistake, not a runtime condition, so it panics; catalog_test.go proves the shipped file loads.
 func get() *catalog {
 	loadOnce.Do(func() {
-		c, err := parse(embedded)
+		c, err := parseFiles(embedded, embeddedModels)
 		if err != nil {
-			panic("catalog: the embedded catalog.json is invalid: " + err.Error())
+			panic("catalog: the embedded catalog is invalid: " + err.Error())
 		}
 		loaded = c
 	})
@@ -59,19 +79,50 @@ func get() *catalog {
 // parse decodes and validates a catalog file. Unknown fields are errors so that a typo in the data
 // file fails the tests instead of silently dropping a fact.
 func parse(data []byte) (*catalog, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var f file
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("decode: trailing data after the catalog object")
+	f, err := decode(data)
+	if err != nil {
+		return nil, err
 	}
 	if err := validateFile(&f); err != nil {
 		return nil, err
 	}
 	return index(f), nil
+}
+
+// parseFiles reads the providers of catalog.json and the models of models.json.
+func parseFiles(providers, models []byte) (*catalog, error) {
+	pf, err := decode(providers)
+	if err != nil {
+		return nil, fmt.Errorf("catalog.json: %w", err)
+	}
+	mf, err := decode(models)
+	if err != nil {
+		return nil, fmt.Errorf("models.json: %w", err)
+	}
+	if len(pf.Models) > 0 || pf.Source != nil {
+		return nil, fmt.Errorf("catalog.json: models belong in models.json, which make catalog writes")
+	}
+	if len(mf.Providers) > 0 || mf.Source == nil {
+		return nil, fmt.Errorf("models.json: it holds a source and models only, as tools/catalog-gen writes it")
+	}
+	f := file{Source: mf.Source, Providers: pf.Providers, Models: mf.Models}
+	if err := validateFile(&f); err != nil {
+		return nil, err
+	}
+	return index(f), nil
+}
+
+func decode(data []byte) (file, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var f file
+	if err := dec.Decode(&f); err != nil {
+		return f, fmt.Errorf("decode: %w", err)
+	}
+	if dec.More() {
+		return f, fmt.Errorf("decode: trailing data after the catalog object")
+	}
+	return f, nil
 }
 
 // index sorts the file's entries and builds the lookup maps.
@@ -85,19 +136,39 @@ func index(f file) *catalog {
 		return a.ID < b.ID
 	})
 	c := &catalog{
-		providers:  f.Providers,
-		byID:       make(map[string]int, len(f.Providers)),
-		models:     f.Models,
-		modelIndex: make(map[modelKey]int, len(f.Models)),
+		providers:     f.Providers,
+		byID:          make(map[string]int, len(f.Providers)),
+		models:        f.Models,
+		modelIndex:    make(map[modelKey]int, len(f.Models)),
+		publisherByID: make(map[string]string, len(f.Models)),
+		publishers:    map[string]bool{},
+	}
+	if f.Source != nil {
+		c.source = *f.Source
 	}
 	for i, p := range c.providers {
 		c.byID[p.ID] = i
 	}
+	conflicting := map[string]bool{}
 	for i, m := range c.models {
 		c.modelIndex[modelKey{m.Provider, m.ID}] = i
+		c.publishers[m.Publisher] = true
+		if prev, ok := c.publisherByID[m.ID]; ok && prev != m.Publisher {
+			conflicting[m.ID] = true
+		}
+		c.publisherByID[m.ID] = m.Publisher
+	}
+	for id := range conflicting {
+		delete(c.publisherByID, id)
+	}
+	for _, p := range rulePublishers() {
+		c.publishers[p] = true
 	}
 	return c
 }
+
+// Source says where the catalog's models come from.
+func Source() ModelSource { return get().source }
 
 // Providers returns every provider of the catalog, sorted by id.
 func Providers() []api.Provider {
@@ -151,20 +222,21 @@ func Model(provider, id string) (api.Model, bool) {
 	return cloneModel(c.models[i]), true
 }
 
-// Publishers returns the distinct publishers (model makers) of the catalog's models, sorted, for
-// validating and documenting the publishers of a model policy.
+// Publishers returns the publishers (model makers) the catalog knows, sorted: those of its models
+// and those its publisher rules can give (see PublisherByRule), for validating and documenting the
+// publishers of a model policy.
 func Publishers() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, m := range get().models {
-		if !seen[m.Publisher] {
-			seen[m.Publisher] = true
-			out = append(out, m.Publisher)
-		}
+	pubs := get().publishers
+	out := make([]string, 0, len(pubs))
+	for p := range pubs {
+		out = append(out, p)
 	}
 	sort.Strings(out)
 	return out
 }
+
+// KnownPublisher reports whether id is one of Publishers.
+func KnownPublisher(id string) bool { return get().publishers[id] }
 
 func cloneModels(ms []api.Model, keep func(api.Model) bool) []api.Model {
 	out := []api.Model{}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 )
@@ -17,8 +18,8 @@ var wantProviderIDs = []string{
 }
 
 func TestEmbeddedCatalogLoads(t *testing.T) {
-	if _, err := parse(embedded); err != nil {
-		t.Fatalf("embedded catalog.json does not load: %v", err)
+	if _, err := parseFiles(embedded, embeddedModels); err != nil {
+		t.Fatalf("the embedded catalog does not load: %v", err)
 	}
 	if len(Providers()) == 0 || len(Models()) == 0 {
 		t.Fatal("the catalog is empty")
@@ -26,14 +27,72 @@ func TestEmbeddedCatalogLoads(t *testing.T) {
 }
 
 func TestCatalogJSONHasNoUnknownFields(t *testing.T) {
-	dec := json.NewDecoder(bytes.NewReader(embedded))
-	dec.DisallowUnknownFields()
-	var f struct {
-		Providers []api.Provider `json:"providers"`
-		Models    []api.Model    `json:"models"`
+	for name, data := range map[string][]byte{"catalog.json": embedded, "models.json": embeddedModels} {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		var f struct {
+			Source    *ModelSource   `json:"source"`
+			Providers []api.Provider `json:"providers"`
+			Models    []api.Model    `json:"models"`
+		}
+		if err := dec.Decode(&f); err != nil {
+			t.Fatalf("%s does not match the api types: %v", name, err)
+		}
 	}
-	if err := dec.Decode(&f); err != nil {
-		t.Fatalf("catalog.json does not match the api types: %v", err)
+}
+
+// The models come from models.dev, and say so: the generated file records the repository, commit and
+// date, and every model the file it came from.
+func TestModelsRecordTheirSource(t *testing.T) {
+	src := Source()
+	if src.Repository != "https://github.com/anomalyco/models.dev" || len(src.Commit) != 40 || src.License != "MIT" {
+		t.Errorf("Source() = %+v, want the models.dev repository, a full commit and MIT", src)
+	}
+	if _, err := time.Parse(time.RFC3339, src.Date); err != nil {
+		t.Errorf("Source().Date = %q is not RFC 3339: %v", src.Date, err)
+	}
+	for _, m := range Models() {
+		if !strings.HasPrefix(m.Source, "anomalyco/models.dev@"+src.Commit[:7]+":providers/") {
+			t.Errorf("model %s/%s: source %q does not name the recorded commit", m.Provider, m.ID, m.Source)
+		}
+	}
+}
+
+// The models people use are known, on every platform that serves them (issue 38).
+func TestCatalogKnowsCommonModels(t *testing.T) {
+	for _, want := range []struct{ provider, id, publisher string }{
+		{"openai", "gpt-4o", "openai"},
+		{"openai", "o3-mini", "openai"},
+		{"openai", "gpt-4o-mini", "openai"},
+		{"azure_openai", "gpt-4o", "openai"},
+		{"azure_openai", "o3-mini", "openai"},
+		{"azure_ai_foundry", "claude-sonnet-4-5", "anthropic"},
+		{"bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic"},
+		{"bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic"},
+		{"anthropic", "claude-sonnet-4-5", "anthropic"},
+		{"gemini", "gemini-2.5-flash", "google"},
+		{"vertex_ai", "claude-sonnet-4-5@20250929", "anthropic"},
+		{"mistral", "mistral-large-latest", "mistral"},
+	} {
+		m, ok := Model(want.provider, want.id)
+		if !ok {
+			t.Errorf("the catalog lacks %s/%s", want.provider, want.id)
+			continue
+		}
+		if m.Publisher != want.publisher {
+			t.Errorf("%s/%s: publisher %q, want %q", want.provider, want.id, m.Publisher, want.publisher)
+		}
+	}
+}
+
+// The embedded catalog is parsed when first used, by the provider at plan time and by the server at
+// start: keep it cheap. BENCHMARKS.md has the numbers.
+func BenchmarkParseEmbedded(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseFiles(embedded, embeddedModels); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -72,7 +131,7 @@ func TestModels(t *testing.T) {
 		if _, ok := Provider(m.Provider); !ok {
 			t.Errorf("model %s names unknown provider %q", m.ID, m.Provider)
 		}
-		if m.ContextWindow <= 0 {
+		if m.ContextWindow < 0 || (m.ContextWindow == 0 && !slices.Contains(m.OutputModalities, "image")) {
 			t.Errorf("model %s/%s: context_window %d is not positive", m.Provider, m.ID, m.ContextWindow)
 		}
 		if m.Publisher == "" || m.Source == "" {
@@ -144,7 +203,7 @@ func TestParseRejectsBadCatalogs(t *testing.T) {
 		{"bad secret name", `{"providers":[` + strings.Replace(provider, `"api_key"`, `"password"`, 1) + `]}`, "a secret must be"},
 		{"http docs", `{"providers":[` + strings.Replace(provider, `https://example.com`, `http://example.com`, 1) + `]}`, "docs_url"},
 		{"model of unknown provider", `{"providers":[` + provider + `],"models":[` + strings.Replace(model(""), `"provider":"p"`, `"provider":"q"`, 1) + `]}`, "not in the catalog"},
-		{"zero context window", `{"providers":[` + provider + `],"models":[` + strings.Replace(model(""), `"context_window":10`, `"context_window":0`, 1) + `]}`, "context_window"},
+		{"negative context window", `{"providers":[` + provider + `],"models":[` + strings.Replace(model(""), `"context_window":10`, `"context_window":-1`, 1) + `]}`, "context_window"},
 		{"unknown modality", `{"providers":[` + provider + `],"models":[` + strings.Replace(model(""), `"input_modalities":["text"]`, `"input_modalities":["smell"]`, 1) + `]}`, "modality"},
 		{"allowed set", `{"providers":[` + provider + `],"models":[` + model(`,"allowed":true`) + `]}`, "allowed"},
 		{"duplicate model", `{"providers":[` + provider + `],"models":[` + model("") + `,` + model("") + `]}`, "twice"},

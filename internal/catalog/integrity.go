@@ -83,6 +83,7 @@ func checkProvider(p *api.Provider) []error {
 	errs = append(errs, checkSettingDefs(p)...)
 	errs = append(errs, checkSecretDefs(p)...)
 	errs = append(errs, checkAuthMethodDefs(p)...)
+	errs = append(errs, checkSettingRoles(p)...)
 	return errs
 }
 
@@ -148,8 +149,8 @@ func checkModel(m *api.Model, providers map[string]bool) []error {
 	if m.DisplayName == "" {
 		bad("display_name is empty")
 	}
-	if m.ContextWindow <= 0 {
-		bad("context_window must be positive")
+	if m.ContextWindow < 0 {
+		bad("context_window must not be negative (0: not published, as for image models)")
 	}
 	if m.MaxOutputTokens < 0 {
 		bad("max_output_tokens must not be negative")
