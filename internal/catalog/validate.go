@@ -291,9 +291,10 @@ func ParseModelRef(ref string) (provider, model string, err error) {
 }
 
 // ValidateModelRef checks a model policy entry of the form provider/model: the provider must be in
-// the catalog and the model id must be non-empty without spaces. The model need not be in the
-// catalog, because providers release models faster than the catalog follows and any_model providers
-// have none listed; callers that want to warn about unknown models can ask Model.
+// the catalog, the model id must be non-empty without spaces, and the catalog must know the model
+// (ModelListed) unless it is one of the customer's own models in its provider's form (a fine-tune
+// ft:..., a Bedrock ARN, a Vertex AI projects/... path): a typo in a policy would otherwise allow or
+// deny nothing, silently.
 func ValidateModelRef(ref string) error {
 	const form = `write it as provider/model, for example "openai/gpt-4o"`
 	provider, model, found := strings.Cut(ref, "/")
@@ -301,18 +302,32 @@ func ValidateModelRef(ref string) error {
 		return fmt.Errorf("%q is not a model reference; %s", ref, form)
 	}
 	if _, ok := Provider(provider); !ok {
-		return fmt.Errorf("%q names the unknown provider %q; use one of: %s", ref, provider, strings.Join(ProviderIDs(), ", "))
+		msg := fmt.Sprintf("%q names the unknown provider %q", ref, provider)
+		if near := Nearest(provider, ProviderIDs(), 1); len(near) > 0 {
+			msg += fmt.Sprintf(" (did you mean %q?)", near[0])
+		}
+		return fmt.Errorf("%s; use one of: %s", msg, strings.Join(ProviderIDs(), ", "))
 	}
 	if i := strings.IndexFunc(model, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
 		return fmt.Errorf("%q has a space or control character in its model id; model ids have none, so remove it", ref)
+	}
+	if !ModelListed(provider, model) && !ownModel(provider, model) {
+		return fmt.Errorf("%s", unknownPolicyModelMessage(ref, provider, model))
 	}
 	return nil
 }
 
 // ValidatePublisher checks a publisher id of a model policy (openai, meta, mistral, ...).
+// The publisher must be one the catalog knows (Publishers): a misspelt publisher would match no model,
+// so an allowlist would refuse what it meant to allow and a denylist would deny nothing.
 func ValidatePublisher(id string) error {
 	if !publisherPattern.MatchString(id) {
 		return fmt.Errorf("publisher %q is not a publisher id: use lower-case ids such as openai, meta or mistral", id)
+	}
+	if !KnownPublisher(id) {
+		pubs := Publishers()
+		return fmt.Errorf("publisher %q is not a publisher the modelkeys catalog knows.%s Known publishers: %s",
+			id, didYouMean(id, pubs), strings.Join(pubs, ", "))
 	}
 	return nil
 }
