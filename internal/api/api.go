@@ -101,6 +101,14 @@ type Credential struct {
 	LifecycleStatus  string     `json:"lifecycle_status"`
 	LifecycleSince   *time.Time `json:"lifecycle_since,omitempty"`
 	LifecycleMessage string     `json:"lifecycle_message"`
+	// DestinationSetBy names the token that last set the credential's destination (the settings that
+	// decide where its secrets are sent) and DestinationSetAt says when; both are empty for a
+	// credential written before the server recorded it. A new key sent without the destination and
+	// without If-Match is refused when another token set it: a key goes only where its sender saw.
+	DestinationSetBy string     `json:"destination_set_by,omitempty"`
+	DestinationSetAt *time.Time `json:"destination_set_at,omitempty"`
+	// DestinationSetByToken is the id of that token: the server compares it and never sends it.
+	DestinationSetByToken string `json:"-"`
 	// PolicyViolations are the rules of the scope's effective credential policy that the credential
 	// breaks (a policy made stricter after it was written), one sentence each. The next change of the
 	// credential is refused until they are fixed.
@@ -148,6 +156,11 @@ type CredentialPatch struct {
 	ExpiresAt      *string `json:"expires_at,omitempty"`
 	// ManagedBy, when set, replaces the credential's owner mark; "" clears it.
 	ManagedBy *string `json:"managed_by,omitempty"`
+	// SecretsResent says that the secrets in this patch are the stored ones, sent again only because
+	// the change needs them (it moves the destination, or turns verify on): the server refuses the
+	// patch when one differs from the stored secret instead of rotating it. Terraform sets it for a
+	// write-only key whose version did not change.
+	SecretsResent bool `json:"secrets_resent,omitempty"`
 }
 
 // CredentialSecret is the answer of POST /v1/credentials/{id}/reveal.
@@ -195,6 +208,9 @@ type ConnectionCreate struct {
 	ProjectID    string `json:"project_id,omitempty"`
 	Parameters   string `json:"parameters,omitempty"`
 	Enabled      *bool  `json:"enabled,omitempty"`
+	// AllowUnknownModel accepts a model that neither the catalog nor the credential's provider lists
+	// (see catalog.ModelListed). It governs this request only and is not stored.
+	AllowUnknownModel bool `json:"allow_unknown_model,omitempty"`
 }
 
 // ConnectionPatch is the body of PATCH /v1/connections/{id}.
@@ -204,6 +220,8 @@ type ConnectionPatch struct {
 	Model        *string `json:"model,omitempty"`
 	Parameters   *string `json:"parameters,omitempty"`
 	Enabled      *bool   `json:"enabled,omitempty"`
+	// AllowUnknownModel is ConnectionCreate.AllowUnknownModel, for a change of model or credential.
+	AllowUnknownModel bool `json:"allow_unknown_model,omitempty"`
 }
 
 // ModelPolicy decides which models a scope may use. ProjectID is empty for the organisation's policy.
@@ -373,4 +391,20 @@ type ProviderSecret struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	Required    bool   `json:"required"`
+}
+
+// WhoAmI is the answer of GET /v1/whoami: whom the request's token speaks for, and which store the
+// server keeps. Clients call it once to check an endpoint and a token before they rely on them.
+type WhoAmI struct {
+	// OrganizationID and Organization are the id and name of the token's organisation.
+	OrganizationID string `json:"organization_id"`
+	Organization   string `json:"organization"`
+	// Role is the token's role: admin, editor or viewer.
+	Role string `json:"role"`
+	// Actor is the token's name, as audit events show it.
+	Actor string `json:"actor"`
+	// StoreID is a random id the database gets when it is first opened; a copy or backup keeps it,
+	// another database has another. Clients remember it to notice that an endpoint now reaches a
+	// different database.
+	StoreID string `json:"store_id"`
 }

@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
@@ -112,6 +113,11 @@ type Config struct {
 	RetryWaitMax time.Duration
 	// Logger receives log lines; nil means no logging. See ContextLogger to log with each call's context.
 	Logger Logger
+	// StopAfterUnreachable makes the first call that finds the server unreachable (an
+	// *UnreachableError, after its retries) the last one sent: later calls fail at once with that
+	// error, and calls retrying at the time stop. A Terraform run sets it, so a dead server costs one
+	// call's retries, not every resource's.
+	StopAfterUnreachable bool
 }
 
 // Client calls the modelkeys REST API. It is safe for concurrent use.
@@ -124,6 +130,9 @@ type Client struct {
 	retryWaitMin time.Duration
 	retryWaitMax time.Duration
 	logger       Logger
+
+	stopAfterUnreachable bool
+	down                 atomic.Pointer[UnreachableError] // the first unreachable failure, with stopAfterUnreachable
 }
 
 // DefaultHTTPClient is the HTTP client New uses when Config.HTTPClient is nil: a pooled client with no
@@ -179,6 +188,8 @@ func New(cfg Config) (*Client, error) {
 		retryWaitMin: cfg.RetryWaitMin,
 		retryWaitMax: cfg.RetryWaitMax,
 		logger:       cfg.Logger,
+
+		stopAfterUnreachable: cfg.StopAfterUnreachable,
 	}
 	if c.userAgent == "" {
 		c.userAgent = DefaultUserAgent
@@ -228,6 +239,9 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if first := c.down.Load(); first != nil {
+		return &RetryError{Method: r.method, Path: r.path, Err: &notSentError{first: first}}
+	}
 	target := c.baseURL + r.path
 	if len(r.query) > 0 {
 		target += "?" + r.query.Encode()
@@ -272,7 +286,7 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		RetryWaitMin: c.retryWaitMin,
 		RetryWaitMax: c.retryWaitMax,
 		RetryMax:     retryMax,
-		CheckRetry:   retryablehttp.DefaultRetryPolicy,
+		CheckRetry:   c.retryPolicy,
 		Backoff:      Backoff,
 		ErrorHandler: func(resp *http.Response, err error, attempts int) (*http.Response, error) {
 			return nil, c.exhausted(ctx, r, resp, err, attempts)
@@ -331,6 +345,12 @@ func (c *Client) exhausted(ctx context.Context, r request, resp *http.Response, 
 		resp.Body.Close()
 	case err != nil:
 		last = err
+		if ue := c.unreachable(err); ue != nil {
+			last = ue
+			if c.stopAfterUnreachable {
+				c.down.CompareAndSwap(nil, ue)
+			}
+		}
 	default:
 		last = errors.New("no answer")
 	}

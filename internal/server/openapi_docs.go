@@ -121,6 +121,10 @@ var operationDocs = map[string]operationDoc{
 		Description: "The organisation's audit events, oldest first, a page at a time: pass next_page_token as after. Events name the fields a change touched, never their values " +
 			"(except the destination settings in changes)."},
 
+	"GET /v1/whoami": {ID: "whoAmI", Tag: "Identity", Errors: tokenErrors,
+		Description: "The organisation (id and name), role and name of the request's token, and the id of the database the server keeps (the same on every replica; another database has another). " +
+			"Any role may call it; it changes nothing and costs one token check and one read, so clients call it once to check an endpoint and a token before relying on them."},
+
 	"GET /healthz": {ID: "healthz", Tag: "Operations", Errors: publicErrors,
 		Description: "Answers 200 while the process serves HTTP; it does not touch the database.", Success: "Alive",
 		Body: map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Health"}}}},
@@ -153,6 +157,7 @@ var tagDocs = []tagDoc{
 	{"Credential policy", "Rules for the credentials of a scope: providers, rotation, expiry warning, verification."},
 	{"Projects", "Scopes for credentials, connections and a model policy."},
 	{"Audit", "The record of every change and reveal."},
+	{"Identity", "Whom a token speaks for, to check an endpoint and a token."},
 	{"Operations", "Health, readiness, metrics and this document, answered without a token."},
 }
 
@@ -328,6 +333,7 @@ var typeDocs = map[string]string{
 	"CredentialPolicy":    "The rules for the credentials of a scope.",
 	"CredentialPolicyPut": "The body of PUT /v1/credential-policy.",
 	"Project":             "A scope for credentials, connections and a model policy.",
+	"WhoAmI":              "Whom a token speaks for, and which database the server keeps.",
 	"ProjectCreate":       "The body of POST /v1/projects.",
 	"ProjectPatch":        "The body of PATCH /v1/projects/{id}: absent fields are left as they are.",
 	"Model":               "A catalog model.",

@@ -54,6 +54,8 @@ func routes() []route {
 		{Method: "PATCH", Path: "/v1/projects/{id}", Summary: "Update a project", Request: api.ProjectPatch{}, Response: api.Project{}, Status: 200, handle: (*Server).updateProject},
 		{Method: "DELETE", Path: "/v1/projects/{id}", Summary: "Delete an empty project", Status: 204, handle: (*Server).deleteProject},
 
+		{Method: "GET", Path: "/v1/whoami", Summary: "Who the token speaks for: organisation, role, name, and the store's id", Response: api.WhoAmI{}, Status: 200, handle: (*Server).whoAmI},
+
 		{Method: "GET", Path: "/v1/audit-events", Summary: "Page the organisation's audit events", Query: []string{"after", "limit"}, Response: api.List[api.AuditEvent]{}, Status: 200, handle: (*Server).listAudit},
 
 		{Method: "GET", Path: "/healthz", Summary: "Liveness", Public: true, Status: 200, handle: (*Server).healthz},

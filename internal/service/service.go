@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
@@ -91,6 +92,7 @@ type Service struct {
 
 	embeddedMu  sync.Mutex
 	embeddedOrg string
+	storeID     atomic.Pointer[string] // see StoreID
 
 	tokens   tokenCache     // see Config.TokenCacheTTL
 	probes   probeLimiter   // see Limits.ProbesPerOrg
