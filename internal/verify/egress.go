@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -39,61 +40,127 @@ type resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
-// egressRule is a refused range and how a refusal names it.
+// egressRule is a range of the special-purpose table and how a refusal names it.
 type egressRule struct {
 	prefix netip.Prefix
 	what   string
+	// local: loopback or private, where the embedded server's local model servers (Ollama, vLLM) live;
+	// the embedded policy allows these and refuses the rest of the table.
+	local bool
+	// reachable: the registry's "Globally Reachable" column is True (anycast services, NAT64's
+	// well-known prefix): an address there is an ordinary destination, allowed like a public one. It
+	// takes a row more specific than a refused one (192.0.0.9/32 in 192.0.0.0/24).
+	reachable bool
 	// openRange: suggest opening the whole range (10.0.0.0/8) rather than the one address. Ranges that
 	// hold metadata services or cannot be a provider (link-local, multicast) suggest the address alone.
 	openRange bool
 }
 
-func rule(cidr, what string, openRange bool) egressRule {
-	return egressRule{prefix: netip.MustParsePrefix(cidr), what: what, openRange: openRange}
+func row(cidr, what string, local, reachable, openRange bool) egressRule {
+	return egressRule{prefix: netip.MustParsePrefix(cidr), what: what, local: local, reachable: reachable, openRange: openRange}
 }
 
-var (
-	loopbackRules = []egressRule{
-		rule("127.0.0.0/8", "loopback address", true),
-		rule("::1/128", "loopback address", true),
-	}
-	privateRules = []egressRule{
-		rule("10.0.0.0/8", "private address, RFC 1918", true),
-		rule("172.16.0.0/12", "private address, RFC 1918", true),
-		rule("192.168.0.0/16", "private address, RFC 1918", true),
-		rule("100.64.0.0/10", "shared address space (carrier-grade NAT), RFC 6598", true),
-		rule("fc00::/7", "unique local IPv6 address, RFC 4193", true),
-	}
-	// alwaysRules are refused in embedded mode too: nothing there is a model provider, and
-	// 169.254.169.254 (and fd00:ec2::254) are where cloud metadata services hand out credentials.
-	alwaysRules = []egressRule{
-		rule("169.254.0.0/16", "link-local address, where cloud metadata services answer", false),
-		rule("fe80::/10", "link-local address", false),
-		rule("0.0.0.0/8", "unspecified address", false),
-		rule("::/128", "unspecified address", false),
-		rule("224.0.0.0/4", "multicast address", false),
-		rule("ff00::/8", "multicast address", false),
-		rule("255.255.255.255/32", "broadcast address", false),
-	}
+const (
+	isLocal, notLocal       = true, false
+	reachable, notReachable = true, false
+	openRange, openAddrOnly = true, false
 )
 
-// ServerEgress is the policy of modelkeys-server serve: loopback, private (RFC 1918, RFC 4193), shared
-// (100.64.0.0/10), link-local, unspecified, multicast and broadcast addresses are refused, except
-// within allow (the --egress-allow ranges).
+// specialPurpose is the one table of the ranges the egress policy judges: the IANA IPv4 and IPv6
+// Special-Purpose Address Registries (RFC 6890 and the RFCs that added rows since), with multicast and
+// broadcast beside them. A row whose "Globally Reachable" column is False is refused (by the embedded
+// server too, unless it is local); a row whose column is True is allowed, as the registry says it is
+// reachable on the Internet; rows whose column is N/A (deprecated or transition prefixes that carry
+// another address: 6to4, Teredo, ORCHID, 6to4 relay anycast) are refused, since what they reach is
+// not the address they name. The most specific row holding an address decides. IPv4-mapped addresses
+// (::ffff:0:0/96, RFC 4291) and NAT64's well-known prefix (64:ff9b::/96, RFC 6052, globally reachable)
+// are judged by the IPv4 address they carry (Check).
+var specialPurpose = []egressRule{
+	// IPv4 Special-Purpose Address Registry.
+	row("0.0.0.0/8", "\"this network\" address, RFC 791", notLocal, notReachable, openAddrOnly),                             // "this network", RFC 791 section 3.2
+	row("0.0.0.0/32", "unspecified address", notLocal, notReachable, openAddrOnly),                                          // "this host on this network", RFC 1122 section 3.2.1.3
+	row("10.0.0.0/8", "private address, RFC 1918", isLocal, notReachable, openRange),                                        // RFC 1918
+	row("100.64.0.0/10", "shared address space (carrier-grade NAT), RFC 6598", isLocal, notReachable, openRange),            // RFC 6598
+	row("127.0.0.0/8", "loopback address", isLocal, notReachable, openRange),                                                // RFC 1122 section 3.2.1.3
+	row("169.254.0.0/16", "link-local address, where cloud metadata services answer", notLocal, notReachable, openAddrOnly), // RFC 3927
+	row("172.16.0.0/12", "private address, RFC 1918", isLocal, notReachable, openRange),                                     // RFC 1918
+	row("192.0.0.0/24", "IETF protocol assignment, RFC 6890", notLocal, notReachable, openAddrOnly),                         // RFC 6890 section 2.1
+	row("192.0.0.0/29", "IPv4 service continuity prefix, RFC 7335", notLocal, notReachable, openAddrOnly),                   // RFC 7335
+	row("192.0.0.8/32", "IPv4 dummy address, RFC 7600", notLocal, notReachable, openAddrOnly),                               // RFC 7600
+	row("192.0.0.9/32", "Port Control Protocol anycast, RFC 7723", notLocal, reachable, openAddrOnly),                       // RFC 7723
+	row("192.0.0.10/32", "TURN anycast, RFC 8155", notLocal, reachable, openAddrOnly),                                       // RFC 8155
+	row("192.0.0.170/31", "NAT64/DNS64 discovery address, RFC 8880", notLocal, notReachable, openAddrOnly),                  // RFC 8880, RFC 7050 (.170 and .171)
+	row("192.0.2.0/24", "documentation address (TEST-NET-1), RFC 5737", notLocal, notReachable, openAddrOnly),               // RFC 5737
+	row("192.31.196.0/24", "AS112 service, RFC 7535", notLocal, reachable, openAddrOnly),                                    // RFC 7535
+	row("192.52.193.0/24", "AMT relay anycast, RFC 7450", notLocal, reachable, openAddrOnly),                                // RFC 7450
+	row("192.88.99.0/24", "deprecated 6to4 relay anycast, RFC 7526", notLocal, notReachable, openAddrOnly),                  // RFC 7526 (N/A: deprecated)
+	row("192.168.0.0/16", "private address, RFC 1918", isLocal, notReachable, openRange),                                    // RFC 1918
+	row("192.175.48.0/24", "AS112 direct delegation service, RFC 7534", notLocal, reachable, openAddrOnly),                  // RFC 7534
+	row("198.18.0.0/15", "benchmarking address, RFC 2544", notLocal, notReachable, openRange),                               // RFC 2544
+	row("198.51.100.0/24", "documentation address (TEST-NET-2), RFC 5737", notLocal, notReachable, openAddrOnly),            // RFC 5737
+	row("203.0.113.0/24", "documentation address (TEST-NET-3), RFC 5737", notLocal, notReachable, openAddrOnly),             // RFC 5737
+	row("240.0.0.0/4", "reserved address, RFC 1112", notLocal, notReachable, openAddrOnly),                                  // RFC 1112 section 4
+	row("255.255.255.255/32", "broadcast address", notLocal, notReachable, openAddrOnly),                                    // limited broadcast, RFC 8190, RFC 919 section 7
+	// Not in the registry, refused as before: IPv4 multicast (RFC 5771).
+	row("224.0.0.0/4", "multicast address", notLocal, notReachable, openAddrOnly), // RFC 5771
+
+	// IPv6 Special-Purpose Address Registry.
+	row("::1/128", "loopback address", isLocal, notReachable, openRange),                                              // RFC 4291
+	row("::/128", "unspecified address", notLocal, notReachable, openAddrOnly),                                        // RFC 4291
+	row("64:ff9b:1::/48", "local-use IPv4/IPv6 translation prefix, RFC 8215", notLocal, notReachable, openAddrOnly),   // RFC 8215
+	row("100::/64", "discard-only address, RFC 6666", notLocal, notReachable, openAddrOnly),                           // RFC 6666
+	row("100:0:0:1::/64", "dummy IPv6 prefix, RFC 9780", notLocal, notReachable, openAddrOnly),                        // RFC 9780
+	row("2001::/23", "IETF protocol assignment, RFC 2928", notLocal, notReachable, openAddrOnly),                      // RFC 2928
+	row("2001::/32", "Teredo address, RFC 4380", notLocal, notReachable, openAddrOnly),                                // RFC 4380, RFC 8190 (N/A: carries an IPv4 address)
+	row("2001:1::1/128", "Port Control Protocol anycast, RFC 7723", notLocal, reachable, openAddrOnly),                // RFC 7723
+	row("2001:1::2/128", "TURN anycast, RFC 8155", notLocal, reachable, openAddrOnly),                                 // RFC 8155
+	row("2001:1::3/128", "DNS-SD service registration protocol anycast, RFC 9665", notLocal, reachable, openAddrOnly), // RFC 9665
+	row("2001:2::/48", "benchmarking address, RFC 5180", notLocal, notReachable, openRange),                           // RFC 5180
+	row("2001:3::/32", "AMT, RFC 7450", notLocal, reachable, openAddrOnly),                                            // RFC 7450
+	row("2001:4:112::/48", "AS112 service, RFC 7535", notLocal, reachable, openAddrOnly),                              // RFC 7535
+	row("2001:10::/28", "deprecated ORCHID prefix, RFC 4843", notLocal, notReachable, openAddrOnly),                   // RFC 4843 (N/A: deprecated)
+	row("2001:20::/28", "ORCHIDv2 prefix, RFC 7343", notLocal, reachable, openAddrOnly),                               // RFC 7343
+	row("2001:30::/28", "drone remote ID entity tag prefix, RFC 9374", notLocal, reachable, openAddrOnly),             // RFC 9374
+	row("2001:db8::/32", "documentation address, RFC 3849", notLocal, notReachable, openAddrOnly),                     // RFC 3849
+	row("2002::/16", "6to4 address, RFC 3056", notLocal, notReachable, openAddrOnly),                                  // RFC 3056 (N/A: carries an IPv4 address)
+	row("2620:4f:8000::/48", "AS112 direct delegation service, RFC 7534", notLocal, reachable, openAddrOnly),          // RFC 7534
+	row("3fff::/20", "documentation address, RFC 9637", notLocal, notReachable, openAddrOnly),                         // RFC 9637
+	row("5f00::/16", "segment routing (SRv6) SID, RFC 9602", notLocal, notReachable, openAddrOnly),                    // RFC 9602
+	row("fc00::/7", "unique local IPv6 address, RFC 4193", isLocal, notReachable, openRange),                          // RFC 4193, RFC 8190
+	row("fe80::/10", "link-local address", notLocal, notReachable, openAddrOnly),                                      // RFC 4291
+	// Not in the registry, refused as before: IPv6 multicast (RFC 4291 section 2.7).
+	row("ff00::/8", "multicast address", notLocal, notReachable, openAddrOnly), // RFC 4291 section 2.7
+}
+
+// ServerEgress is the policy of modelkeys-server serve: every range of the special-purpose table that
+// is not globally reachable (loopback, private, shared, link-local, documentation, benchmarking,
+// reserved, unspecified, multicast, broadcast, ...) is refused, except within allow (the --egress-allow
+// ranges).
 func ServerEgress(allow []netip.Prefix) *EgressPolicy {
-	p := &EgressPolicy{allow: allow}
-	p.refuse = append(p.refuse, loopbackRules...)
-	p.refuse = append(p.refuse, privateRules...)
-	p.refuse = append(p.refuse, alwaysRules...)
-	return p
+	return &EgressPolicy{allow: allow, refuse: refusedRules(true)}
 }
 
 // EmbeddedEgress is the policy of the Terraform provider's embedded server, which runs on the user's
 // own machine beside their local model servers (Ollama, vLLM): loopback and private ranges are
-// allowed; link-local (cloud metadata), unspecified, multicast and broadcast addresses are not.
-// It is also what a Verifier uses when Options.Egress is nil.
+// allowed; the rest of the table (link-local where cloud metadata answers, documentation, reserved,
+// unspecified, multicast, broadcast, ...) is not. It is also what a Verifier uses when Options.Egress
+// is nil.
 func EmbeddedEgress() *EgressPolicy {
-	return &EgressPolicy{refuse: append([]egressRule(nil), alwaysRules...), embedded: true}
+	return &EgressPolicy{refuse: refusedRules(false), embedded: true}
+}
+
+// refusedRules are the rows of the table a policy refuses, each with the more specific reachable
+// rows that carve holes in it, ordered most specific first so that Check's first match decides.
+func refusedRules(refuseLocal bool) []egressRule {
+	var out []egressRule
+	for _, r := range specialPurpose {
+		if r.local && !refuseLocal {
+			r.reachable = true // allowed here: a hole in any wider refused row
+		}
+		out = append(out, r)
+	}
+	slices.SortStableFunc(out, func(a, b egressRule) int { return b.prefix.Bits() - a.prefix.Bits() })
+	return out
 }
 
 // ParseEgressAllow reads a comma-separated list of CIDR ranges ("10.0.0.0/8,fd00::/8").
@@ -139,8 +206,9 @@ func (e *EgressError) Error() string {
 func (e *EgressError) Is(target error) bool { return target == api.ErrEgressRefused }
 
 // Check says whether the policy allows connecting to ip: nil, or an *EgressError naming the rule.
-// IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) and NAT64 addresses (64:ff9b::10.0.0.1) are judged
-// by the IPv4 address they carry.
+// IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) and NAT64 addresses of the well-known prefix
+// (64:ff9b::10.0.0.1) are judged by the IPv4 address they carry; the most specific row of the
+// special-purpose table that holds the address decides.
 func (p *EgressPolicy) Check(ip netip.Addr) error {
 	ip = ip.WithZone("")
 	if ip.Is4In6() {
@@ -159,6 +227,9 @@ func (p *EgressPolicy) Check(ip netip.Addr) error {
 		if !r.prefix.Contains(ip) {
 			continue
 		}
+		if r.reachable {
+			return nil
+		}
 		e := &EgressError{Addr: ip, What: r.what}
 		if !p.embedded {
 			e.Open = netip.PrefixFrom(ip, ip.BitLen()).String()
@@ -171,6 +242,7 @@ func (p *EgressPolicy) Check(ip netip.Addr) error {
 	return nil
 }
 
+// nat64 is the well-known NAT64 prefix, RFC 6052: globally reachable, it reaches the IPv4 address it carries.
 var nat64 = netip.MustParsePrefix("64:ff9b::/96")
 
 // withTrusted returns a copy of p that trusts the hosts of baseURLs (by host and port).

@@ -153,16 +153,18 @@ func TestEgressDialChecksResolvedAddresses(t *testing.T) {
 		}
 		return out
 	}
+	// Public addresses stand for providers here; fakeNet records the dial and connects nowhere. (The
+	// documentation ranges are refused by the policy now, so they cannot play a public address.)
 	fn := &fakeNet{hosts: map[string][]netip.Addr{
 		"metadata.example":   addrs("169.254.169.254"),
 		"internal.example":   addrs("10.1.2.3"),
-		"rebind.example":     addrs("10.0.0.7", "203.0.113.9"),
+		"rebind.example":     addrs("10.0.0.7", "8.8.4.4"),
 		"mapped.example":     addrs("::ffff:192.168.1.1"),
 		"proxy.corp.example": addrs("10.20.30.40"),
-		"public.example":     addrs("203.0.113.10"),
-		"public6.example":    addrs("2001:db8::10"),
+		"public.example":     addrs("8.8.8.8"),
+		"public6.example":    addrs("2001:4860:4860::8888"),
 		"loopback.example":   addrs("127.0.0.1", "::1"),
-		"api.openai.example": addrs("203.0.113.11"),
+		"api.openai.example": addrs("1.1.1.1"),
 		"trusted-ip.example": addrs("192.168.50.5"),
 	}}
 	p := ServerEgress(nil).withTrusted(map[string]string{"openai": "https://proxy.corp.example:8443/v1", "anthropic": "http://127.0.0.1:9999"})
@@ -200,9 +202,9 @@ func TestEgressDialChecksResolvedAddresses(t *testing.T) {
 	// Allowed and trusted destinations reach the dialler, by the IP that was checked (or, trusted, as
 	// configured); of a name with a refused and an allowed address only the allowed one is dialled.
 	for addr, want := range map[string]string{
-		"public.example:443":      "203.0.113.10:443",
-		"public6.example:443":     "[2001:db8::10]:443",
-		"rebind.example:443":      "203.0.113.9:443",
+		"public.example:443":      "8.8.8.8:443",
+		"public6.example:443":     "[2001:4860:4860::8888]:443",
+		"rebind.example:443":      "8.8.4.4:443",
 		"proxy.corp.example:8443": "proxy.corp.example:8443",
 		"PROXY.corp.example:8443": "PROXY.corp.example:8443",
 		"127.0.0.1:9999":          "127.0.0.1:9999",
@@ -325,5 +327,106 @@ func TestVerifyURLsRefuseQueryFragmentUserinfo(t *testing.T) {
 	}
 	if hits.Load() != 0 {
 		t.Fatal("a refused base_url received a request")
+	}
+}
+
+// TestEgressSpecialPurposeRanges: every range of the IANA special-purpose registries that is not
+// globally reachable is refused on serve, and by the embedded server unless it is loopback or
+// private; the rows the registry marks globally reachable are allowed, even inside a refused range.
+// Decided on Check alone: nothing is dialled.
+func TestEgressSpecialPurposeRanges(t *testing.T) {
+	server, embedded := ServerEgress(nil), EmbeddedEgress()
+	for _, tc := range []struct {
+		ip, what string
+		local    bool // allowed by the embedded server
+	}{
+		{"0.1.2.3", `"this network" address, RFC 791`, false},
+		{"192.0.0.1", "IPv4 service continuity prefix, RFC 7335", false},
+		{"192.0.0.8", "IPv4 dummy address, RFC 7600", false},
+		{"192.0.0.100", "IETF protocol assignment, RFC 6890", false},
+		{"192.0.0.171", "NAT64/DNS64 discovery address, RFC 8880", false},
+		{"192.0.2.10", "documentation address (TEST-NET-1), RFC 5737", false},
+		{"192.88.99.1", "deprecated 6to4 relay anycast, RFC 7526", false},
+		{"198.18.0.1", "benchmarking address, RFC 2544", false},
+		{"198.19.255.254", "benchmarking address, RFC 2544", false},
+		{"198.51.100.7", "documentation address (TEST-NET-2), RFC 5737", false},
+		{"203.0.113.9", "documentation address (TEST-NET-3), RFC 5737", false},
+		{"240.0.0.1", "reserved address, RFC 1112", false},
+		{"254.255.255.255", "reserved address, RFC 1112", false},
+		{"::ffff:203.0.113.9", "documentation address (TEST-NET-3), RFC 5737", false},
+		{"64:ff9b::c000:20a", "documentation address (TEST-NET-1), RFC 5737", false}, // NAT64 of 192.0.2.10
+		{"64:ff9b:1::a00:1", "local-use IPv4/IPv6 translation prefix, RFC 8215", false},
+		{"100::1", "discard-only address, RFC 6666", false},
+		{"100:0:0:1::1", "dummy IPv6 prefix, RFC 9780", false},
+		{"2001::1", "Teredo address, RFC 4380", false},
+		{"2001:1::4", "IETF protocol assignment, RFC 2928", false},
+		{"2001:2::1", "benchmarking address, RFC 5180", false},
+		{"2001:10::1", "deprecated ORCHID prefix, RFC 4843", false},
+		{"2001:1ff::1", "IETF protocol assignment, RFC 2928", false},
+		{"2001:db8::1", "documentation address, RFC 3849", false},
+		{"2002:a00:1::1", "6to4 address, RFC 3056", false},
+		{"3fff::1", "documentation address, RFC 9637", false},
+		{"3fff:fff::1", "documentation address, RFC 9637", false},
+		{"5f00::1", "segment routing (SRv6) SID, RFC 9602", false},
+		{"127.0.0.1", "loopback address", true},
+		{"10.0.0.1", "private address, RFC 1918", true},
+		{"100.64.0.1", "shared address space (carrier-grade NAT), RFC 6598", true},
+		{"fd00::1", "unique local IPv6 address, RFC 4193", true},
+	} {
+		ip := netip.MustParseAddr(tc.ip)
+		var e *EgressError
+		if err := server.Check(ip); !errors.As(err, &e) || e.What != tc.what {
+			t.Errorf("serve %s: %v, want refused as %s", tc.ip, err, tc.what)
+		} else if !strings.Contains(err.Error(), "--egress-allow") {
+			t.Errorf("serve %s: %q does not say how to open it", tc.ip, err)
+		}
+		err := embedded.Check(ip)
+		if tc.local && err != nil {
+			t.Errorf("embedded %s: %v, want allowed (local model servers)", tc.ip, err)
+		}
+		if !tc.local && (!errors.As(err, &e) || e.What != tc.what) {
+			t.Errorf("embedded %s: %v, want refused as %s", tc.ip, err, tc.what)
+		}
+	}
+	// Globally reachable rows of the registries, and public addresses beside the refused ranges.
+	for _, ip := range []string{
+		"192.0.0.9", "192.0.0.10", "192.31.196.1", "192.52.193.1", "192.175.48.1", // anycast and AS112 rows marked reachable
+		"2001:1::1", "2001:1::2", "2001:1::3", "2001:3::1", "2001:4:112::1", "2001:20::1", "2001:30::1", "2620:4f:8000::1",
+		"64:ff9b::808:808", // NAT64 of 8.8.8.8: the well-known prefix is reachable, judged by the address it carries
+		"192.0.1.255", "192.0.3.0", "198.17.255.255", "198.20.0.0", "198.51.99.255", "203.0.112.255",
+		"2001:200::1", "2001:db9::1", "3fff:1000::1", "2003::1", "2a00:1450:4001::1",
+	} {
+		addr, err := netip.ParseAddr(ip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := server.Check(addr); err != nil {
+			t.Errorf("serve %s: %v, want allowed (globally reachable)", ip, err)
+		}
+		if err := embedded.Check(addr); err != nil {
+			t.Errorf("embedded %s: %v, want allowed (globally reachable)", ip, err)
+		}
+	}
+	// --egress-allow opens a special-purpose range on serve, as it opens a private one.
+	allow, err := ParseEgressAllow("198.18.0.0/15,2001:db8::/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range []string{"198.18.5.5", "2001:db8::5"} {
+		if err := ServerEgress(allow).Check(netip.MustParseAddr(ip)); err != nil {
+			t.Errorf("serve --egress-allow %s: %v, want allowed", ip, err)
+		}
+	}
+}
+
+// TestEgressTableRowsAreWellFormed: every row is a masked prefix with a reason, and no two rows name
+// the same range, so the most specific row is the only one that decides.
+func TestEgressTableRowsAreWellFormed(t *testing.T) {
+	seen := map[netip.Prefix]bool{}
+	for _, r := range specialPurpose {
+		if r.prefix != r.prefix.Masked() || r.what == "" || seen[r.prefix] {
+			t.Errorf("row %s (%q): not masked, without a reason, or twice", r.prefix, r.what)
+		}
+		seen[r.prefix] = true
 	}
 }
