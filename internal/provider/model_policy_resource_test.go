@@ -112,7 +112,7 @@ func TestAccModelPolicy_refusedModel(t *testing.T) {
 			{
 				// The connection waits for the policy, which refuses it.
 				Config:      s.providerConfig() + testConfig(t, "model_policy_refused_org", map[string]string{"Key": keyOne}),
-				ExpectError: words(`model openai/gpt-4o-mini is refused: the organisation model policy is an allowlist that includes neither model "openai/gpt-4o-mini" nor publisher "openai"`),
+				ExpectError: words(`model openai/gpt-4o-mini is refused: the organisation model policy is an allowlist that includes neither model "openai/gpt-4o-mini" nor its publisher "openai"`),
 			},
 			{
 				// The organisation's policy is gone (reset to all); the project's refuses OpenAI.

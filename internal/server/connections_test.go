@@ -35,11 +35,35 @@ func testConnectionsAndPolicies(t *testing.T) {
 		t.Errorf("credential connection_ids %v, want [%s]", got.ConnectionIDs, conn.ID)
 	}
 
-	// A model the catalog does not know yet is accepted (providers release faster than catalogs follow);
-	// with no known publisher, an allowlist of publishers would not cover it.
-	fresh, err := h.editor.CreateConnection(ctx, api.ConnectionCreate{Name: "fresh", CredentialID: cred.ID, Model: "gpt-99"})
+	// A model neither the catalog nor the provider's list knows is refused, with the nearest known
+	// names: a typo must not be stored as ready (issue 38)...
+	_, err = h.editor.CreateConnection(ctx, api.ConnectionCreate{Name: "typo", CredentialID: cred.ID, Model: "gpt-4o-mni"})
+	fe := fieldError(t, apiError(t, err, http.StatusUnprocessableEntity).Problem, "model")
+	for _, want := range []string{`model "gpt-4o-mni" is not a model of openai: the modelkeys catalog does not list it`, `Did you mean "gpt-4o-mini"`, "allow_unknown_model = true"} {
+		if !strings.Contains(fe.Message, want) {
+			t.Errorf("unknown model refusal %q lacks %q", fe.Message, want)
+		}
+	}
+	// ...unless the request allows it, for a model released after the catalog.
+	fresh, err := h.editor.CreateConnection(ctx, api.ConnectionCreate{Name: "fresh", CredentialID: cred.ID, Model: "gpt-99", AllowUnknownModel: true})
 	if err != nil {
-		t.Fatalf("a model missing from the catalog was refused: %v", err)
+		t.Fatalf("a model missing from the catalog was refused with allow_unknown_model: %v", err)
+	}
+	if fresh.Status != api.ConnectionReady {
+		t.Errorf("fresh connection: %+v", fresh)
+	}
+	// Changing the model to an unknown one is refused the same way, and allowed the same way.
+	_, err = h.editor.UpdateConnection(ctx, fresh.ID, api.ConnectionPatch{Model: ptr("gpt-4o-mni")}, 0)
+	fe = fieldError(t, apiError(t, err, http.StatusUnprocessableEntity).Problem, "model")
+	if !strings.Contains(fe.Message, `Did you mean "gpt-4o-mini"`) {
+		t.Errorf("unknown model refusal on update: %q", fe.Message)
+	}
+	if _, err := h.editor.UpdateConnection(ctx, fresh.ID, api.ConnectionPatch{Model: ptr("gpt-100"), AllowUnknownModel: true}, 0); err != nil {
+		t.Fatalf("update to an unknown model with allow_unknown_model: %v", err)
+	}
+	// Renaming leaves the (unknown) model alone and needs no allowance.
+	if _, err := h.editor.UpdateConnection(ctx, fresh.ID, api.ConnectionPatch{Name: ptr("fresh2")}, 0); err != nil {
+		t.Fatalf("rename of a connection to an unknown model: %v", err)
 	}
 	if err := h.editor.DeleteConnection(ctx, fresh.ID, 0); err != nil {
 		t.Fatal(err)
@@ -56,7 +80,7 @@ func testConnectionsAndPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = h.editor.CreateConnection(ctx, api.ConnectionCreate{Name: "chat2", CredentialID: cred.ID, Model: "gpt-4.1"})
-	fe := fieldError(t, apiError(t, err, http.StatusUnprocessableEntity).Problem, "model")
+	fe = fieldError(t, apiError(t, err, http.StatusUnprocessableEntity).Problem, "model")
 	if !strings.Contains(fe.Message, "organisation model policy denies model \"openai/gpt-4.1\"") {
 		t.Errorf("refusal does not name the rule: %q", fe.Message)
 	}

@@ -31,6 +31,9 @@ func (s *Service) CreateConnection(ctx context.Context, p Principal, in api.Conn
 	if len(fields) > 0 {
 		return api.Connection{}, false, invalid(fields...)
 	}
+	if err := s.checkConnectionModel(ctx, p, in.CredentialID, in.Model, in.AllowUnknownModel); err != nil {
+		return api.Connection{}, false, err
+	}
 	now := s.now()
 	c := api.Connection{
 		ID: idgen.New("conn"), Name: in.Name, CredentialID: in.CredentialID, Model: in.Model, ProjectID: in.ProjectID,
@@ -92,13 +95,10 @@ func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal,
 	default:
 		return InvalidField("credential_id", "credential %q belongs to project %s; a connection may use only credentials of its own project, or organisation credentials when its project inherits them.", cred.Name, cred.ProjectID)
 	}
-	// Models the catalog does not know (new releases, fine-tunes, inference profiles, deployments) are
-	// accepted: providers release models faster than any catalog follows. Without a known publisher only
-	// the policy's model rules can match them.
-	publisher := ""
-	if m, ok := catalog.Model(cred.Provider, c.Model); ok {
-		publisher = m.Publisher
-	}
+	// Whether the model is known at all was checked before the transaction (checkConnectionModel).
+	// Its publisher is the catalog's or the one the catalog's rules make certain; without one only the
+	// policy's model rules can match it.
+	publisher := connectionPublisher(cred.Provider, c.Model)
 	// A project's credential policy rules the credentials its connections use, its own or inherited.
 	if c.ProjectID != cred.ProjectID {
 		cpol, err := s.effectiveCredentialPolicy(ctx, tx, p.OrgID, c.ProjectID)
@@ -163,6 +163,26 @@ func (s *Service) ListConnections(ctx context.Context, p Principal, f store.Conn
 func (s *Service) UpdateConnection(ctx context.Context, p Principal, id string, in api.ConnectionPatch, ifMatch int64) (api.Connection, error) {
 	if err := requireWrite(p); err != nil {
 		return api.Connection{}, err
+	}
+	if in.Model != nil || in.CredentialID != nil {
+		// A new model, or a credential of another provider, must be one that is known; the current
+		// connection gives whichever of the two the patch leaves out.
+		cur, err := s.GetConnection(ctx, p, id)
+		if err != nil {
+			return api.Connection{}, err
+		}
+		model, credID := cur.Model, cur.CredentialID
+		if in.Model != nil {
+			model = *in.Model
+		}
+		if in.CredentialID != nil {
+			credID = *in.CredentialID
+		}
+		if (model != cur.Model || credID != cur.CredentialID) && len(checkModel(model)) == 0 {
+			if err := s.checkConnectionModel(ctx, p, credID, model, in.AllowUnknownModel); err != nil {
+				return api.Connection{}, err
+			}
+		}
 	}
 	err := s.tx(ctx, func(tx store.Tx) error {
 		cur, err := tx.GetConnection(ctx, p.OrgID, id)
@@ -293,11 +313,7 @@ func (c *statusCache) fill(ctx context.Context, conn *api.Connection) error {
 		c.policies[conn.ProjectID] = pol
 	}
 	conn.Provider = cred.Provider
-	publisher := ""
-	if m, ok := catalog.Model(cred.Provider, conn.Model); ok {
-		publisher = m.Publisher
-	}
-	switch d := pol.decide(cred.Provider, conn.Model, publisher); {
+	switch d := pol.decide(cred.Provider, conn.Model, connectionPublisher(cred.Provider, conn.Model)); {
 	case !d.Allowed:
 		conn.Status, conn.StatusMessage = api.ConnectionBlocked, "Blocked: "+d.Reason+"."
 	case cred.Status == api.StatusInvalid:

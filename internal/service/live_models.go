@@ -40,7 +40,7 @@ func (s *Service) CredentialModels(ctx context.Context, p Principal, id string) 
 		for _, mid := range ids {
 			m, ok := catalog.Model(cred.Provider, mid)
 			if !ok {
-				m = api.Model{ID: mid, Provider: cred.Provider, DisplayName: mid, InputModalities: []string{}, OutputModalities: []string{}}
+				m = api.Model{ID: mid, Provider: cred.Provider, Publisher: catalog.PublisherOf(cred.Provider, mid), DisplayName: mid, InputModalities: []string{}, OutputModalities: []string{}}
 			}
 			models = append(models, m)
 		}

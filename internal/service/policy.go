@@ -22,7 +22,12 @@ func evaluatePolicy(pol api.ModelPolicy, scope, provider, model, publisher strin
 		if slices.Contains(pol.Models, ref) || (publisher != "" && slices.Contains(pol.Publishers, publisher)) {
 			return policyDecision{Allowed: true}
 		}
-		return policyDecision{Reason: fmt.Sprintf("the %s model policy is an allowlist that includes neither model %q nor publisher %q", scope, ref, publisherOrUnknown(publisher))}
+		if publisher == "" {
+			return policyDecision{Reason: fmt.Sprintf("the %s model policy is an allowlist that does not include model %q, and its publisher is unknown "+
+				"(neither the catalog nor its rules name the maker of %s models called %q), so no publisher in the policy can allow it; add %q to the policy's models",
+				scope, ref, provider, model, ref)}
+		}
+		return policyDecision{Reason: fmt.Sprintf("the %s model policy is an allowlist that includes neither model %q nor its publisher %q", scope, ref, publisher)}
 	case api.PolicyDenylist:
 		if slices.Contains(pol.Models, ref) {
 			return policyDecision{Reason: fmt.Sprintf("the %s model policy denies model %q", scope, ref)}
@@ -32,13 +37,6 @@ func evaluatePolicy(pol api.ModelPolicy, scope, provider, model, publisher strin
 		}
 	}
 	return policyDecision{Allowed: true}
-}
-
-func publisherOrUnknown(p string) string {
-	if p == "" {
-		return "(unknown)"
-	}
-	return p
 }
 
 // effectivePolicy is the organisation's policy intersected with a project's: a model must pass both.
