@@ -110,6 +110,9 @@ type providerData struct {
 	defaultProject string
 	embedded       bool
 	token          string
+	// organization, role and storeID are what GET /v1/whoami answered when the provider was
+	// configured (endpoint_check.go): for messages, and to notice a state written to another store.
+	organization, role, storeID string
 }
 
 func (p *modelkeysProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -119,6 +122,13 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 	endpoint := stringOrEnv(cfg.Endpoint, "MODELKEYS_ENDPOINT", DefaultEndpoint)
+	src := endpointFromConfig
+	if cfg.Endpoint.IsNull() {
+		src = endpointDefault
+		if os.Getenv("MODELKEYS_ENDPOINT") != "" {
+			src = endpointFromEnv
+		}
+	}
 	token := stringOrEnv(cfg.Token, "MODELKEYS_TOKEN", "")
 	ctx = maskSecrets(ctx, token)
 
@@ -169,6 +179,9 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 		RequestTimeout: timeout,
 		MaxRetries:     retries,
 		Logger:         tflogAdapter{ctx: ctx},
+		// A server found unreachable fails the rest of the run at once: one error, not one per
+		// resource after each one's retries.
+		StopAfterUnreachable: true,
 	}
 	data := &providerData{defaultProject: stringOrEnv(cfg.Project, "MODELKEYS_PROJECT", ""), token: token}
 	if ep.embeddedPath != "" {
@@ -215,6 +228,9 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 	data.client = c
+	if !checkEndpoint(ctx, c, data, src, &resp.Diagnostics) {
+		return
+	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data

@@ -1,0 +1,126 @@
+package provider
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+)
+
+// deadEndpoint is a loopback URL where nothing listens any more.
+func deadEndpoint(t *testing.T) string {
+	t.Helper()
+	hs := httptest.NewServer(http.NotFoundHandler())
+	u := hs.URL
+	hs.Close()
+	return u
+}
+
+// createOnly is a configuration that only creates: before the provider checked its endpoint and token,
+// its plan never talked to the server, so a wrong one passed plan and failed at apply.
+func createOnly(endpoint, token, extra string) string {
+	return fmt.Sprintf(`
+provider "modelkeys" {
+  endpoint    = %q
+  token       = %q
+  max_retries = 1
+%s
+}
+
+resource "modelkeys_project" "p" {
+  name = "first-day"
+}
+`, endpoint, token, extra)
+}
+
+// TestAccProvider_wrongTokenFailsAtPlan: a token the server does not know fails the plan of a
+// configuration that only creates, naming the token setting and what to check.
+func TestAccProvider_wrongTokenFailsAtPlan(t *testing.T) {
+	s := newTestServer(t)
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		Steps: []resource.TestStep{{
+			Config:      createOnly(s.URL, "mkt_not-a-token-of-this-server", ""),
+			PlanOnly:    true,
+			ExpectError: wrappedText(`refused the token .* answered 401: .*MODELKEYS_TOKEN.* token this server issued`),
+		}},
+	})
+}
+
+// TestAccProvider_deadEndpointFailsAtPlan: nothing listening at the endpoint fails the plan once, with
+// what to check, whether the endpoint came from the configuration or from MODELKEYS_ENDPOINT.
+func TestAccProvider_deadEndpointFailsAtPlan(t *testing.T) {
+	dead := deadEndpoint(t)
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		Steps: []resource.TestStep{{
+			Config:      createOnly(dead, "mkt_whatever", ""),
+			PlanOnly:    true,
+			ExpectError: wrappedText(`Cannot reach the modelkeys server.*` + strings.ReplaceAll(dead, ".", `\.`) + `.*from the provider's endpoint argument.*Nothing answers at that address.*MODELKEYS_ENDPOINT`),
+		}},
+	})
+}
+
+// TestAccProvider_httpsToPlainHTTPServer: https:// against a plain-HTTP server says exactly that.
+func TestAccProvider_httpsToPlainHTTPServer(t *testing.T) {
+	s := newTestServer(t)
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		Steps: []resource.TestStep{{
+			Config:      createOnly(strings.Replace(s.URL, "http://", "https://", 1), s.Token, ""),
+			PlanOnly:    true,
+			ExpectError: wrappedText(`server speaks plain HTTP but the endpoint is https`),
+		}},
+	})
+}
+
+// TestAccProvider_serverDownWithStateFailsOnce: with 30 objects in state and the server gone, the
+// plan fails at once with one error, instead of refreshing each object through its own retries.
+func TestAccProvider_serverDownWithStateFailsOnce(t *testing.T) {
+	s := newTestServer(t)
+	dead := deadEndpoint(t)
+	config := func(endpoint string) string {
+		return fmt.Sprintf(`
+provider "modelkeys" {
+  endpoint = %q
+  token    = %q
+}
+
+resource "modelkeys_project" "p" {
+  count = 30
+  name  = "down-${count.index}"
+}
+`, endpoint, s.Token)
+	}
+	var start time.Time
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
+		Steps: []resource.TestStep{
+			{Config: config(s.URL)},
+			{
+				PreConfig:   func() { start = time.Now() },
+				Config:      config(dead),
+				ExpectError: wrappedText(`Cannot reach the modelkeys server`),
+			},
+			{
+				// The default max_retries (4) backs off for about 15 s in all; 30 objects refreshed
+				// through their own retries would take minutes.
+				PreConfig: func() {
+					if d := time.Since(start); d > 40*time.Second {
+						t.Errorf("a plan against a dead server took %s", d)
+					}
+				},
+				Config: config(s.URL),
+			},
+		},
+	})
+}
