@@ -79,7 +79,7 @@ run_backend() { # $1 = --db value
   # Seed credentials to read.
   : > "$work/ids"
   for i in $(seq "$seed"); do
-    curl -sf -X POST "$url/v1/credentials" -H "Authorization: Bearer $token" \
+    curl -sf -X POST "$url/v1/credentials" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
       -d "{\"name\":\"seed-$i\",\"provider\":\"openai\",\"api_key\":\"sk-seed-plaintext-$i-000000wxyz\",\"verify\":false}" |
       grep -o '"id":"cred_[^"]*"' | head -1 | cut -d'"' -f4 >> "$work/ids"
   done

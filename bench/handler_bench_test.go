@@ -49,7 +49,9 @@ func create(b *testing.B, h http.Handler) string {
 	n := seq.Add(1)
 	body := fmt.Sprintf(`{"name":"bench-%d","provider":"openai","api_key":"sk-bench-%d-000000000wxyz","verify":false}`, n, n)
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("POST", "/v1/credentials", bytes.NewBufferString(body)))
+	req := httptest.NewRequest("POST", "/v1/credentials", bytes.NewBufferString(body))
+	req.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(w, req)
 	if w.Code != 201 {
 		b.Fatalf("create: %d %s", w.Code, w.Body)
 	}

@@ -54,7 +54,7 @@ done
 [ -n "$url" ] || { echo "modelkeys-server did not start:" >&2; cat "$log" >&2; exit 1; }
 echo "modelkeys-server serve --db .demo/.modelkeys/modelkeys.db  ->  $url"
 echo "PATCH $url/v1/credentials/$id  {\"api_key\": \"sk-proj-rotated-by-hand...\"}"
-curl -sf -X PATCH "$url/v1/credentials/$id" -H "Authorization: Bearer $token" \
+curl -sf -X PATCH "$url/v1/credentials/$id" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
   -d '{"api_key":"sk-proj-rotated-by-hand-0000000000009999"}' |
   sed -E 's/.*"secret_hint":"([^"]*)".*"secret_fingerprint":"([^"]*)".*"secret_version":([0-9]+).*/secret_hint=\1 secret_fingerprint=\2 secret_version=\3/'
 kill $server; wait $server 2>/dev/null || true

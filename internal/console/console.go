@@ -85,7 +85,7 @@ func New(srv *server.Server, opts Options) *Console {
 	}
 	static, _ := fs.Sub(staticFS, "static")
 	m := http.NewServeMux()
-	m.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", staticHandler(http.FileServerFS(static))))
+	m.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", staticHandler(http.FileServerFS(filesOnly{static}))))
 	m.HandleFunc("GET /ui/{$}", c.home)
 	m.HandleFunc("GET /ui/login", c.loginPage)
 	m.HandleFunc("POST /ui/login", c.login)
@@ -115,14 +115,15 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
 	if !cleanURL(r.URL) {
-		c.renderError(w, r, nil, http.StatusBadRequest, "Bad request", "The address holds a control character; ids and filters have none.")
+		c.renderError(w, r, nil, http.StatusBadRequest, "Bad request", "The address holds bytes that are not UTF-8, or a control or invisible format character; ids and filters have none.")
 		return
 	}
 	c.mux.ServeHTTP(w, r)
 }
 
-// cleanURL refuses control characters in the path and query, as the API does: ids and filters have
-// none, and a NUL would reach the store, which PostgreSQL cannot take.
+// cleanURL refuses in the path and query what catalog.ValidateText refuses, as the API does: bytes that
+// are not UTF-8, control and format characters. Ids and filters have none, and PostgreSQL cannot take
+// a NUL or invalid UTF-8 (it answered a 500 where SQLite found nothing).
 func cleanURL(u *url.URL) bool {
 	if catalog.ValidateText(u.Path) != nil {
 		return false
@@ -138,6 +139,21 @@ func cleanURL(u *url.URL) bool {
 		}
 	}
 	return true
+}
+
+// filesOnly serves files and hides directories (a 404), so /ui/static/ lists nothing.
+type filesOnly struct{ fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := file.Stat(); err != nil || info.IsDir() {
+		_ = file.Close()
+		return nil, fs.ErrNotExist
+	}
+	return file, nil
 }
 
 // staticHandler lets the stylesheet be cached: it holds nothing private.

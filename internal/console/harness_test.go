@@ -20,6 +20,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/pgtest"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store/sqlstore"
 )
 
@@ -68,6 +69,7 @@ type harnessOptions struct {
 	limits   *service.Limits
 	console  console.Options
 	tls      bool
+	postgres bool // a fresh PostgreSQL database (pgtest) instead of SQLite; skips without PostgreSQL
 }
 
 func newHarness(t *testing.T, opts ...func(*harnessOptions)) *harness {
@@ -77,7 +79,13 @@ func newHarness(t *testing.T, opts ...func(*harnessOptions)) *harness {
 		f(&o)
 	}
 	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "modelkeys.db"))
+	var st *sqlstore.Store
+	var err error
+	if o.postgres {
+		st, err = sqlstore.OpenPostgres(ctx, pgtest.Start(t))
+	} else {
+		st, err = sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "modelkeys.db"))
+	}
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -150,13 +150,21 @@ func (g *authGate) sweepLocked(now time.Time) {
 
 // gateAuth runs authenticate behind the per-address failure limit.
 func (s *Server) gateAuth(w http.ResponseWriter, r *http.Request) (service.Principal, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		token = "" // another scheme, or none: no token
-	}
+	token := bearerToken(r.Header.Get("Authorization"))
 	return s.gated(w, r, token, func(ctx context.Context) (service.Principal, error) {
 		return s.svc.PrincipalOfBearer(ctx, token)
 	})
+}
+
+// bearerToken is the token of an Authorization header of the Bearer scheme, "" for another scheme or
+// none. The scheme is case-insensitive and may be followed by several spaces (RFC 9110 section 11.1,
+// RFC 6750 section 2.1).
+func bearerToken(h string) string {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimLeft(token, " ")
 }
 
 // gated runs auth, the check of token for request r, behind the per-address failure limit: a 401 from

@@ -71,7 +71,7 @@ func buildOpenAPI(table []route, version string) map[string]any {
 				"application/json": map[string]any{"schema": g.ref(reflect.TypeOf(rt.Request))}}}
 		}
 		responses := map[string]any{strconv.Itoa(rt.Status): g.success(rt, d)}
-		for _, status := range d.Errors {
+		for _, status := range routeErrors(rt, d) {
 			usedErrors[status] = true
 			responses[strconv.Itoa(status)] = map[string]any{"$ref": "#/components/responses/" + errorResponses[status].name}
 		}
@@ -157,6 +157,19 @@ func buildOpenAPI(table []route, version string) map[string]any {
 			}},
 		},
 	}
+}
+
+// routeErrors are the error statuses rt answers: its side table's, with 415 for a route that takes a
+// body (checkJSONContentType) and 422 for one with a query filter of fixed values (checkEnumQuery).
+func routeErrors(rt route, d operationDoc) []int {
+	out := d.Errors
+	if rt.Request != nil {
+		out = errs(out, http.StatusUnsupportedMediaType)
+	}
+	if len(enumQueries(rt)) > 0 {
+		out = errs(out, http.StatusUnprocessableEntity)
+	}
+	return out
 }
 
 // operationID is the fallback for a route the side table misses (the test fails on that).

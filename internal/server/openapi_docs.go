@@ -25,7 +25,8 @@ type operationDoc struct {
 	NoStore bool
 }
 
-// The statuses every route can answer: 400 (a control character in the URL) and 500. Routes that need a
+// The statuses every route can answer: 400 (a control or format character, or bytes that are not UTF-8,
+// in the URL) and 500. Routes that need a
 // token add 401 (none, unknown or revoked) and 429 (the per-token rate limit, failed authentications).
 var (
 	publicErrors = []int{400, 500}
@@ -165,14 +166,15 @@ type errorResponse struct{ name, description string }
 
 // errorResponses are the error answers, each a problem document (application/problem+json).
 var errorResponses = map[int]errorResponse{
-	400: {"BadRequest", "The request is malformed: the body is not exactly one JSON object, a query parameter or header has the wrong form, or the URL holds a control character."},
+	400: {"BadRequest", "The request is malformed: the body is not exactly one JSON object, a query parameter or header has the wrong form, or the URL, a query parameter or the Idempotency-Key holds bytes that are not UTF-8 or a control or format character (detail names which)."},
 	401: {"Unauthorized", "No API token, or an unknown or revoked one."},
 	403: {"Forbidden", "The token's role does not allow this: viewer tokens only read; revealing secrets takes an admin token on a server started with --allow-reveal."},
 	404: {"NotFound", "The object (or the project a query names) does not exist in this organisation."},
 	409: {"Conflict", "The change conflicts with other objects: a name taken in the scope, a per-organisation limit of the provider, or objects that still use this one; conflicts lists their ids."},
 	412: {"PreconditionFailed", "If-Match names a version the object no longer has, or another write overtook this one; read it again and retry."},
 	413: {"PayloadTooLarge", "The body is larger than the server's limit."},
-	422: {"UnprocessableEntity", "The request is well-formed but invalid: errors names each field and what is wrong with it (an unknown field, a wrong type, a value the rules refuse, a reused Idempotency-Key)."},
+	415: {"UnsupportedMediaType", "The request has a body that is not declared JSON: send it with Content-Type: application/json (a charset, if any, must be utf-8)."},
+	422: {"UnprocessableEntity", "The request is well-formed but invalid: errors names each field and what is wrong with it (an unknown field, a wrong type, a value the rules refuse, text that is not UTF-8, a reused Idempotency-Key, a query filter value outside its enum)."},
 	429: {"TooManyRequests", "Too many requests for this token, too many failed authentications from this address, or too many provider checks in flight for the organisation; retry after Retry-After."},
 	500: {"InternalError", "The server failed; its log has the details under the X-Request-Id this answer carries."},
 	502: {"BadGateway", "The provider failed to answer the server's request."},
@@ -188,7 +190,7 @@ type queryDoc struct {
 var queryDocs = map[string]queryDoc{
 	"provider":      {"Only objects of this provider.", map[string]any{"type": "string", "enum": providerIDs()}},
 	"publisher":     {"Only models of this publisher (the company that made the model), such as meta.", nil},
-	"capability":    {"Only models with this capability, such as tool_call or reasoning.", nil},
+	"capability":    {"Only models with this capability.", map[string]any{"type": "string", "enum": strs(catalog.Capabilities()...)}},
 	"project_id":    {"Only objects of this project.", nil},
 	"credential_id": {"Only connections through this credential.", nil},
 	"name":          {"Only the object with this name.", nil},
@@ -377,4 +379,7 @@ projects, model policies and the audit log, for the modelkeys Terraform provider
 * **Concurrency**: objects carry a version, answered as ETag; send it back in If-Match and a write to a changed object is a 412.
 * **Retries**: a create with an Idempotency-Key can be retried safely. A 429 says when to retry in Retry-After.
 * **Pages**: lists answer at most limit items and a next_page_token while there are more.
-* **Request bodies** are closed: an unknown field is a 422, not ignored.`
+* **Request bodies** are JSON sent as Content-Type: application/json (anything else is a 415) and closed: an unknown field is a 422, not ignored.
+* **Text** in paths, query parameters, headers and bodies is UTF-8 without control or format characters (a 400, or a 422 naming the field).
+* **Methods**: a path served with another method answers 405 with the methods it takes in Allow.
+* **Answers** carry X-Content-Type-Options: nosniff and Cache-Control: no-store, and Strict-Transport-Security over TLS.`

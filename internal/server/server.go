@@ -64,9 +64,7 @@ func New(ctx context.Context, cfg service.Config) (*Server, error) {
 	for _, rt := range table {
 		mux.Handle(rt.Method+" "+rt.Path, s.endpoint(rt))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, &service.Error{Status: http.StatusNotFound, Title: "Not found", Detail: fmt.Sprintf("No route %s %s; see /openapi.json.", r.Method, r.URL.Path)})
-	})
+	mux.HandleFunc("/", noRoute(table))
 	s.mux = mux
 	s.openAPIDoc = buildOpenAPI(table, cfg.Version)
 	s.handler = s.observe(mux)
@@ -79,8 +77,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Service exposes the rules for the commands and background jobs that share the process.
 func (s *Server) Service() *service.Service { return s.svc }
 
-// endpoint wraps a route: authenticate, rate-limit, run, and turn errors into problem documents.
+// endpoint wraps a route: authenticate, rate-limit, check the request's text, body type and filters,
+// run, and turn errors into problem documents.
 func (s *Server) endpoint(rt route) http.Handler {
+	enums := enumQueries(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p service.Principal
 		if !rt.Public {
@@ -95,7 +95,17 @@ func (s *Server) endpoint(rt route) http.Handler {
 				return
 			}
 		}
-		if err := checkURLText(r); err != nil {
+		if err := checkRequestText(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if rt.Request != nil {
+			if err := checkJSONContentType(r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
+		if err := checkEnumQuery(enums, r); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -103,22 +113,6 @@ func (s *Server) endpoint(rt route) http.Handler {
 			s.fail(w, r, err)
 		}
 	})
-}
-
-// checkURLText refuses control characters in the path and query: ids and filters have none, and a NUL
-// would reach the store, which PostgreSQL cannot take.
-func checkURLText(r *http.Request) error {
-	if catalog.ValidateText(r.URL.Path) != nil {
-		return badRequest("The URL path holds a control character; ids have none, so remove it.")
-	}
-	for name, values := range r.URL.Query() {
-		for _, v := range values {
-			if catalog.ValidateText(name) != nil || catalog.ValidateText(v) != nil {
-				return badRequest("The query parameter " + strconv.Quote(name) + " holds a control character; ids and filters have none, so remove it.")
-			}
-		}
-	}
-	return nil
 }
 
 // fail writes err as a problem; errors that are not API errors are logged and answered with a 500
@@ -185,12 +179,13 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 {
+		if id == "" || len(id) > 64 || catalog.ValidateText(id) != nil { // it is logged and sent back as it is
 			id = idgen.New("req")
 		}
 		info := &requestInfo{id: id}
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 		w.Header().Set("X-Request-Id", id)
+		secureHeaders(w, r)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if v := recover(); v != nil {

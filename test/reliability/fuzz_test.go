@@ -40,8 +40,10 @@ func handlerForFuzz(f *testing.F) http.Handler {
 		}
 		fuzzHandler = srv.Handler()
 		w := httptest.NewRecorder()
-		fuzzHandler.ServeHTTP(w, httptest.NewRequest("POST", "/v1/credentials",
-			strings.NewReader(`{"name":"fuzz-target","provider":"openai","api_key":"sk-fuzz-target-0000000000wxyz","verify":false}`)))
+		seed := httptest.NewRequest("POST", "/v1/credentials",
+			strings.NewReader(`{"name":"fuzz-target","provider":"openai","api_key":"sk-fuzz-target-0000000000wxyz","verify":false}`))
+		seed.Header.Set("Content-Type", "application/json")
+		fuzzHandler.ServeHTTP(w, seed)
 		if w.Code != 201 {
 			f.Fatalf("seed credential: %d %s", w.Code, w.Body)
 		}
@@ -83,6 +85,9 @@ func FuzzWriteEndpoints(f *testing.F) {
 			req.URL.RawQuery = body
 		default:
 			req = httptest.NewRequest("POST", "/v1/credentials", bytes.NewBufferString(body))
+		}
+		if req.Method != "GET" {
+			req.Header.Set("Content-Type", "application/json") // else every body is a 415 and reaches nothing
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
