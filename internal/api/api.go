@@ -139,7 +139,7 @@ type CredentialCreate struct {
 
 // CredentialPatch is the body of PATCH /v1/credentials/{id}. A nil field is left as it is; an empty
 // string or a JSON null in APIKey or AuthToken removes that secret; a nil map is left alone and an empty
-// map clears it. A change of a destination setting (catalog.IsDestinationSetting) must carry every
+// map clears it. A change of the destination (catalog.Destination) or of verify to true must carry every
 // secret the credential keeps, non-empty.
 type CredentialPatch struct {
 	Name        *string            `json:"name,omitempty"`
@@ -295,8 +295,9 @@ type AuditEvent struct {
 	ObjectType string    `json:"object_type"`
 	ObjectID   string    `json:"object_id"`
 	Fields     []string  `json:"fields"`
-	// Changes gives the old and new values of the settings that decide where a credential's secrets
-	// are sent (base_url, endpoint, host, region, location, auth_method), so a moved key is visible in the log.
+	// Changes gives the old and new values of what decides where a credential's secrets are sent (its
+	// destination: the URL settings, the settings a host or token endpoint is built from, and the
+	// effective auth_method, set or implied), so a moved key is visible in the log.
 	// These settings are never secret: URL settings refuse user-info and query strings.
 	Changes []AuditChange `json:"changes,omitempty"`
 }

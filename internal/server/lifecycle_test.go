@@ -272,7 +272,8 @@ func TestCredentialPolicyRules(t *testing.T) {
 		ae = apiError(t, err, http.StatusUnprocessableEntity)
 		fieldError(t, ae.Problem, "rotation_period")
 		fieldError(t, ae.Problem, "verify")
-		fixed, err := h.editor.UpdateCredential(ctx, legacy.ID, api.CredentialPatch{RotationPeriod: ptr("30d"), Verify: ptr(true)}, 0)
+		// Turning verify on sends the stored key, so the key comes with it.
+		fixed, err := h.editor.UpdateCredential(ctx, legacy.ID, api.CredentialPatch{RotationPeriod: ptr("30d"), Verify: ptr(true), APIKey: old.APIKey}, 0)
 		if err != nil || len(fixed.PolicyViolations) != 0 {
 			t.Fatalf("fixing change: %+v, %v", fixed, err)
 		}

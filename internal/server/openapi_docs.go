@@ -56,9 +56,12 @@ var operationDocs = map[string]operationDoc{
 			"lifecycle_status keeps those in that status, computed at the time of the request (422 for an unknown one)."},
 	"GET /v1/credentials/{id}": {ID: "getCredential", Tag: "Credentials", Errors: errs(tokenErrors, 404),
 		Description: "One credential, with its version as ETag."},
-	"PATCH /v1/credentials/{id}": {ID: "updateCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 409, 412, 413, 422, 503),
+	"PATCH /v1/credentials/{id}": {ID: "updateCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 409, 412, 413, 422, 428, 503),
 		Description: "Changes the fields the body carries and leaves the others. An empty string or null in api_key or auth_token removes that secret; an empty map clears settings or labels. " +
-			"A change of a destination setting (base_url, endpoint, host, region, location, auth_method) must carry every secret the credential keeps, so a key is never sent somewhere it was not stored for."},
+			"A change of the destination (the URL settings, the settings a host or token endpoint is built from, such as region, location and tenant_id, and the effective auth_method, set or implied) " +
+			"or of verify to true must carry every secret the credential keeps, so a key is never sent somewhere it was not stored for. " +
+			"A new secret sent without settings and without If-Match is refused (428) when another token set the destination (destination_set_by): a key goes only to a destination its sender saw. " +
+			"secrets_resent marks secrets sent again only because the change needs them: one that is not the stored secret is refused (422) rather than rotated."},
 	"DELETE /v1/credentials/{id}": {ID: "deleteCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 409, 412),
 		Description: "Deletes a credential no connection uses (409 lists the connections that do). With force=true an admin deletes it anyway: its connections lose their credential_id and are invalid until pointed at another credential; each is audited.", Success: "Deleted"},
 	"POST /v1/credentials/{id}/verify": {ID: "verifyCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404),
@@ -172,6 +175,7 @@ var errorResponses = map[int]errorResponse{
 	404: {"NotFound", "The object (or the project a query names) does not exist in this organisation."},
 	409: {"Conflict", "The change conflicts with other objects: a name taken in the scope, a per-organisation limit of the provider, or objects that still use this one; conflicts lists their ids."},
 	412: {"PreconditionFailed", "If-Match names a version the object no longer has, or another write overtook this one; read it again and retry."},
+	428: {"PreconditionRequired", "A new secret without the settings and without If-Match, for a credential whose destination another token set: read the credential, check destination_set_by and where it sends keys, then send the secret with If-Match (or with the settings)."},
 	413: {"PayloadTooLarge", "The body is larger than the server's limit."},
 	415: {"UnsupportedMediaType", "The request has a body that is not declared JSON: send it with Content-Type: application/json (a charset, if any, must be utf-8)."},
 	422: {"UnprocessableEntity", "The request is well-formed but invalid: errors names each field and what is wrong with it (an unknown field, a wrong type, a value the rules refuse, text that is not UTF-8, a reused Idempotency-Key, a query filter value outside its enum)."},

@@ -16,6 +16,8 @@ func problemType(status int) string {
 		return "https://modelkeys.dev/problems/conflict"
 	case http.StatusPreconditionFailed:
 		return "https://modelkeys.dev/problems/precondition-failed"
+	case http.StatusPreconditionRequired:
+		return "https://modelkeys.dev/problems/precondition-required"
 	case http.StatusNotFound:
 		return "https://modelkeys.dev/problems/not-found"
 	case http.StatusUnauthorized:

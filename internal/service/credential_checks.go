@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -24,56 +22,6 @@ func (s *Service) checkProjectExists(ctx context.Context, p Principal, projectID
 		}
 		return err
 	})
-}
-
-// destinationChanges lists the destination settings (catalog.IsDestinationSetting) whose value differs
-// between before and after, added and removed ones included, in key order.
-func destinationChanges(before, after map[string]string) []api.AuditChange {
-	var out []api.AuditChange
-	keys := slices.Sorted(maps.Keys(before))
-	for k := range after {
-		if _, ok := before[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if catalog.IsDestinationSetting(k) && before[k] != after[k] {
-			out = append(out, api.AuditChange{Field: "settings." + k, From: before[k], To: after[k]})
-		}
-	}
-	return out
-}
-
-// checkDestinationChange refuses to point a stored secret at a new address unless that secret comes,
-// non-empty, with the request: otherwise anyone who may edit settings could have the server send a key
-// they may not read to a host they control (by verification or by listing models). Every secret that
-// stays stored after the change must be sent; removing one ("" or null) is the only other way. Whoever
-// sends a key decides where it goes.
-func checkDestinationChange(moved []api.AuditChange, kept, sent map[string]string) []api.FieldError {
-	if len(moved) == 0 {
-		return nil
-	}
-	var missing []string
-	for _, f := range secretFields {
-		if kept[f] != "" && sent[f] == "" {
-			missing = append(missing, f)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	var out []api.FieldError
-	for _, m := range moved {
-		verb := "changing"
-		if m.To == "" {
-			verb = "removing"
-		}
-		out = append(out, api.FieldError{Field: m.Field, Message: fmt.Sprintf(
-			"%s %s changes where the stored secrets are sent, so send %s again, in full, in the same request (or remove a secret with an empty value).",
-			verb, strings.TrimPrefix(m.Field, "settings."), strings.Join(missing, " and "))})
-	}
-	return out
 }
 
 // hintOf shows the api_key's hint, or the auth_token's when there is no api_key.
@@ -122,13 +70,14 @@ func (s *Service) checkMasterKeyCurrent(ctx context.Context, tx store.Tx) error 
 }
 
 // checkSecretShape refuses secrets with surrounding whitespace or control characters, most often a
-// newline from a key read out of a file, which no provider accepts and HTTP cannot even send.
-func checkSecretShape(plain map[string]string) []api.FieldError {
+// newline from a key read out of a file, which no provider accepts and HTTP cannot even send. Only a
+// provider whose key is a JSON key file takes a JSON document, which may span lines.
+func checkSecretShape(provider string, plain map[string]string) []api.FieldError {
 	var out []api.FieldError
 	for _, f := range secretFields {
 		v := plain[f]
-		if v == "" || strings.HasPrefix(strings.TrimSpace(v), "{") {
-			continue // a JSON document (a service account) may span lines
+		if v == "" || (catalog.SecretIsJSONKeyFile(provider, f) && strings.HasPrefix(strings.TrimSpace(v), "{")) {
+			continue // a JSON key file (a service account) may span lines
 		}
 		if strings.TrimSpace(v) != v || strings.ContainsFunc(v, unicode.IsControl) {
 			out = append(out, api.FieldError{Field: f, Message: "the secret has surrounding whitespace or control characters (often a trailing newline from a file); trim it, for example with trimspace(file(...))."})

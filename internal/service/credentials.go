@@ -38,7 +38,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	fields = append(fields, checkManagedBy(in.ManagedBy)...)
 	fields = append(fields, checkID("project_id", in.ProjectID)...)
 	fields = append(fields, checkSecretsAreNotMasks(plain, "")...)
-	fields = append(fields, checkSecretShape(plain)...)
+	fields = append(fields, checkSecretShape(in.Provider, plain)...)
 	fields = append(fields, catalog.ValidateCredential(in.Provider, in.Settings, plain[api.SecretAPIKey] != "", plain[api.SecretAuthToken] != "")...)
 	period, pf := normalizePeriod(in.RotationPeriod)
 	expires, ef := parseExpiry(in.ExpiresAt)
@@ -108,6 +108,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 		ExpiresAt:         expires,
 		RotatedAt:         now,
 	}
+	recordDestination(&c, p, now)
 	if len(plain) > 0 {
 		c.SecretVersion = 1
 	}
@@ -132,7 +133,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 		if err := s.putSecrets(ctx, tx, p.OrgID, c.ID, plain); err != nil {
 			return "", err
 		}
-		return c.ID, s.auditChanges(ctx, tx, p, "create", "credential", c.ID, createdFields(c, plain), destinationChanges(nil, c.Settings))
+		return c.ID, s.auditChanges(ctx, tx, p, "create", "credential", c.ID, createdFields(c, plain), catalog.DestinationMoves(c.Provider, nil, c.Settings))
 	})
 	if err != nil {
 		return api.Credential{}, false, err
@@ -314,13 +315,27 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 		}
 	}
 	sent := map[string]string{api.SecretAPIKey: deref(in.APIKey), api.SecretAuthToken: deref(in.AuthToken)}
-	moved := destinationChanges(cur.Settings, next.Settings)
-	fields = append(fields, checkDestinationChange(moved, newPlain, sent)...)
+	if in.SecretsResent {
+		// A yes or no about a stored secret: limited like POST .../secret-matches.
+		if err := s.allowCompare(p); err != nil {
+			return api.Credential{}, err
+		}
+		fields = append(fields, checkResentSecrets(plain, sent)...)
+	}
+	moved := catalog.DestinationMoves(cur.Provider, cur.Settings, next.Settings)
+	verifyOn := in.Verify != nil && *in.Verify && !cur.Verify
+	fields = append(fields, checkSecretsForMove(moved, verifyOn, newPlain, sent)...)
 	fields = append(fields, checkSecretsAreNotMasks(sent, cur.SecretHint)...)
-	fields = append(fields, checkSecretShape(sent)...)
+	fields = append(fields, checkSecretShape(cur.Provider, sent)...)
 	fields = append(fields, catalog.ValidateCredential(cur.Provider, next.Settings, newPlain[api.SecretAPIKey] != "", newPlain[api.SecretAuthToken] != "")...)
 	if len(fields) > 0 {
 		return api.Credential{}, invalid(fields...)
+	}
+	if err := checkSenderSawDestination(p, cur, in, ifMatch); err != nil {
+		return api.Credential{}, err
+	}
+	if len(moved) > 0 {
+		recordDestination(&next, p, s.now())
 	}
 
 	if in.Verify != nil && *in.Verify != cur.Verify {

@@ -21,16 +21,17 @@ type Error struct {
 
 // The kinds of Error, as HTTP status codes; this package does not import net/http.
 const (
-	StatusBadRequest         = 400
-	StatusUnauthorized       = 401
-	StatusForbidden          = 403
-	StatusNotFound           = 404
-	StatusConflict           = 409
-	StatusPreconditionFailed = 412
-	StatusUnprocessable      = 422
-	StatusTooManyRequests    = 429
-	StatusInternal           = 500
-	StatusUnavailable        = 503
+	StatusBadRequest           = 400
+	StatusUnauthorized         = 401
+	StatusForbidden            = 403
+	StatusNotFound             = 404
+	StatusConflict             = 409
+	StatusPreconditionFailed   = 412
+	StatusPreconditionRequired = 428
+	StatusUnprocessable        = 422
+	StatusTooManyRequests      = 429
+	StatusInternal             = 500
+	StatusUnavailable          = 503
 )
 
 func (e *Error) Error() string {

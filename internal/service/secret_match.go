@@ -69,9 +69,8 @@ func (s *Service) SecretMatches(ctx context.Context, p Principal, id string, in 
 	if in.APIKey == nil && in.AuthToken == nil {
 		return api.SecretMatchResult{}, InvalidField(api.SecretAPIKey, "Send api_key, auth_token or both to compare.")
 	}
-	if ok, _ := s.compares.allow(p.OrgID+"\x00"+p.TokenID, s.now()); !ok {
-		return api.SecretMatchResult{}, &Error{Status: StatusTooManyRequests, Title: "Too many requests",
-			Detail: fmt.Sprintf("Token %q may compare secrets at most %d times per second (bursts of %d); retry after the Retry-After delay.", p.Actor, comparePerSecond, compareBurst)}
+	if err := s.allowCompare(p); err != nil {
+		return api.SecretMatchResult{}, err
 	}
 	_, plain, err := s.readCredentialWithSecrets(ctx, p, id)
 	if err != nil {
@@ -95,6 +94,16 @@ func (s *Service) SecretMatches(ctx context.Context, p Principal, id string, in 
 		return api.SecretMatchResult{}, err
 	}
 	return api.SecretMatchResult{Matches: matches == 1}, nil
+}
+
+// allowCompare takes one of the token's secret comparisons: every answer that says whether a sent
+// secret is the stored one (secret-matches, a patch with secrets_resent) counts.
+func (s *Service) allowCompare(p Principal) error {
+	if ok, _ := s.compares.allow(p.OrgID+"\x00"+p.TokenID, s.now()); !ok {
+		return &Error{Status: StatusTooManyRequests, Title: "Too many requests",
+			Detail: fmt.Sprintf("Token %q may compare secrets at most %d times per second (bursts of %d); retry after the Retry-After delay.", p.Actor, comparePerSecond, compareBurst)}
+	}
+	return nil
 }
 
 // equalSecret is 1 when a and b are equal, in time that depends on neither's content nor length

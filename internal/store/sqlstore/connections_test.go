@@ -182,7 +182,7 @@ func TestConnectionWithoutCredential(t *testing.T) {
 				}
 				downgrade = []string{rebuild}
 			}
-			for _, q := range append(downgrade, "DELETE FROM schema_migrations WHERE version >= 6") {
+			for _, q := range append(append(downgrade0007, downgrade...), "DELETE FROM schema_migrations WHERE version >= 6") {
 				if _, err := s.db.Exec(q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}

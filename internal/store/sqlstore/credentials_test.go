@@ -129,6 +129,7 @@ func TestCredentialCount(t *testing.T) {
 			downgrade = append(downgrade, "ALTER TABLE credentials DROP COLUMN managed_by")                                                        // migration 0004
 			downgrade = append(downgrade, "ALTER TABLE credentials DROP COLUMN rotation_period", "ALTER TABLE credentials DROP COLUMN expires_at", // migration 0005
 				"ALTER TABLE credentials DROP COLUMN rotated_at", "ALTER TABLE credentials DROP COLUMN lifecycle_status", "DROP TABLE credential_policies")
+			downgrade = append(downgrade, downgrade0007...)
 			for _, q := range append(downgrade, "DELETE FROM schema_migrations WHERE version > 1") {
 				if _, err := s.db.Exec(q); err != nil {
 					t.Fatalf("%s: %v", q, err)

@@ -128,3 +128,8 @@ func newProject(id, name string) api.Project {
 
 // cid makes ids that sort in creation order, as the service's do.
 func cid(prefix string, n int) string { return fmt.Sprintf("%s_%04d", prefix, n) }
+
+// downgrade0007 undoes migration 0007, for tests that take the schema back to an older version and
+// migrate again.
+var downgrade0007 = []string{"ALTER TABLE credentials DROP COLUMN destination_set_by_token",
+	"ALTER TABLE credentials DROP COLUMN destination_set_by", "ALTER TABLE credentials DROP COLUMN destination_set_at"}
