@@ -42,6 +42,17 @@ func UnknownModelMessage(provider, model string, live []string, liveNote string)
 		"the modelkeys_models data source lists the known models."
 }
 
+// NoteNotAsked is UnknownModelMessage's liveNote for a credential with verify = false, whose
+// provider modelkeys does not call.
+func NoteNotAsked(credential, provider string) string {
+	return fmt.Sprintf("credential %q has verify = false, so %s was not asked for its model list", credential, provider)
+}
+
+// NoteListed is UnknownModelMessage's liveNote when the provider listed n models for the credential.
+func NoteListed(credential, provider string, n int) string {
+	return fmt.Sprintf("credential %q reaches %d models by %s's own list and this is not one of them", credential, n, provider)
+}
+
 // unknownPolicyModelMessage is UnknownModelMessage for a model policy entry, which has no credential
 // and no allow_unknown_model: ids of one's own models (fine-tunes, inference profiles) are accepted
 // in their documented forms (see ownModelPrefixes).

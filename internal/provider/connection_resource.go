@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -42,6 +43,7 @@ type connectionModel struct {
 	ProjectID     types.String         `tfsdk:"project_id"`
 	Parameters    jsontypes.Normalized `tfsdk:"parameters"`
 	Enabled       types.Bool           `tfsdk:"enabled"`
+	AllowUnknown  types.Bool           `tfsdk:"allow_unknown_model"`
 	ModelProvider types.String         `tfsdk:"model_provider"`
 	Status        types.String         `tfsdk:"status"`
 	StatusMessage types.String         `tfsdk:"status_message"`
@@ -78,10 +80,18 @@ func (r *connectionResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"model": schema.StringAttribute{
-				MarkdownDescription: "The provider's model id, such as `gpt-4.1` or `claude-sonnet-4-6` (for Azure OpenAI, the deployment's model). " +
-					"For providers with a model list it must be one the `modelkeys_models` data source lists; custom servers and gateways accept any id.",
+				MarkdownDescription: "The provider's model id, such as `gpt-4o` or `claude-sonnet-4-5` (for Azure OpenAI, the deployment's model). " +
+					"For providers with a model list it must be one the catalog lists (the `modelkeys_models` data source) or one the provider itself lists for the credential; " +
+					"anything else is an error, at plan time when the credential already exists, with the nearest known names, unless `allow_unknown_model = true`. " +
+					"Custom servers, gateways, Azure and Databricks accept any id.",
 				Required:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"allow_unknown_model": schema.BoolAttribute{
+				MarkdownDescription: "Accept a `model` that neither the modelkeys catalog nor the credential's provider lists, such as a model released after this provider version's catalog. " +
+					"Without it such a model is an error, so that a typo (`gpt-4o-mni`) fails at plan time instead of being stored as ready. " +
+					"It applies when the model or the credential changes and is not stored by the server.",
+				Optional: true,
 			},
 			"project_id": schema.StringAttribute{
 				MarkdownDescription: "Project the connection belongs to. Omitted: the provider's `project`, or organisation-wide when that is unset too. Changing it replaces the connection.",
@@ -150,6 +160,7 @@ func (r *connectionResource) ModifyPlan(ctx context.Context, req resource.Modify
 		plan.ProjectID = r.data.plannedProjectID(cfg.ProjectID)
 	}
 	if req.State.Raw.IsNull() {
+		r.checkModel(ctx, plan, &resp.Diagnostics)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
@@ -157,6 +168,9 @@ func (r *connectionResource) ModifyPlan(ctx context.Context, req resource.Modify
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if !plan.Model.Equal(state.Model) || !plan.CredentialID.Equal(state.CredentialID) {
+		r.checkModel(ctx, plan, &resp.Diagnostics)
 	}
 	if !plan.ProjectID.Equal(state.ProjectID) { // unknown counts as different, as RequiresReplace does
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("project_id"))
@@ -170,6 +184,7 @@ func (r *connectionResource) ModifyPlan(ctx context.Context, req resource.Modify
 		}
 	}
 	repointed := !plan.CredentialID.Equal(state.CredentialID)
+	// allow_unknown_model is not sent on its own (the server stores nothing of it), so it is no change.
 	anyChange := repointed || !plan.Name.Equal(state.Name) || !plan.Model.Equal(state.Model) || !plan.Parameters.Equal(state.Parameters) ||
 		!plan.Enabled.Equal(state.Enabled) || !plan.ProjectID.Equal(state.ProjectID)
 	if !repointed {
@@ -181,6 +196,44 @@ func (r *connectionResource) ModifyPlan(ctx context.Context, req resource.Modify
 		plan.Status, plan.StatusMessage, plan.UpdatedAt = state.Status, state.StatusMessage, state.UpdatedAt
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// checkModel reports, at plan time, a model that neither the catalog nor the credential's provider
+// knows, with the words the server would use at apply (catalog.UnknownModelMessage). It needs the
+// credential's provider, so it reads the credential; when that cannot be done yet (a credential
+// created in the same apply, a provider not configured yet, a server that cannot be reached) the
+// server decides at apply instead.
+func (r *connectionResource) checkModel(ctx context.Context, plan connectionModel, diags *diag.Diagnostics) {
+	if r.data == nil || r.data.client == nil || plan.AllowUnknown.ValueBool() || !known(plan.Model) || !known(plan.CredentialID) {
+		return
+	}
+	model := plan.Model.ValueString()
+	ctx = r.data.requestContext(ctx)
+	cred, err := r.data.client.GetCredential(ctx, plan.CredentialID.ValueString())
+	if err != nil {
+		tflog.Debug(ctx, "cannot read the connection's credential at plan time; the server checks the model at apply", map[string]any{"error": err.Error()})
+		return
+	}
+	if catalog.ModelListed(cred.Provider, model) {
+		return
+	}
+	var live []string
+	note := catalog.NoteNotAsked(cred.Name, cred.Provider)
+	if cred.Verify {
+		models, err := r.data.client.ListModels(ctx, client.ModelFilter{CredentialID: cred.ID})
+		if err != nil {
+			tflog.Debug(ctx, "cannot list the credential's models at plan time; the server checks the model at apply", map[string]any{"error": err.Error()})
+			return
+		}
+		for _, m := range models {
+			if m.ID == model {
+				return
+			}
+			live = append(live, m.ID)
+		}
+		note = catalog.NoteListed(cred.Name, cred.Provider, len(live))
+	}
+	diags.AddAttributeError(path.Root("model"), "Unknown model", catalog.UnknownModelMessage(cred.Provider, model, live, note))
 }
 
 func (r *connectionResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -200,6 +253,8 @@ func (r *connectionResource) Create(ctx context.Context, req resource.CreateRequ
 		ProjectID:    plan.ProjectID.ValueString(),
 		Parameters:   plan.Parameters.ValueString(),
 		Enabled:      plan.Enabled.ValueBoolPointer(),
+
+		AllowUnknownModel: plan.AllowUnknown.ValueBool(),
 	}
 	tflog.Debug(ctx, "creating connection", map[string]any{"name": in.Name, "credential_id": in.CredentialID, "model": in.Model, "project_id": in.ProjectID})
 	c, err := r.data.client.CreateConnection(ctx, in)
@@ -261,6 +316,8 @@ func (r *connectionResource) Update(ctx context.Context, req resource.UpdateRequ
 		Model:        plan.Model.ValueStringPointer(),
 		Parameters:   &params,
 		Enabled:      plan.Enabled.ValueBoolPointer(),
+
+		AllowUnknownModel: plan.AllowUnknown.ValueBool(),
 	}
 	version, d := getVersion(ctx, req.Private)
 	resp.Diagnostics.Append(d...)

@@ -47,7 +47,7 @@ func (s *Service) liveModelIDs(ctx context.Context, p Principal, cred api.Creden
 	case !ok:
 		return nil, "this server does not ask providers for their model lists", nil
 	case !cred.Verify:
-		return nil, fmt.Sprintf("credential %q has verify = false, so %s was not asked for its model list", cred.Name, cred.Provider), nil
+		return nil, catalog.NoteNotAsked(cred.Name, cred.Provider), nil
 	}
 	_, plain, err := s.readCredentialWithSecrets(ctx, p, cred.ID)
 	if err != nil {
@@ -62,7 +62,7 @@ func (s *Service) liveModelIDs(ctx context.Context, p Principal, cred api.Creden
 	if lerr != nil {
 		return nil, fmt.Sprintf("the model list of credential %q could not be read from %s (%v)", cred.Name, cred.Provider, lerr), nil
 	}
-	return ids, fmt.Sprintf("credential %q reaches %d models by %s's own list and this is not one of them", cred.Name, len(ids), cred.Provider), nil
+	return ids, catalog.NoteListed(cred.Name, cred.Provider, len(ids)), nil
 }
 
 // connectionPublisher is the publisher a policy judges a connection's model by: the catalog's, or
