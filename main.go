@@ -24,15 +24,25 @@ func main() {
 	var debugMode bool
 	flag.BoolVar(&debugMode, "debug", false, "run with support for debuggers like delve (prints TF_REATTACH_PROVIDERS)")
 	flag.Parse()
-	defer profileCPU()()
+	if err := profiled(func() error { return serveProvider(debugMode) }); err != nil {
+		log.Fatal(err) // after profiled has written the profile: os.Exit runs no deferred call
+	}
+}
 
+// serveProvider serves the provider to Terraform until it shuts the plugin down; tests replace it.
+var serveProvider = func(debugMode bool) error {
 	var opts []tf6server.ServeOpt
 	if debugMode {
 		opts = append(opts, tf6server.WithManagedDebug())
 	}
-	if err := tf6server.Serve("registry.terraform.io/modelkeys/modelkeys", provider.NewProtocol6Server(version), opts...); err != nil {
-		log.Fatal(err)
-	}
+	return tf6server.Serve("registry.terraform.io/modelkeys/modelkeys", provider.NewProtocol6Server(version), opts...)
+}
+
+// profiled runs serve under profileCPU and ends the profile when serve returns, before the caller
+// can exit.
+func profiled(serve func() error) error {
+	defer profileCPU()()
+	return serve()
 }
 
 // profileCPU writes a CPU profile of the whole process (provider and, in embedded mode, the server

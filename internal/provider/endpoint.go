@@ -30,7 +30,7 @@ func parseEndpoint(raw string) (endpoint, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return endpoint{}, fmt.Errorf("endpoint %q is not a URL: %v. Use https://host:port, http://127.0.0.1:port or file://PATH", raw, err)
+		return endpoint{}, fmt.Errorf("endpoint %q is not a URL: %w. Use https://host:port, http://127.0.0.1:port or file://PATH", raw, err)
 	}
 	switch u.Scheme {
 	case "https", "http":

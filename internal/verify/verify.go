@@ -294,7 +294,7 @@ func (v *Verifier) ListModels(ctx context.Context, p api.Provider, settings, sec
 		err = checkModelIDs(ids)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("HTTP %d, but the answer is not %s's list of models (%v)", status, p.DisplayName, err)
+		return nil, fmt.Errorf("HTTP %d, but the answer is not %s's list of models (%w)", status, p.DisplayName, err)
 	}
 	return ids, nil
 }

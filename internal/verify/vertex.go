@@ -46,7 +46,7 @@ type serviceAccount struct {
 func parseServiceAccount(raw string) (serviceAccount, error) {
 	var sa serviceAccount
 	if err := json.Unmarshal([]byte(raw), &sa); err != nil {
-		return sa, fmt.Errorf("api_key is not the JSON key file of a service account: %v", err)
+		return sa, fmt.Errorf("api_key is not the JSON key file of a service account: %w", err)
 	}
 	var missing []string
 	for name, v := range map[string]string{"private_key": sa.PrivateKey, "client_email": sa.ClientEmail} {
