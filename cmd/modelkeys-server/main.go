@@ -24,16 +24,23 @@ var version = "dev"
 
 func main() {
 	collectLessOften()
+	os.Exit(exitCode(os.Args[1:]))
+}
+
+// exitCode runs the command and says how the process ends, once every deferred call of the command
+// has run (os.Exit runs none).
+func exitCode(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, args, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "modelkeys-server:", err)
 		var ue usageError
 		if errors.As(err, &ue) {
-			os.Exit(2)
+			return 2
 		}
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // collectLessOften sets the garbage collector's target to 200 % unless GOGC says otherwise. The
