@@ -156,11 +156,11 @@ type CredentialPatch struct {
 	ExpiresAt      *string `json:"expires_at,omitempty"`
 	// ManagedBy, when set, replaces the credential's owner mark; "" clears it.
 	ManagedBy *string `json:"managed_by,omitempty"`
-	// SecretsResent says that the secrets in this patch are the stored ones, sent again only because
-	// the change needs them (it moves the destination, or turns verify on): the server refuses the
-	// patch when one differs from the stored secret instead of rotating it. Terraform sets it for a
-	// write-only key whose version did not change.
-	SecretsResent bool `json:"secrets_resent,omitempty"`
+	// SecretsResent names the secrets of this patch (api_key, auth_token) that are the stored ones, sent
+	// again only because the change needs them (it moves the destination, or turns verify on): the
+	// server refuses the patch when one differs from the stored secret instead of rotating it. Terraform
+	// names a write-only key whose version did not change, and a key in state that did not.
+	SecretsResent []string `json:"secrets_resent,omitempty"`
 }
 
 // CredentialSecret is the answer of POST /v1/credentials/{id}/reveal.

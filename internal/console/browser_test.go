@@ -131,8 +131,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	if detail := text("main"); !strings.Contains(detail, "Managed by Terraform") || !strings.Contains(detail, "Endpoints using this key") {
 		t.Errorf("the credential page:\n%s", detail)
 	}
+	// The form says where the key goes and who set that; the admin did, so the editor confirms it.
+	if dest := text("#rotate-destination"); !strings.Contains(dest, "api.openai.com") || !strings.Contains(dest, "not by you") {
+		t.Errorf("the rotate form does not show the destination and its setter: %q", dest)
+	}
 	do("rotate",
 		chromedp.SendKeys(chromedp.ID("secret"), keyRotated),
+		chromedp.Click(chromedp.ID("confirm-destination")),
 		chromedp.Click(chromedp.ID("rotate")),
 		chromedp.WaitVisible(chromedp.CSS("p.flash.ok")),
 	)

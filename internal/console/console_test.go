@@ -294,7 +294,7 @@ func TestConsoleActionsCSRFAndRoles(t *testing.T) {
 	id := h.orgCred.ID
 	actions := map[string]url.Values{
 		"/ui/credentials/" + id + "/verify": {},
-		"/ui/credentials/" + id + "/rotate": {"api_key": {keyRotated}},
+		"/ui/credentials/" + id + "/rotate": {"api_key": {keyRotated}, "version": {"1"}, "confirm_destination": {"yes"}},
 	}
 	// No session at all.
 	for path, form := range actions {
@@ -362,7 +362,7 @@ func TestConsoleRotateAndVerify(t *testing.T) {
 	}
 
 	// A key the provider refuses: the API's 422, shown on the page, without the key.
-	a = b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {keyRefused}})
+	a = b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {keyRefused}, "version": {"1"}, "confirm_destination": {"yes"}})
 	if a.status != http.StatusSeeOther {
 		t.Fatalf("refused rotate: %d\n%s", a.status, a.body)
 	}
@@ -374,13 +374,13 @@ func TestConsoleRotateAndVerify(t *testing.T) {
 		t.Errorf("a refused key was stored (secret version %d)", cur.SecretVersion)
 	}
 	// The mask is refused too (the API's rule against echoing a hint back as a key).
-	b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {h.orgCred.SecretHint}})
+	b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {h.orgCred.SecretHint}, "version": {"1"}, "confirm_destination": {"yes"}})
 	if page := b.get(path); !strings.Contains(page.body, "masked hint") {
 		t.Error("rotating to the hint is not refused")
 	}
 
 	// A good key.
-	a = b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {keyRotated}})
+	a = b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {keyRotated}, "version": {"1"}, "confirm_destination": {"yes"}})
 	if a.status != http.StatusSeeOther || a.header.Get("Location") != path {
 		t.Fatalf("rotate: %d %q", a.status, a.header.Get("Location"))
 	}
@@ -565,5 +565,69 @@ func TestConsoleDetachedConnection(t *testing.T) {
 	}
 	if strings.Contains(a.body, `href="/ui/credentials/"`) {
 		t.Error("connections page links to a credential without an id")
+	}
+}
+
+// A new key goes only to the destination the page showed: the rotate form says where the key goes and
+// who set that, carries the version it was made for (a change in between is a conflict, never a retry),
+// and asks the person to confirm a destination another token set. The admin who set it is not asked.
+func TestConsoleRotateIsBoundToTheDestinationShown(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	svc := h.srv.Service()
+	id := h.orgCred.ID
+	path := "/ui/credentials/" + id
+	secretVersion := func() int64 {
+		cur, err := svc.GetCredential(ctx, h.admin, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cur.SecretVersion
+	}
+
+	b := h.signedIn(api.RoleEditor)
+	page := b.get(path)
+	for _, want := range []string{`id="rotate-destination"`, "api.openai.com", "not by you", `name="version" value="1"`, `id="confirm-destination"`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the editor's rotate form has no %q", want)
+		}
+	}
+	csrf := csrfOf(t, page.body)
+	tries := []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"api_key": {keyRotated}, "version": {"1"}}, "someone else set where this key goes"},
+		{url.Values{"api_key": {keyRotated}, "confirm_destination": {"yes"}}, "does not say which version"},
+	}
+	for _, try := range tries {
+		try.form.Set("csrf", csrf)
+		b.post(path+"/rotate", try.form)
+		if page := b.get(path); !strings.Contains(page.body, try.want) {
+			t.Errorf("%v: the page does not say %q", try.form, try.want)
+		}
+	}
+	// Someone changes the credential after the page was shown.
+	if _, err := svc.UpdateCredential(ctx, h.admin, id, api.CredentialPatch{Description: ptr("moved on")}, 0); err != nil {
+		t.Fatal(err)
+	}
+	b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {keyRotated}, "version": {"1"}, "confirm_destination": {"yes"}})
+	if page := b.get(path); !strings.Contains(page.body, "changed since the page was shown") {
+		t.Error("a rotation for a version the credential no longer has is not refused as a conflict")
+	}
+	if v := secretVersion(); v != 1 {
+		t.Fatalf("a refused rotation stored the key (secret version %d)", v)
+	}
+
+	// The admin set the destination: no confirmation asked, the version is enough.
+	a := h.signedIn(api.RoleAdmin)
+	page = a.get(path)
+	if strings.Contains(page.body, `id="confirm-destination"`) || strings.Contains(page.body, "not by you") {
+		t.Error("the admin who set the destination is asked to confirm it")
+	}
+	a.post(path+"/rotate", url.Values{"csrf": {csrfOf(t, page.body)}, "api_key": {keyRotated}, "version": {"2"}})
+	if v := secretVersion(); v != 2 {
+		t.Fatalf("the admin's rotation did not apply (secret version %d)", v)
 	}
 }

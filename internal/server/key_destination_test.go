@@ -253,12 +253,12 @@ func testResentSecretMustBeTheStoredOne(t *testing.T) {
 		Settings: map[string]string{"base_url": "https://llm.example.com/v1"}})
 	moved := map[string]string{"base_url": "https://llm2.example.com/v1"}
 	future := h.secret("sk-future-")
-	_, err := h.editor.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &moved, APIKey: &future, SecretsResent: true}, 0)
+	_, err := h.editor.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &moved, APIKey: &future, SecretsResent: []string{api.SecretAPIKey}}, 0)
 	ae := apiError(t, err, http.StatusUnprocessableEntity)
 	if fe := fieldError(t, ae.Problem, "api_key"); !strings.Contains(fe.Message, "bump api_key_wo_version") {
 		t.Errorf("the refusal does not say how to rotate: %s", fe.Message)
 	}
-	got, err := h.editor.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &moved, APIKey: &key, SecretsResent: true}, 0)
+	got, err := h.editor.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &moved, APIKey: &key, SecretsResent: []string{api.SecretAPIKey}}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

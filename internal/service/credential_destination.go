@@ -12,6 +12,7 @@ package service
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,13 +107,18 @@ func orNone(s string) string {
 	return s
 }
 
-// checkResentSecrets refuses secrets that a patch marked as resent (api.CredentialPatch.SecretsResent)
+// checkResentSecrets refuses secrets that a patch names as resent (api.CredentialPatch.SecretsResent)
 // but that are not the stored ones: a key resent only because a change needs it must never rotate the
 // credential by surprise (a write-only key whose variable already holds the next key).
-func checkResentSecrets(stored, sent map[string]string) []api.FieldError {
+func checkResentSecrets(resent []string, stored, sent map[string]string) []api.FieldError {
 	var out []api.FieldError
-	for _, f := range secretFields {
-		if sent[f] != "" && equalSecret(sent[f], stored[f]) != 1 {
+	for _, f := range resent {
+		switch {
+		case !slices.Contains(secretFields, f):
+			out = append(out, api.FieldError{Field: "secrets_resent", Message: fmt.Sprintf("%q is not a secret field; name api_key, auth_token or both.", f)})
+		case sent[f] == "":
+			out = append(out, api.FieldError{Field: "secrets_resent", Message: fmt.Sprintf("secrets_resent names %s, but the request does not send it; send it, or leave it out of secrets_resent.", f)})
+		case equalSecret(sent[f], stored[f]) != 1:
 			out = append(out, api.FieldError{Field: f, Message: fmt.Sprintf(
 				"the %s sent is not the stored one, and this change resends it without rotating it (secrets_resent). "+
 					"In Terraform: the key in configuration is not the stored key; bump %s_wo_version to rotate it, or put the stored key back.", f, f)})

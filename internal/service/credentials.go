@@ -315,12 +315,12 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 		}
 	}
 	sent := map[string]string{api.SecretAPIKey: deref(in.APIKey), api.SecretAuthToken: deref(in.AuthToken)}
-	if in.SecretsResent {
+	if len(in.SecretsResent) > 0 {
 		// A yes or no about a stored secret: limited like POST .../secret-matches.
 		if err := s.allowCompare(p); err != nil {
 			return api.Credential{}, err
 		}
-		fields = append(fields, checkResentSecrets(plain, sent)...)
+		fields = append(fields, checkResentSecrets(in.SecretsResent, plain, sent)...)
 	}
 	moved := catalog.DestinationMoves(cur.Provider, cur.Settings, next.Settings)
 	verifyOn := in.Verify != nil && *in.Verify && !cur.Verify
