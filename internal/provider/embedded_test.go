@@ -102,11 +102,11 @@ provider "modelkeys" {
 // sees what the provider made of a path with nothing there.
 func checkAllDestroyedEmbedded(dbPath string) resource.TestCheckFunc {
 	return func(st *terraform.State) error {
-		h, err := openEmbedded(context.Background(), dbPath, "test")
+		es, err := openEmbedded(context.Background(), dbPath, "test")
 		if err != nil {
 			return err
 		}
-		c, err := client.New(client.Config{BaseURL: embeddedBaseURL, HTTPClient: &http.Client{Transport: h}})
+		c, err := client.New(client.Config{BaseURL: embeddedBaseURL, HTTPClient: &http.Client{Transport: es.transport}})
 		if err != nil {
 			return err
 		}

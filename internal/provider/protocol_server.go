@@ -21,7 +21,9 @@ import (
 func NewProtocol6Server(version string) func() tfprotov6.ProviderServer {
 	return func() tfprotov6.ProviderServer {
 		p := &modelkeysProvider{version: version}
-		return newReleasingServer(providerserver.NewProtocol6(p)(), newCredentialShortPaths(p))
+		s := newReleasingServer(providerserver.NewProtocol6(p)(), newCredentialShortPaths(p))
+		s.guard = &storeGuard{provider: p}
+		return s
 	}
 }
 
@@ -35,6 +37,7 @@ type releasingServer struct {
 	lists   tfprotov6.ListResourceServer // nil when the wrapped server has none
 	actions tfprotov6.ActionServer
 	short   *credentialShortPaths // nil: every plan and refresh the framework's way
+	guard   *storeGuard           // nil: no store check (store_guard.go)
 }
 
 func newReleasingServer(s tfprotov6.ProviderServer, short *credentialShortPaths) releasingServer {
@@ -68,10 +71,15 @@ func (s releasingServer) ReadResource(ctx context.Context, req *tfprotov6.ReadRe
 }
 
 func (s releasingServer) readResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
-	if resp, ok := s.short.read(ctx, req); ok {
-		return resp, nil
+	resp, ok := s.short.read(ctx, req)
+	if !ok {
+		var err error
+		if resp, err = s.ProviderServer.ReadResource(ctx, req); err != nil {
+			return resp, err
+		}
 	}
-	return s.ProviderServer.ReadResource(ctx, req)
+	s.guard.afterRead(ctx, req, resp)
+	return resp, nil
 }
 
 func (s releasingServer) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
@@ -82,7 +90,11 @@ func (s releasingServer) PlanResourceChange(ctx context.Context, req *tfprotov6.
 }
 
 func (s releasingServer) ApplyResourceChange(ctx context.Context, req *tfprotov6.ApplyResourceChangeRequest) (*tfprotov6.ApplyResourceChangeResponse, error) {
-	return withReleasedContext(ctx, req, s.ProviderServer.ApplyResourceChange)
+	resp, err := withReleasedContext(ctx, req, s.ProviderServer.ApplyResourceChange)
+	if err == nil && resp != nil {
+		resp.Private = s.guard.stamp(resp.NewState, resp.Diagnostics, resp.Private)
+	}
+	return resp, err
 }
 
 func (s releasingServer) ImportResourceState(ctx context.Context, req *tfprotov6.ImportResourceStateRequest) (*tfprotov6.ImportResourceStateResponse, error) {

@@ -113,6 +113,8 @@ type providerData struct {
 	// organization, role and storeID are what GET /v1/whoami answered when the provider was
 	// configured (endpoint_check.go): for messages, and to notice a state written to another store.
 	organization, role, storeID string
+	// embeddedPath is the database file in embedded mode; "" for a server.
+	embeddedPath string
 }
 
 func (p *modelkeysProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -185,12 +187,16 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 	}
 	data := &providerData{defaultProject: stringOrEnv(cfg.Project, "MODELKEYS_PROJECT", ""), token: token}
 	if ep.embeddedPath != "" {
-		h, err := openEmbedded(ctx, ep.embeddedPath, p.version)
+		es, err := openEmbedded(ctx, ep.embeddedPath, p.version)
 		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "Cannot open the embedded store", err.Error())
 			return
 		}
-		ccfg.HTTPClient = &http.Client{Transport: h}
+		if es.created {
+			resp.Diagnostics.AddAttributeWarning(path.Root("endpoint"), "New embedded modelkeys store", es.firstUseWarning(ep.embeddedPath, src))
+		}
+		data.embeddedPath = ep.embeddedPath
+		ccfg.HTTPClient = &http.Client{Transport: es.transport}
 		ccfg.Token = ""
 		data.embedded = true
 		tflog.Debug(ctx, "using the embedded modelkeys store", map[string]any{"path": ep.embeddedPath})
