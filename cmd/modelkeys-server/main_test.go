@@ -124,8 +124,14 @@ func TestTokenCreateListRevoke(t *testing.T) {
 		t.Error("revoking an unknown token succeeded")
 	}
 	var ue usageError
-	if err := run(ctx, []string{"token", "create", "--db", db, "--role", "owner", "--name", "x"}, &out, &out); !errors.As(err, &ue) {
+	if err := run(ctx, []string{"token", "create", "--db", db, "--org", "acme", "--role", "owner", "--name", "x"}, &out, &out); !errors.As(err, &ue) {
 		t.Errorf("role owner: %v, want a usage error", err)
+	}
+	// No --org: refused, naming the flag and embedded mode's organisation, rather than a token for
+	// organisation "default" that sees nothing of acme's.
+	err := run(ctx, []string{"token", "create", "--db", db, "--role", "editor", "--name", "no-org"}, &out, &out)
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--org") || !strings.Contains(err.Error(), "organisation default") {
+		t.Errorf("token create without --org: %v, want a usage error naming --org", err)
 	}
 }
 

@@ -14,11 +14,18 @@ import (
 func tokenCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("token create", stdout)
 	dsn := dbFlag(fs)
-	org := fs.String("org", "default", "organisation the token belongs to (created if new)")
+	// --org has no default: a token for an organisation the caller did not mean sees none of its
+	// objects, and nothing says why. (Embedded mode keeps its objects in organisation "default".)
+	org := fs.String("org", "", "organisation the token belongs to, created if new (required; embedded mode's is default)")
 	role := fs.String("role", "", "admin, editor or viewer")
 	name := fs.String("name", "", "a name for the token, shown in audit events")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
+	}
+	if *org == "" {
+		return usageError{"token create needs --org NAME, the organisation whose objects the token reaches (created if new); " +
+			"a database the Terraform provider's embedded mode made keeps them in organisation default.\n" +
+			"usage: modelkeys-server token create --org NAME --role admin|editor|viewer --name NAME"}
 	}
 	if !service.ValidRole(*role) || *name == "" {
 		return usageError{"usage: modelkeys-server token create --org NAME --role admin|editor|viewer --name NAME"}
