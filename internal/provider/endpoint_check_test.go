@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 )
 
@@ -123,4 +126,43 @@ resource "modelkeys_project" "p" {
 			},
 		},
 	})
+}
+
+// TestProviderValidateRefusesNegativeMaxRetries: terraform validate (which never configures the
+// provider) refuses a negative max_retries, naming it.
+func TestProviderValidateRefusesNegativeMaxRetries(t *testing.T) {
+	ctx := context.Background()
+	srv := NewProtocol6Server("test")()
+	sch, err := srv.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := sch.Provider.ValueType()
+	for _, tc := range []struct {
+		retries int64
+		refused bool
+	}{{-1, true}, {0, false}, {3, false}} {
+		attrs := map[string]tftypes.Value{}
+		for name, at := range typ.(tftypes.Object).AttributeTypes {
+			attrs[name] = tftypes.NewValue(at, nil)
+		}
+		attrs["max_retries"] = tftypes.NewValue(tftypes.Number, tc.retries)
+		cfg, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, attrs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.ValidateProviderConfig(ctx, &tfprotov6.ValidateProviderConfigRequest{Config: &cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range resp.Diagnostics {
+			if d.Severity == tfprotov6.DiagnosticSeverityError {
+				got = append(got, d.Summary+": "+d.Detail)
+			}
+		}
+		if tc.refused != (len(got) > 0) || tc.refused && !strings.Contains(strings.Join(got, " "), "max_retries") {
+			t.Errorf("max_retries = %d: errors %q, want refused=%v naming max_retries", tc.retries, got, tc.refused)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
@@ -93,8 +94,9 @@ func (p *modelkeysProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 			},
 			"max_retries": schema.Int64Attribute{
 				MarkdownDescription: "How many times a request is retried after a connection error, a 429 or a 5xx answer, with exponential backoff that honours `Retry-After`. " +
-					"Defaults to 4. Creates are safe to retry: every POST carries an idempotency key. Environment: `MODELKEYS_MAX_RETRIES`.",
-				Optional: true,
+					"Defaults to 4; 0 sends each request once. Creates are safe to retry: every POST carries an idempotency key. Environment: `MODELKEYS_MAX_RETRIES`.",
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.AtLeast(0)}, // so terraform validate refuses -1 too, not only a run
 			},
 			"ca_cert_pem": schema.StringAttribute{
 				MarkdownDescription: "PEM-encoded CA certificate to trust, in addition to the system's, for a server with a private certificate. Environment: `MODELKEYS_CA_CERT_PEM`.",
