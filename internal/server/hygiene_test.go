@@ -269,3 +269,18 @@ func TestFieldAtOffset(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestIDMustBeText: a client's X-Request-Id is logged and sent back as it is, so one that is not
+// UTF-8 or holds a control or format character is replaced with a fresh id.
+func TestRequestIDMustBeText(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if got := h.do("GET", "/healthz", "", nil, "X-Request-Id", "trace-42").Header.Get("X-Request-Id"); got != "trace-42" {
+		t.Errorf("a plain X-Request-Id came back as %q", got)
+	}
+	for _, id := range []string{"trace-\xff", "trace-\u202e24", "trace-\x7f"} {
+		if got := h.do("GET", "/healthz", "", nil, "X-Request-Id", id).Header.Get("X-Request-Id"); got == id || got == "" {
+			t.Errorf("X-Request-Id %q came back as %q, want a fresh id", id, got)
+		}
+	}
+}
