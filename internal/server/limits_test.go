@@ -146,7 +146,7 @@ func testCredentialLimits(t *testing.T) {
 	h.mustCreate(h.admin, openAICred("one", h.secret("sk-")))
 	_, err = h.admin.CreateCredential(ctx, openAICred("three", h.secret("sk-")))
 	ae := apiError(t, err, http.StatusUnprocessableEntity)
-	if !strings.Contains(ae.Problem.Detail, "2 credentials") {
+	if !strings.Contains(ae.Problem.Detail, "2 credentials") || !strings.Contains(ae.Problem.Detail, "--max-credentials") {
 		t.Errorf("limit detail %q", ae.Problem.Detail)
 	}
 	// The limit is per organisation.

@@ -23,7 +23,9 @@ func (s *Service) checkCredentialLimits(ctx context.Context, tx store.Tx, p Prin
 		}
 		if n >= limit {
 			return &Error{Status: StatusUnprocessable, Title: "Limit reached",
-				Detail: fmt.Sprintf("This organisation already has %d credentials, the most this server allows; delete unused ones or raise the server's limit.", n)}
+				Detail: fmt.Sprintf("This organisation already has %d credentials, the most this server allows; delete unused ones, "+
+					"or have its operator raise the limit: modelkeys-server serve --max-credentials N (or MODELKEYS_MAX_CREDENTIALS; the default is %d, 0 means no limit).",
+					n, DefaultLimits().MaxCredentialsPerOrg)}
 		}
 	}
 	if slices.Contains(s.cfg.Limits.OnePerProvider, provider) {
