@@ -98,6 +98,12 @@ func (s releasingServer) ApplyResourceChange(ctx context.Context, req *tfprotov6
 }
 
 func (s releasingServer) ImportResourceState(ctx context.Context, req *tfprotov6.ImportResourceStateRequest) (*tfprotov6.ImportResourceStateResponse, error) {
+	if s.guard != nil {
+		var refused *tfprotov6.ImportResourceStateResponse
+		if req, refused = s.guard.resolveImportName(ctx, req); refused != nil {
+			return refused, nil
+		}
+	}
 	return withReleasedContext(ctx, req, s.ProviderServer.ImportResourceState)
 }
 

@@ -74,6 +74,18 @@ func (g *storeGuard) afterRead(ctx context.Context, req *tfprotov6.ReadResourceR
 		return
 	}
 	if !isNullState(req.CurrentState) && isNullState(resp.NewState) && !protoHasError(resp.Diagnostics) {
+		if k, ok := importKinds[req.TypeName]; ok && importing(req.Private) {
+			// Terraform's own words would be "Cannot import non-existent remote object", naming neither.
+			id := identityID(req.CurrentIdentity)
+			if id == "" {
+				id = stateID(req.CurrentState)
+			}
+			resp.Diagnostics = append(resp.Diagnostics, &tfprotov6.Diagnostic{Severity: tfprotov6.DiagnosticSeverityError,
+				Summary: "Cannot import " + k.kind + " " + id,
+				Detail: fmt.Sprintf("No %s with id %q exists in %s at %s. Check the id, and that the token (or the embedded store) is the one of the organisation that holds it.",
+					k.kind, id, d.organizationName(), d.where())})
+			return
+		}
 		if msg := g.wrongStore(ctx, d, req); msg != "" {
 			// Keep the resource as Terraform holds it: no plan to create it again.
 			resp.NewState, resp.Private, resp.NewIdentity = req.CurrentState, req.Private, req.CurrentIdentity
@@ -97,7 +109,7 @@ func (g *storeGuard) wrongStore(ctx context.Context, d *providerData, req *tfpro
 		return ""
 	}
 	if _, importing := m[".import_before_read"]; importing {
-		return "" // an import of an id that does not exist: Terraform says so itself
+		return "" // an import of an id that does not exist: afterRead says so
 	}
 	var written string
 	if raw := m[privateStoreKey]; len(raw) > 0 && json.Unmarshal(raw, &written) != nil {
@@ -109,10 +121,7 @@ func (g *storeGuard) wrongStore(ctx context.Context, d *providerData, req *tfpro
 	} else if id := stateID(req.CurrentState); id != "" {
 		what += " " + id
 	}
-	here := "the modelkeys server at " + d.client.BaseURL()
-	if d.embeddedPath != "" {
-		here = "the embedded store " + d.embeddedPath
-	}
+	here := d.where()
 	advice := "If the endpoint changed by mistake (a stray MODELKEYS_ENDPOINT, a working directory moved with a relative file:// path, another server), " +
 		"point it back at the store that holds these objects and run again. If they are really gone, remove them from the state (terraform state rm) and apply again."
 	switch {
@@ -124,6 +133,24 @@ func (g *storeGuard) wrongStore(ctx context.Context, d *providerData, req *tfpro
 			"Rather than plan to create every object of the state again there, the provider stops.\n\n%s", what, here, advice)
 	}
 	return ""
+}
+
+// where names the store the endpoint reaches, for messages.
+func (d *providerData) where() string {
+	if d.embeddedPath != "" {
+		return "the embedded store " + d.embeddedPath
+	}
+	return "the modelkeys server at " + d.client.BaseURL()
+}
+
+// importing reports a Read right after an import: the framework marks its private state so.
+func importing(private []byte) bool {
+	m := map[string]json.RawMessage{}
+	if len(private) == 0 || json.Unmarshal(private, &m) != nil {
+		return false
+	}
+	_, ok := m[".import_before_read"]
+	return ok
 }
 
 // storeIsEmpty reports whether nothing was ever written to the store: no audit event at all, which
