@@ -338,6 +338,7 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 		return
 	}
 	tflog.Info(ctx, "created credential", map[string]any{"id": c.ID, "status": c.Status, "secret_version": c.SecretVersion})
+	warnIfUnverified(&resp.Diagnostics, c)
 	resp.Diagnostics.Append(credentialToModel(ctx, c, &plan)...)
 	plan.APIKeyWO, plan.AuthTokenWO = types.StringNull(), types.StringNull()
 	resp.Diagnostics.Append(credentialCodec.setState(ctx, &resp.State, &plan)...)
@@ -505,6 +506,7 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		addAPIError(&resp.Diagnostics, "Cannot update credential "+state.ID.ValueString(), err)
 		return
 	}
+	warnIfUnverified(&resp.Diagnostics, c)
 	planned, plannedLifecycle := plan.ConnectionIDs, plan.credentialLifecycleModel
 	resp.Diagnostics.Append(credentialToModel(ctx, c, &plan)...)
 	if !planned.IsUnknown() {
