@@ -7,7 +7,8 @@
 // the API's. Sign-in goes through server.Server.SignIn, behind the API's failed-authentication limit.
 //
 // Sessions live in this process's memory: a restart signs everyone out, and with several replicas a
-// load balancer must keep a person on one replica (sticky sessions). A session keeps the token's
+// load balancer must keep a person on one replica (sticky sessions). The sign-in form's CSRF token is
+// signed with a key of this process too (signin.go), so the same stickiness covers it. A session keeps the token's
 // hash, never the token, and every request checks again that the token is valid, so revoking a token
 // ends its sessions (within the server's --token-cache-ttl).
 package console
@@ -58,14 +59,20 @@ type Console struct {
 	svc      *service.Service
 	opts     Options
 	sessions *sessionStore
+	loginKey []byte // signs the sign-in form's CSRF token (signin.go); random per process, as sessions are
+	origin   *http.CrossOriginProtection
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 }
 
 const (
 	sessionCookie = "modelkeys_session"
-	loginCookie   = "modelkeys_login" // the CSRF token of the sign-in form, before there is a session
+	loginCookie   = "modelkeys_login" // the sign-in form's nonce, before there is a session
 	maxFormBytes  = 64 << 10
+	// hostPrefix names the cookies when they are Secure: a browser keeps a __Host- cookie only if it
+	// is Secure, has Path=/ and no Domain, so a sibling subdomain or a plain-HTTP answer cannot set
+	// (toss) one for this host.
+	hostPrefix = "__Host-"
 )
 
 // New builds the console over srv's service. Mount it with srv.Mount(console.Prefix, c).
@@ -79,7 +86,8 @@ func New(srv *server.Server, opts Options) *Console {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	c := &Console{srv: srv, svc: srv.Service(), opts: opts, sessions: newSessionStore(), pages: map[string]*template.Template{}}
+	c := &Console{srv: srv, svc: srv.Service(), opts: opts, sessions: newSessionStore(), loginKey: newLoginKey(),
+		origin: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}}
 	for _, name := range []string{"login", "credentials", "credential", "connections", "models", "projects", "policies", "audit", "error"} {
 		c.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -116,6 +124,12 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	if !cleanURL(r.URL) {
 		c.renderError(w, r, nil, http.StatusBadRequest, "Bad request", "The address holds bytes that are not UTF-8, or a control or invisible format character; ids and filters have none.")
+		return
+	}
+	// A form posted from another origin is refused before its CSRF token is looked at: a browser says
+	// so (Sec-Fetch-Site, Origin) even for a sibling subdomain, which SameSite counts as the same site.
+	if err := c.origin.Check(r); err != nil {
+		c.renderError(w, r, nil, http.StatusForbidden, "Forbidden", "The form was sent from another site; open the console at its own address and send it from there.")
 		return
 	}
 	c.mux.ServeHTTP(w, r)
@@ -223,7 +237,7 @@ func sameToken(got, want string) bool {
 }
 
 func (c *Console) sessionOf(r *http.Request, now time.Time) (string, *session) {
-	ck, err := r.Cookie(sessionCookie)
+	ck, err := r.Cookie(c.cookieName(r, sessionCookie))
 	if err != nil || ck.Value == "" {
 		return "", nil
 	}
@@ -232,18 +246,35 @@ func (c *Console) sessionOf(r *http.Request, now time.Time) (string, *session) {
 
 func (c *Console) secure(r *http.Request) bool { return r.TLS != nil || c.opts.SecureCookies }
 
-// setCookie sets a console cookie: HttpOnly, SameSite=Strict, scoped to the console, and Secure over TLS
-// (or with SecureCookies). A plain-HTTP server on loopback, the quick start, needs it without Secure.
+// cookieName is the name a console cookie has on r: __Host- prefixed when the cookies are Secure (TLS,
+// or SecureCookies behind a TLS-terminating proxy). A cookie of the bare name is then never read, so
+// one tossed by a sibling subdomain or over plain HTTP does not count.
+func (c *Console) cookieName(r *http.Request, name string) string {
+	if c.secure(r) {
+		return hostPrefix + name
+	}
+	return name
+}
+
+// setCookie sets a console cookie: HttpOnly, SameSite=Strict, and Secure over TLS (or with
+// SecureCookies), then __Host- prefixed with Path=/ as the prefix demands. A plain-HTTP server on
+// loopback, the quick start, needs it without Secure, and there it is scoped to the console.
 func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
-	http.SetCookie(w, &http.Cookie{ //nolint:gosec // G124: Secure is c.secure(r), see above
-		Name: name, Value: value, Path: Prefix, MaxAge: int(maxAge / time.Second),
-		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, c.cookie(r, name, value, int(maxAge/time.Second)))
 }
 
 func (c *Console) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
-	http.SetCookie(w, &http.Cookie{ //nolint:gosec // G124: as setCookie
-		Name: name, Value: "", Path: Prefix, MaxAge: -1,
-		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, c.cookie(r, name, "", -1))
+}
+
+func (c *Console) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	path := Prefix
+	if c.secure(r) {
+		path = "/" // __Host- cookies must have Path=/
+	}
+	return &http.Cookie{ //nolint:gosec // G124: Secure is c.secure(r), see setCookie
+		Name: c.cookieName(r, name), Value: value, Path: path, MaxAge: maxAge,
+		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteStrictMode}
 }
 
 // page is what every template gets.

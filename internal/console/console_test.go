@@ -192,7 +192,7 @@ func sessionCookieOf(t *testing.T, a answer) *http.Cookie {
 	t.Helper()
 	resp := http.Response{Header: a.header}
 	for _, ck := range resp.Cookies() {
-		if ck.Name == "modelkeys_session" && ck.Value != "" {
+		if (ck.Name == "modelkeys_session" || ck.Name == "__Host-modelkeys_session") && ck.Value != "" {
 			return ck
 		}
 	}

@@ -1,8 +1,13 @@
 package console
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,9 +28,12 @@ type loginData struct {
 	Notice string
 }
 
-// loginPage shows the sign-in form. Its CSRF token is a random value in a cookie and in the form (a
-// double submit): there is no session yet to tie it to, and SameSite=Strict keeps other sites from
-// sending the cookie.
+// loginPage shows the sign-in form. There is no session yet to tie its CSRF token to, so the cookie
+// holds a random nonce and the time it was made, and the form an HMAC of both under a key only this
+// process knows (a signed double submit): a value an attacker plants in both the cookie and the form
+// does not match, and a pair fetched from this server lasts loginFormTTL. Under TLS the cookie is
+// __Host- prefixed, so a sibling subdomain cannot plant one it fetched; SameSite=Strict and the
+// cross-origin check keep other sites from posting the form.
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	var d loginData
 	switch r.URL.Query().Get("ended") {
@@ -38,11 +46,50 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {
-	csrf := randomToken()
-	c.setCookie(w, r, loginCookie, csrf, time.Hour)
+	nonce := randomToken() + "." + strconv.FormatInt(c.opts.Now().Unix(), 10)
+	c.setCookie(w, r, loginCookie, nonce, loginFormTTL)
 	pg := c.newPage(nil, "Sign in", "login", d)
-	pg.CSRF = csrf
+	pg.CSRF = c.loginMAC(nonce)
 	c.render(w, r, status, "login", pg)
+}
+
+// loginFormTTL is how long a sign-in form can be sent after it was shown.
+const loginFormTTL = time.Hour
+
+func newLoginKey() []byte {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return k
+}
+
+// loginMAC is the form's CSRF token for the cookie's nonce.
+func (c *Console) loginMAC(nonce string) string {
+	m := hmac.New(sha256.New, c.loginKey)
+	m.Write([]byte("modelkeys console sign-in\x00" + nonce))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// loginFormValid says whether the form's token is this process's HMAC of the cookie's nonce, made at
+// most loginFormTTL ago.
+func (c *Console) loginFormValid(r *http.Request) bool {
+	ck, err := r.Cookie(c.cookieName(r, loginCookie))
+	if err != nil {
+		return false
+	}
+	_, issued, ok := strings.Cut(ck.Value, ".")
+	if !ok {
+		return false
+	}
+	at, err := strconv.ParseInt(issued, 10, 64)
+	if err != nil {
+		return false
+	}
+	if age := c.opts.Now().Sub(time.Unix(at, 0)); age > loginFormTTL || age < -time.Minute {
+		return false
+	}
+	return sameToken(r.PostForm.Get("csrf"), c.loginMAC(ck.Value))
 }
 
 // login exchanges a token for a session. A wrong token counts against the client address's
@@ -53,13 +100,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, nil, http.StatusBadRequest, "Bad request", "The form could not be read.")
 		return
 	}
-	ck, err := r.Cookie(loginCookie)
-	if err != nil || !sameToken(r.PostForm.Get("csrf"), ck.Value) {
+	if !c.loginFormValid(r) {
 		c.renderError(w, r, nil, http.StatusForbidden, "Forbidden", "The sign-in form's security token is missing or stale; open the sign-in page again.")
 		return
 	}
 	token := trimToken(r.PostForm.Get("token"))
-	_, err = c.srv.SignIn(w, r, token)
+	_, err := c.srv.SignIn(w, r, token)
 	if err != nil {
 		var e *service.Error
 		status, msg := http.StatusInternalServerError, "The server could not check the token; its log has the details."
