@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -106,6 +107,10 @@ func TestReadCredentialAnswersAsTheFramework(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The protocol server stamps the store's id (store_guard.go) on whichever path answered;
+			// the framework keeps the one the request had.
+			viaServer.Private = withoutStoreStamp(t, viaServer, true)
+			framework.Private = withoutStoreStamp(t, framework, false)
 			sameRead(t, f.typ, framework, viaServer)
 		})
 	}
@@ -130,4 +135,29 @@ func sameRead(t *testing.T, typ tftypes.Object, want, got *tfprotov6.ReadResourc
 			t.Errorf("diagnostic %d: %+v, want %+v", i, g, w)
 		}
 	}
+}
+
+// withoutStoreStamp is a Read's private state without the store id the protocol server adds to every
+// Read that keeps a resource; with stamped, it fails t when that id is missing.
+func withoutStoreStamp(t *testing.T, resp *tfprotov6.ReadResourceResponse, stamped bool) []byte {
+	t.Helper()
+	if isNullState(resp.NewState) || protoHasError(resp.Diagnostics) {
+		return resp.Private
+	}
+	m := map[string][]byte{}
+	if err := json.Unmarshal(resp.Private, &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m[privateStoreKey]; !ok && stamped {
+		t.Errorf("private state %s has no store id", resp.Private)
+	}
+	delete(m, privateStoreKey)
+	if len(m) == 0 {
+		return nil
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

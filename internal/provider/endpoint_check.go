@@ -8,10 +8,57 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 )
+
+// pendingCheck is what Configure leaves for checkConfigured: where the endpoint came from.
+type pendingCheck struct {
+	src endpointSource
+}
+
+// checkConfigured runs the check a configuration owes (checkEndpoint), once, right after Configure: the protocol server calls it from ConfigureProvider, so a provider configured
+// directly (unit tests of Configure) makes no request.
+func (g *storeGuard) checkConfigured(ctx context.Context) []*tfprotov6.Diagnostic {
+	d := g.data()
+	if d == nil || d.client == nil {
+		return nil
+	}
+	g.checkMu.Lock()
+	defer g.checkMu.Unlock()
+	pc := d.pending
+	if pc == nil {
+		return nil
+	}
+	d.pending = nil
+	var diags diag.Diagnostics
+	checkEndpoint(ctx, d.client, d, pc.src, &diags)
+	return providerDiagnosticsToProto(diags)
+}
+
+// providerDiagnosticsToProto converts the checks' diagnostics, each on a root attribute of the
+// provider's configuration or on none.
+func providerDiagnosticsToProto(diags diag.Diagnostics) []*tfprotov6.Diagnostic {
+	var out []*tfprotov6.Diagnostic
+	for _, d := range diags {
+		pd := &tfprotov6.Diagnostic{Severity: tfprotov6.DiagnosticSeverityWarning, Summary: d.Summary(), Detail: d.Detail()}
+		if d.Severity() == diag.SeverityError {
+			pd.Severity = tfprotov6.DiagnosticSeverityError
+		}
+		if wp, ok := d.(diag.DiagnosticWithPath); ok {
+			if steps := wp.Path().Steps(); len(steps) == 1 {
+				if name, ok := steps[0].(path.PathStepAttributeName); ok {
+					pd.Attribute = tftypes.NewAttributePath().WithAttributeName(string(name))
+				}
+			}
+		}
+		out = append(out, pd)
+	}
+	return out
+}
 
 // checkEndpoint asks the API whom the token speaks for (GET /v1/whoami), once per configuration, so
 // that a wrong endpoint, scheme or token fails the first command that configures the provider, even

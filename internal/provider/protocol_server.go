@@ -55,6 +55,17 @@ func withReleasedContext[Req, Resp any](ctx context.Context, req Req, call func(
 	return call(rc, req)
 }
 
+// ConfigureProvider runs the framework's Configure, then the check of endpoint and token
+// that the configuration owes (endpoint_check.go): once per configuration, before any resource call.
+func (s releasingServer) ConfigureProvider(ctx context.Context, req *tfprotov6.ConfigureProviderRequest) (*tfprotov6.ConfigureProviderResponse, error) {
+	resp, err := s.ProviderServer.ConfigureProvider(ctx, req)
+	if err != nil || resp == nil || s.guard == nil || protoHasError(resp.Diagnostics) {
+		return resp, err
+	}
+	resp.Diagnostics = append(resp.Diagnostics, s.guard.checkConfigured(ctx)...)
+	return resp, nil
+}
+
 func (s releasingServer) ValidateResourceConfig(ctx context.Context, req *tfprotov6.ValidateResourceConfigRequest) (*tfprotov6.ValidateResourceConfigResponse, error) {
 	return withReleasedContext(ctx, req, s.ProviderServer.ValidateResourceConfig)
 }
@@ -93,6 +104,7 @@ func (s releasingServer) ApplyResourceChange(ctx context.Context, req *tfprotov6
 	resp, err := withReleasedContext(ctx, req, s.ProviderServer.ApplyResourceChange)
 	if err == nil && resp != nil {
 		resp.Private = s.guard.stamp(resp.NewState, resp.Diagnostics, resp.Private)
+		s.guard.explainDefaultProject(req.Config, resp.Diagnostics)
 	}
 	return resp, err
 }

@@ -117,6 +117,8 @@ type providerData struct {
 	organization, role, storeID string
 	// embeddedPath is the database file in embedded mode; "" for a server.
 	embeddedPath string
+	// pending is the check of endpoint and token that this configuration still owes.
+	pending *pendingCheck
 }
 
 func (p *modelkeysProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -236,9 +238,8 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 	data.client = c
-	if !checkEndpoint(ctx, c, data, src, &resp.Diagnostics) {
-		return
-	}
+	// The protocol server checks the endpoint and token right after this (endpoint_check.go).
+	data.pending = &pendingCheck{src: src}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -33,6 +34,7 @@ type storeGuard struct {
 	// reported: one such error per run is enough (the run fails either way); the other resources of
 	// that run keep their state as it was, unread, rather than print the same error each.
 	reported atomic.Bool
+	checkMu  sync.Mutex // serialises checkConfigured
 }
 
 // stamp puts the store id into a response's private state when it keeps a resource.
