@@ -1,13 +1,12 @@
 #!/usr/bin/env python3
 """Terraform end to end: apply, no-change plan and destroy of N credentials, against three floors.
 
-Six columns, run side by side in one invocation and interleaved (each repetition runs every column once,
+Five columns, run side by side in one invocation and interleaved (each repetition runs every column once,
 in this order, so that a noisy minute on the machine hits them all alike):
   floor     N terraform_data resources: Terraform's own cost (no plugin process, no gRPC, no schema)
-  ref       N modelkeys_credential of the plugin floor (../shared/bench/refprovider): a framework provider
-            with our credential's exact schema that does nothing; the floor for any plugin provider
-  refcur    the plugin floor with today's 29-attribute credential schema (scripts/bench-peers.sh
-            refprovider-current): what the attributes added since ref was written cost any provider
+  ref       N modelkeys_credential of the plugin floor (../shared/bench/refprovider, as it is: today's
+            29 attributes): a framework provider with our credential's exact schema that does nothing;
+            the floor for any plugin provider
   vault     N vault_kv_secret_v2 of terraform-provider-vault against `vault server -dev` (in memory)
             on 127.0.0.1: the peer a team would use instead for the same job (vault_generic_secret
             with the legacy 1.9.0 build, VAULT_PROVIDER_VERSION=1.9.0)
@@ -50,7 +49,7 @@ TF = os.environ.get("TERRAFORM", shutil.which("terraform") or "/usr/local/bin/te
 TOKEN = "bench-bootstrap-token-0123456789"
 VAULT_TOKEN = "bench-vault-root-token"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-MODES = ("floor", "ref", "refcur", "vault", "embedded", "server")
+MODES = ("floor", "ref", "vault", "embedded", "server")
 
 
 def peers(what):
@@ -289,7 +288,6 @@ class Column:
         self.workdir = os.path.join(root, f"{mode}-{n}")
         os.makedirs(self.workdir, exist_ok=True)
         overrides = {"floor": {}, "ref": {"registry.terraform.io/modelkeys/modelkeys": bins.get("ref")},
-                     "refcur": {"registry.terraform.io/modelkeys/modelkeys": bins.get("refcur")},
                      "vault": {"registry.terraform.io/hashicorp/vault": bins.get("vault_provider")},
                      "embedded": {"registry.terraform.io/modelkeys/modelkeys": BIN},
                      "server": {"registry.terraform.io/modelkeys/modelkeys": BIN}}[mode]
@@ -389,7 +387,7 @@ def main():
     if "ref" in modes:
         bins["ref"] = peers("refprovider")
     if "refcur" in modes:
-        bins["refcur"] = peers("refprovider-current")
+        sys.exit("--modes refcur is gone: the plugin floor (ref) has today's 29 attributes itself")
     if "vault" in modes:
         bins["vault"] = peers("vault")
         bins["vault_provider"] = peers("provider")
@@ -432,7 +430,7 @@ def main():
                 continue
             for op in ("apply", "plan", "destroy"):
                 cells = []
-                for base in ("floor", "ref", "refcur", "vault"):
+                for base in ("floor", "ref", "vault"):
                     b = runs.get(f"{base}/{n}")
                     if b:
                         cells.append(f"{base} {m[op + '_wall_median_s'] / b[op + '_wall_median_s']:.2f}x"

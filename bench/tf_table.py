@@ -8,7 +8,7 @@ import os
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-BASES = (("floor", "terraform_data"), ("ref", "plugin floor"), ("refcur", "plugin floor, 29 attributes"), ("vault", "Vault peer"))
+BASES = (("floor", "terraform_data"), ("ref", "plugin floor"), ("refcur", "plugin floor, 29 attributes (runs before 2026-12-07)"), ("vault", "Vault peer"))
 OPS = (("apply", "apply"), ("plan", "no-change plan"), ("destroy", "destroy"))
 
 

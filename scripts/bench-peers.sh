@@ -7,24 +7,22 @@
 #   scripts/bench-peers.sh vault         print the path of the vault binary, building it first if not cached
 #   scripts/bench-peers.sh provider      print the directory holding terraform-provider-vault (dev_overrides)
 #   scripts/bench-peers.sh refprovider   print the directory holding the plugin floor's binary (dev_overrides)
-#   scripts/bench-peers.sh refprovider-current
-#                                        the same floor with the 8 attributes modelkeys_credential has gained
-#                                        since refprovider was written (29 instead of 21; see below)
 #   scripts/bench-peers.sh all           vault, provider and refprovider, one per line
 #
-# refprovider: built from a copy of ../shared/bench/refprovider with one file added, bench_env.go, that
-# gives it the environment our binary gives itself in main.go (GOGC=400 and the SDK loggers off, unless
-# TF_LOG* or GOGC is set), the same way: from inside the process. Setting those variables for the
-# Terraform run instead would also change Terraform's own garbage collector, which would no longer be
-# like for like. Rebuilt when its source is newer than the binary.
+# refprovider: ../shared/bench/refprovider as it is, built from a copy (so the build writes nothing
+# there). Since 2026-12-07 it has the credential's 29 attributes of today and gives itself, from inside
+# the process, the environment our binary gives itself in main.go (GOGC=400 and the SDK loggers off,
+# unless TF_LOG* or GOGC is set); setting those for the Terraform run instead would also change
+# Terraform's own garbage collector. Rebuilt when its source (or this script, or the patch below) is
+# newer than the binary.
 #
-# refprovider-current: refprovider has the credential's schema of when it was written (21 attributes);
-# modelkeys_credential has since gained auth_token_wo, auth_token_wo_version (write-only token) and the
-# lifecycle attributes rotation_period, expires_at, rotated_at, rotation_due_at, lifecycle_status and
-# policy_violations. The framework's per-call cost grows faster than linearly with the number of
-# attributes (it rebuilds the schema's attribute map at every attribute-path step), so this variant adds
-# those 8 attributes (same types, optional/computed as ours; no validators) to a copy, to show what
-# today's schema alone costs. Not a column of make bench by default (--modes ...,refcur adds it).
+# Attributes added to modelkeys_credential after the floor was last brought up to date: the framework's
+# per-call cost grows faster than linearly with the number of attributes, so a floor missing some would
+# flatter us. bench/refprovider-newer-attributes.sed, when it exists, is a sed script applied to the
+# copy's main.go that adds exactly those (model fields, schema entries, and fill() values for computed
+# ones, as the old refprovider-current patch did for 8 of them); the build fails if it changes nothing.
+# There is none today: the floor has every attribute. Say so in BENCHMARKS.md when one is added.
+# (refprovider-current, which added 8 attributes the floor now has, is gone; asking for it is an error.)
 #
 # Vault: `go install github.com/hashicorp/vault@vX` refuses, because Vault's go.mod replaces its nested modules
 # (github.com/hashicorp/vault/api, api/auth/*, sdk) with local directories (./api, ./sdk), which the module zip
@@ -71,7 +69,7 @@ case "$provider_version" in 1.*) provider_dir="$provider_dir-terraform-$provider
 root=$(cd "$(dirname "$0")/.." && pwd)
 ref_src=${REFPROVIDER_SRC:-$root/../shared/bench/refprovider}
 ref_dir="$cache/refprovider"
-refcur_dir="$cache/refprovider-current"
+ref_patch="$root/bench/refprovider-newer-attributes.sed"
 
 # A private GOPATH/GOMODCACHE under the cache: the module downloads of these builds (large) stay out of
 # the machine's module cache and can be deleted with the cache directory.
@@ -170,9 +168,11 @@ legacy_provider_source() {
 }
 
 refprovider_path() {
-  local out=${1:-$ref_dir} variant=${2:-}
+  local out=$ref_dir
   local bin="$out/terraform-provider-modelkeys"
-  if [ -x "$bin" ] && [ -z "$(find "$ref_src" "$0" -newer "$bin" -type f -print -quit)" ]; then
+  local newer=("$ref_src" "$0")
+  [ -f "$ref_patch" ] && newer+=("$ref_patch")
+  if [ -x "$bin" ] && [ -z "$(find "${newer[@]}" -newer "$bin" -type f -print -quit)" ]; then
     echo "$out"
     return
   fi
@@ -183,42 +183,12 @@ refprovider_path() {
   scratch+=("$src")
   cp -R "$ref_src/." "$src/"
   chmod -R u+w "$src"
-  cat >"$src/bench_env.go" <<'GO'
-package main
-
-// Added by scripts/bench-peers.sh: the environment terraform-provider-modelkeys's main.go gives itself.
-
-import (
-	"os"
-	"runtime/debug"
-	"strings"
-)
-
-func init() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "TF_LOG") {
-			return
-		}
-	}
-	for _, name := range []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK"} {
-		_ = os.Setenv(name, "off")
-	}
-}
-GO
-  if [ "$variant" = current ]; then
-    # Model fields after updated_at, schema entries after "updated_at", Create/Update's fill() sets
-    # the new computed ones to known values (as the provider must).
-    sed -i -E \
-      -e 's|^([[:space:]]*UpdatedAt[[:space:]]+types\.String[[:space:]]+`tfsdk:"updated_at"`)$|\1\n\tAuthTokenWO types.String `tfsdk:"auth_token_wo"`\n\tAuthTokenWOVersion types.Int64 `tfsdk:"auth_token_wo_version"`\n\tRotationPeriod types.String `tfsdk:"rotation_period"`\n\tExpiresAt types.String `tfsdk:"expires_at"`\n\tRotatedAt types.String `tfsdk:"rotated_at"`\n\tRotationDueAt types.String `tfsdk:"rotation_due_at"`\n\tLifecycleStatus types.String `tfsdk:"lifecycle_status"`\n\tPolicyViolations types.List `tfsdk:"policy_violations"`|' \
-      -e 's|^([[:space:]]*"updated_at":[[:space:]]+comp\(\),)$|\1\n\t\t"auth_token_wo": schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true},\n\t\t"auth_token_wo_version": schema.Int64Attribute{Optional: true},\n\t\t"rotation_period": schema.StringAttribute{Optional: true},\n\t\t"expires_at": schema.StringAttribute{Optional: true},\n\t\t"rotated_at": schema.StringAttribute{Computed: true},\n\t\t"rotation_due_at": schema.StringAttribute{Computed: true},\n\t\t"lifecycle_status": schema.StringAttribute{Computed: true},\n\t\t"policy_violations": schema.ListAttribute{Computed: true, ElementType: types.StringType},|' \
-      -e 's|^([[:space:]]*m\.UpdatedAt = types\.StringValue\("2026-12-01T00:00:00Z"\))$|\1\n\tm.RotatedAt = types.StringValue("2026-12-01T00:00:00Z")\n\tm.RotationDueAt = types.StringNull()\n\tm.LifecycleStatus = types.StringValue("ok")\n\tm.PolicyViolations = types.ListValueMust(types.StringType, nil)|' \
-      "$src/main.go"
-    [ "$(grep -c -E 'auth_token_wo|policy_violations|PolicyViolations' "$src/main.go")" -ge 6 ] ||
-      { echo "refprovider-current: the patch of $ref_src/main.go did not apply" >&2; exit 1; }
+  if [ -f "$ref_patch" ]; then
+    sed -i -E -f "$ref_patch" "$src/main.go"
+    ! cmp -s "$ref_src/main.go" "$src/main.go" ||
+      { echo "refprovider: $ref_patch changed nothing in $ref_src/main.go" >&2; exit 1; }
     gofmt -w "$src/main.go"
+    echo "refprovider: built with the attributes of $ref_patch added" >&2
   fi
   (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod "$go" build -trimpath -o "$bin.tmp" .)
   mv "$bin.tmp" "$bin"
@@ -229,14 +199,17 @@ case "${1:-all}" in
 vault) vault_path ;;
 provider) provider_path ;;
 refprovider) refprovider_path ;;
-refprovider-current) refprovider_path "$refcur_dir" current ;;
+refprovider-current)
+  echo "refprovider-current is gone: ../shared/bench/refprovider has today's 29 attributes itself; use refprovider" >&2
+  exit 2
+  ;;
 all)
   vault_path
   provider_path
   refprovider_path
   ;;
 *)
-  echo "usage: $0 vault|provider|refprovider|refprovider-current|all" >&2
+  echo "usage: $0 vault|provider|refprovider|all" >&2
   exit 2
   ;;
 esac
