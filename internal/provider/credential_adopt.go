@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -71,9 +72,6 @@ func (r *credentialResource) adoptIfSecretsMatch(ctx context.Context, plan, stat
 	if r.data == nil || r.data.client == nil || !known(state.ID) {
 		return false
 	}
-	if !plan.Settings.Equal(state.Settings) {
-		return false // a settings change resends the secrets anyway (see Update)
-	}
 	in, which, ok := secretsNewToState(plan, state, cfg)
 	if !ok {
 		return false
@@ -86,6 +84,10 @@ func (r *credentialResource) adoptIfSecretsMatch(ctx context.Context, plan, stat
 	}
 	tflog.Debug(ctx, "compared the configured secrets with the server's", map[string]any{"id": state.ID.ValueString(), "matches": matches, "api_key": which.APIKey, "auth_token": which.AuthToken})
 	if !matches {
+		resp.Diagnostics.AddWarning("The configured key is not the stored key",
+			fmt.Sprintf("Credential %s holds another %s than the configuration, so this plan rotates it to the configured one (secret_version %d -> %d). "+
+				"To adopt the credential as it is, put its current key in the configuration; to rotate, apply.",
+				state.ID.ValueString(), adoptedNames(which), state.SecretVersion.ValueInt64(), state.SecretVersion.ValueInt64()+1))
 		return false
 	}
 	raw, _ := json.Marshal(which)
@@ -101,6 +103,17 @@ func adoptedInPlan(ctx context.Context, p privateState) (adoptedSecrets, diag.Di
 		_ = json.Unmarshal(raw, &a)
 	}
 	return a, diags
+}
+
+// adoptedNames names the secrets in which, for messages.
+func adoptedNames(which adoptedSecrets) string {
+	switch {
+	case which.APIKey && which.AuthToken:
+		return "api_key and auth_token"
+	case which.AuthToken:
+		return "auth_token"
+	}
+	return "api_key"
 }
 
 func deref(s *string) string {

@@ -262,9 +262,10 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	// the same run may land before or after this update, so Update keeps this value rather than
 	// reporting one the plan did not promise; the next refresh brings it up to date.
 	plan.ConnectionIDs = state.ConnectionIDs
-	// A settings change resends the secrets (see Update); a write-only one may differ from the stored
-	// one without a version bump, so the fingerprint is known only after apply then.
-	secretKept := !secretChanged && !(settingsChanged && (!cfg.APIKeyWO.IsNull() || !cfg.AuthTokenWO.IsNull()))
+	// A secret resent because the change needs it is the stored one or the apply fails (see Update), so
+	// only a change of secret changes the fingerprint.
+	secretKept := !secretChanged
+	warnResend(&plan, &state, &cfg, &resp.Diagnostics)
 	if secretKept {
 		plan.SecretHint, plan.SecretFingerprint, plan.SecretVersion = state.SecretHint, state.SecretFingerprint, state.SecretVersion
 	}
@@ -474,23 +475,13 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		v := plan.AuthToken.ValueString() // "" removes the token
 		patch.AuthToken = &v
 	}
-	// The server sends a stored key to a new address only when the key comes with the change (so that
-	// nobody can redirect a key they cannot read): resend the secrets when the settings change.
-	if !plan.Settings.Equal(state.Settings) {
-		if patch.APIKey == nil {
-			if !cfg.APIKeyWO.IsNull() {
-				patch.APIKey = cfg.APIKeyWO.ValueStringPointer()
-			} else if !plan.APIKey.IsNull() {
-				patch.APIKey = plan.APIKey.ValueStringPointer()
-			}
-		}
-		if patch.AuthToken == nil {
-			if !cfg.AuthTokenWO.IsNull() {
-				patch.AuthToken = cfg.AuthTokenWO.ValueStringPointer()
-			} else if !plan.AuthToken.IsNull() {
-				patch.AuthToken = plan.AuthToken.ValueStringPointer()
-			}
-		}
+	// The server sends a stored key to a new destination, or turns verification on, only when the key
+	// comes with the change (so that nobody can redirect a key they cannot read): resend the secrets
+	// then, and only then, marked as resent so that the server refuses one that is not the stored key
+	// rather than rotating it (a write-only key changes only when its version does).
+	if secretsNeeded(&plan, &state) {
+		patch.APIKey, patch.SecretsResent = resend(patch.APIKey, cfg.APIKeyWO, plan.APIKey, api.SecretAPIKey, patch.SecretsResent)
+		patch.AuthToken, patch.SecretsResent = resend(patch.AuthToken, cfg.AuthTokenWO, plan.AuthToken, api.SecretAuthToken, patch.SecretsResent)
 	}
 	version, d := getVersion(ctx, req.Private)
 	resp.Diagnostics.Append(d...)
