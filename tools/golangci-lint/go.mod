@@ -2,6 +2,8 @@ module github.com/modelkeys/terraform-provider-modelkeys/tools/golangci-lint
 
 go 1.25.8
 
+toolchain go1.25.13
+
 tool github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
 require (

@@ -2,6 +2,8 @@ module github.com/modelkeys/terraform-provider-modelkeys/tools/goreleaser
 
 go 1.25.8
 
+toolchain go1.25.13
+
 tool github.com/goreleaser/goreleaser/v2
 
 require (
