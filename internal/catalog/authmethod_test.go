@@ -102,7 +102,7 @@ func TestCatalogRefusesInconsistentAuthMethods(t *testing.T) {
 		{`[{"name":"x","description":"d","required":false,"example":"z","allowed_values":["a"]}]`, `["a"]`, "not one of its allowed_values"},
 	} {
 		provider := `{"id":"p","display_name":"P","category":"model_provider","settings":` + c.settings + `,"secrets":[{"name":"api_key","description":"d","required":true}],"auth_methods":` + c.methods + `,"docs_url":"https://example.com","any_model":true}`
-		_, err := parse([]byte(`{"providers":[` + provider + `],"models":[]}`))
+		err := check([]byte(`{"providers":[` + provider + `],"models":[]}`))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %s: err = %v, want %q", c.settings, c.methods, err, c.want)
 		}

@@ -210,7 +210,7 @@ func TestParseRejectsBadCatalogs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parse([]byte(tt.data))
+			err := check([]byte(tt.data))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("parse error = %v, want one containing %q", err, tt.want)
 			}

@@ -59,10 +59,13 @@ func (s *Service) liveModelIDs(ctx context.Context, p Principal, cred api.Creden
 	if err := s.probe(ctx, p.OrgID, func() { ids, lerr = lister.ListModels(ctx, prov, cred.Settings, plain) }); err != nil {
 		return nil, "", err
 	}
+	// A provider that cannot list its models leaves the model unconfirmed: the refusal says why, and
+	// allow_unknown_model is the way past it.
+	note := catalog.NoteListed(cred.Name, cred.Provider, len(ids))
 	if lerr != nil {
-		return nil, fmt.Sprintf("the model list of credential %q could not be read from %s (%v)", cred.Name, cred.Provider, lerr), nil
+		ids, note = nil, fmt.Sprintf("the model list of credential %q could not be read from %s (%v)", cred.Name, cred.Provider, lerr)
 	}
-	return ids, catalog.NoteListed(cred.Name, cred.Provider, len(ids)), nil
+	return ids, note, nil
 }
 
 // connectionPublisher is the publisher a policy judges a connection's model by: the catalog's, or
