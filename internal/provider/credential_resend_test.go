@@ -3,7 +3,12 @@ package provider
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -87,4 +92,51 @@ func TestAccCredential_writeOnlyKeyChangesOnlyWithItsVersion(t *testing.T) {
 			},
 		},
 	})
+}
+
+// The plan says when an update sends a write-only key again, and why; it says nothing when the key is
+// not resent or when its version changes (a rotation, which the plan shows anyway).
+func TestWarnResend(t *testing.T) {
+	model := func(settings map[string]string, verify bool, woVersion int64) *credentialModel {
+		elems := map[string]attr.Value{}
+		for k, v := range settings {
+			elems[k] = types.StringValue(v)
+		}
+		return &credentialModel{ModelProvider: types.StringValue("openai"), Settings: types.MapValueMust(types.StringType, elems),
+			Verify: types.BoolValue(verify), APIKeyWOVersion: types.Int64Value(woVersion), AuthTokenWOVersion: types.Int64Null(),
+			APIKeyWO: types.StringValue(keyTwo), AuthTokenWO: types.StringNull()}
+	}
+	home := map[string]string{"base_url": "https://a.example.com/v1"}
+	tests := []struct {
+		name        string
+		state, plan *credentialModel
+		want        []string // in the warning; none expected when empty
+	}{
+		{"a setting that does not move the key", model(home, true, 1), model(map[string]string{"base_url": "https://a.example.com/v1", "project": "p"}, true, 1), nil},
+		{"a move", model(home, true, 1), model(map[string]string{"base_url": "https://b.example.com/v1"}, true, 1),
+			[]string{"settings.base_url", "api_key_wo", "bump api_key_wo_version"}},
+		{"verify turned on", model(home, false, 1), model(home, true, 1), []string{"Turning verify on", "api_key_wo"}},
+		{"a move with a new version rotates", model(home, true, 1), model(map[string]string{"base_url": "https://b.example.com/v1"}, true, 2), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var diags diag.Diagnostics
+			warnResend(tt.plan, tt.state, tt.plan, &diags)
+			if len(tt.want) == 0 {
+				if diags.WarningsCount() != 0 {
+					t.Fatalf("unexpected warning: %v", diags)
+				}
+				return
+			}
+			if diags.WarningsCount() != 1 {
+				t.Fatalf("warnings = %v, want one", diags)
+			}
+			detail := diags.Warnings()[0].Detail()
+			for _, w := range tt.want {
+				if !strings.Contains(detail, w) {
+					t.Errorf("the warning does not say %q: %s", w, detail)
+				}
+			}
+		})
+	}
 }
