@@ -23,6 +23,10 @@ func TestSecretShape(t *testing.T) {
 	if _, err := h.admin.CreateCredential(context.Background(), vertex); err != nil {
 		t.Fatalf("service-account JSON refused: %v", err)
 	}
+	// Only a provider whose key is a JSON key file takes a multi-line document: an OpenAI "key" that
+	// starts with { is refused like any other secret with a newline.
+	_, err = h.admin.CreateCredential(context.Background(), openAICred("json-looking", sa))
+	fieldError(t, apiError(t, err, http.StatusUnprocessableEntity).Problem, "api_key")
 }
 
 // TestServerWithARotatedAwayKeyWritesNoSecret: a server still running with the old master key after
