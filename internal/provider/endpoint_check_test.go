@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 )
 
 // deadEndpoint is a loopback URL where nothing listens any more.
@@ -164,5 +167,23 @@ func TestProviderValidateRefusesNegativeMaxRetries(t *testing.T) {
 		if tc.refused != (len(got) > 0) || tc.refused && !strings.Contains(strings.Join(got, " "), "max_retries") {
 			t.Errorf("max_retries = %d: errors %q, want refused=%v naming max_retries", tc.retries, got, tc.refused)
 		}
+	}
+}
+
+// TestCheckEndpointHTTPToTLSServer: http:// to a server that speaks only TLS says to use https://.
+func TestCheckEndpointHTTPToTLSServer(t *testing.T) {
+	hs := httptest.NewTLSServer(http.NotFoundHandler())
+	t.Cleanup(hs.Close)
+	c, err := client.New(client.Config{BaseURL: strings.Replace(hs.URL, "https://", "http://", 1), MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var diags diag.Diagnostics
+	if checkEndpoint(context.Background(), c, &providerData{client: c}, endpointFromEnv, &diags) {
+		t.Fatal("the check passed")
+	}
+	if len(diags) != 1 || diags[0].Summary() != "The modelkeys server speaks HTTPS" || !strings.Contains(diags[0].Detail(), "use https://") ||
+		!strings.Contains(diags[0].Detail(), "MODELKEYS_ENDPOINT") {
+		t.Errorf("diagnostics %v, want one saying the server speaks HTTPS", diags)
 	}
 }
