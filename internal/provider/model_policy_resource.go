@@ -82,15 +82,19 @@ func (r *modelPolicyResource) Schema(_ context.Context, _ resource.SchemaRequest
 		Validators: []validator.String{stringvalidator.OneOf(api.PolicyAll, api.PolicyAllowlist, api.PolicyDenylist)},
 	}
 	attrs["models"] = schema.SetAttribute{
-		MarkdownDescription: "Models as `provider/model`, such as `openai/gpt-4.1` or `custom/llama3:8b`; the provider is a catalog id.",
-		ElementType:         types.StringType,
-		Optional:            true,
+		MarkdownDescription: "Models as `provider/model`, such as `openai/gpt-4o` or `custom/llama3:8b`; the provider is a catalog id. " +
+			"For providers with a model list the model must be one the catalog lists (the `modelkeys_models` data source), or one of your own in its provider's form " +
+			"(`openai/ft:...`, `bedrock/arn:...`, `vertex_ai/projects/...`, `gemini/tunedModels/...`, `fireworks/accounts/...`); a typo is an error at plan time with the nearest known names.",
+		ElementType: types.StringType,
+		Optional:    true,
 		Validators: []validator.Set{setvalidator.ValueStringsAre(
 			stringCheck{description: "a provider/model reference", check: catalog.ValidateModelRef})},
 	}
 	attrs["publishers"] = schema.SetAttribute{
 		MarkdownDescription: "Publishers of models, such as `openai`, `anthropic`, `meta` or `mistral`: they cover a publisher's models through every provider " +
-			"(Meta's Llama on Bedrock, Vertex AI, ...). Models of custom servers have no publisher; list them in `models`.",
+			"(Meta's Llama on Bedrock, Vertex AI, ...), also models the catalog lacks whose maker is certain from the id (a new Bedrock `us.anthropic.*` inference profile, " +
+			"Vertex AI `publishers/meta/models/*`). Each must be a publisher the catalog knows; a typo is an error at plan time (`opneai`: did you mean `openai`?). " +
+			"Models of custom servers and gateways have no publisher; list them in `models`.",
 		ElementType: types.StringType,
 		Optional:    true,
 		Validators:  []validator.Set{setvalidator.ValueStringsAre(stringCheck{description: "a publisher id", check: catalog.ValidatePublisher})},
