@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -53,5 +55,21 @@ func TestConsoleStaticListsNoDirectory(t *testing.T) {
 		if a.status != http.StatusNotFound || strings.Contains(a.body, "console.css") {
 			t.Errorf("GET %s: %d %q, want a 404 that lists nothing", path, a.status, a.body)
 		}
+	}
+}
+
+// A key pasted in the rotate form that is not UTF-8 is refused, not stored with U+FFFD in place of its
+// bytes (a form's value goes to the service as it came).
+func TestConsoleRotateRefusesAKeyThatIsNotUTF8(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.signedIn(api.RoleAdmin)
+	path := "/ui/credentials/" + h.orgCred.ID
+	b.post(path+"/rotate", url.Values{"csrf": {csrfOf(t, b.get(path).body)}, "api_key": {"sk-proj-\xff\xfe-0000000000000000"}, "version": {"1"}})
+	if page := b.get(path); !strings.Contains(page.body, "not UTF-8") {
+		t.Error("a key that is not UTF-8 is not refused on the page")
+	}
+	if cur, err := h.srv.Service().GetCredential(context.Background(), h.admin, h.orgCred.ID); err != nil || cur.SecretVersion != 1 {
+		t.Fatalf("the key was stored: %+v %v", cur, err)
 	}
 }

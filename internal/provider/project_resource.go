@@ -62,7 +62,7 @@ func (r *projectResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				Validators:          []validator.String{stringCheck{description: "a valid object name", check: catalog.ValidateName}},
 			},
 			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text for people, up to 1024 characters; newlines and tabs are the only control characters allowed.",
+				MarkdownDescription: "Free text for people, up to 1024 characters; newlines and tabs are the only control characters allowed, and no invisible format characters (such as U+202E) but the zero-width joiners.",
 				Optional:            true,
 				Validators:          []validator.String{stringCheck{description: "a description", check: catalog.ValidateDescription}},
 			},

@@ -63,7 +63,7 @@ func addFieldErrors(diags *diag.Diagnostics, summary string, fields []api.FieldE
 type labelsCheck struct{}
 
 func (labelsCheck) Description(context.Context) string {
-	return fmt.Sprintf("at most %d labels; keys of 1 to %d characters, values of at most %d, no control characters",
+	return fmt.Sprintf("at most %d labels; keys of 1 to %d characters, values of at most %d, no control or format characters",
 		catalog.MaxLabels, catalog.MaxLabelKeyLen, catalog.MaxLabelValueLen)
 }
 func (v labelsCheck) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }

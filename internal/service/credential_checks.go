@@ -79,6 +79,10 @@ func checkSecretShape(provider string, plain map[string]string) []api.FieldError
 		if v == "" || (catalog.SecretIsJSONKeyFile(provider, f) && strings.HasPrefix(strings.TrimSpace(v), "{")) {
 			continue // a JSON key file (a service account) may span lines
 		}
+		if !utf8.ValidString(v) {
+			out = append(out, api.FieldError{Field: f, Message: "the secret is not UTF-8 text; no provider key has such bytes, so it was probably read from a file in another encoding. Send the key as UTF-8."})
+			continue
+		}
 		if strings.TrimSpace(v) != v || strings.ContainsFunc(v, unicode.IsControl) {
 			out = append(out, api.FieldError{Field: f, Message: "the secret has surrounding whitespace or control characters (often a trailing newline from a file); trim it, for example with trimspace(file(...))."})
 		}
