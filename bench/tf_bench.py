@@ -47,6 +47,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.path.join(ROOT, "bin")
 TF = os.environ.get("TERRAFORM", shutil.which("terraform") or "/usr/local/bin/terraform")
 TOKEN = "bench-bootstrap-token-0123456789"
+METRICS_TOKEN = "bench-metrics-token-0123456789"  # /metrics on the API's address takes the server's metrics token
 VAULT_TOKEN = "bench-vault-root-token"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MODES = ("floor", "ref", "vault", "embedded", "server")
@@ -192,7 +193,8 @@ def run_tf(workdir, env, *args, expect=(0,), server_pid=None):
 
 
 def metrics(url):
-    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+    req = urllib.request.Request(url + "/metrics", headers={"Authorization": "Bearer " + METRICS_TOKEN})
+    with urllib.request.urlopen(req, timeout=10) as r:
         text = r.read().decode()
     out = {}
     for line in text.splitlines():
@@ -216,7 +218,7 @@ def free_port():
 class Server:
     def __init__(self, workdir):
         self.log = open(os.path.join(workdir, "server.log"), "w")
-        env = dict(os.environ, MODELKEYS_BOOTSTRAP_TOKEN=TOKEN)
+        env = dict(os.environ, MODELKEYS_BOOTSTRAP_TOKEN=TOKEN, MODELKEYS_METRICS_TOKEN=METRICS_TOKEN)
         self.p = subprocess.Popen([os.path.join(BIN, "modelkeys-server"), "serve", "--dev",
                                    "--db", os.path.join(workdir, "server.db"), "--listen", "127.0.0.1:0",
                                    "--max-credentials", "1000000", "--reverify-interval", "0"],

@@ -60,6 +60,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&pool.ConnMaxLifetime, "db-conn-max-lifetime", env.Duration("MODELKEYS_DB_CONN_MAX_LIFETIME", 0), "PostgreSQL: replace a connection after this long, 0 for the default of 30m (env MODELKEYS_DB_CONN_MAX_LIFETIME)")
 	tokenTTL := fs.Duration("token-cache-ttl", env.Duration("MODELKEYS_TOKEN_CACHE_TTL", 2*time.Second), "trust a valid token this long before reading it from the database again; a revoked token stops working within this time; 0 turns the cache off (env MODELKEYS_TOKEN_CACHE_TTL)")
 	pprofListen := fs.String("pprof-listen", envOr("MODELKEYS_PPROF_LISTEN", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (profiling only; off by default; env MODELKEYS_PPROF_LISTEN)")
+	metricsListen := fs.String("metrics-listen", envOr("MODELKEYS_METRICS_LISTEN", ""), "serve GET /metrics on this separate address without authentication, for Prometheus on a private network, e.g. 10.0.0.5:9090 (env MODELKEYS_METRICS_LISTEN)")
+	metricsToken := fs.String("metrics-token", envOr("MODELKEYS_METRICS_TOKEN", ""), fmt.Sprintf("serve GET /metrics on --listen too, to requests sending this token as Authorization: Bearer (at least %d characters; prefer the env variable, which ps does not show; env MODELKEYS_METRICS_TOKEN). The metrics count every organisation, so no API token opens them", server.MinMetricsTokenLength))
 	ui := fs.Bool("ui", env.Bool("MODELKEYS_UI", true), "serve the web console under /ui/ (env MODELKEYS_UI)")
 	uiSecure := fs.Bool("ui-secure-cookies", env.Bool("MODELKEYS_UI_SECURE_COOKIES", false), "mark the console's cookies Secure on plain HTTP too, behind a TLS-terminating proxy; over --tls-cert they always are (env MODELKEYS_UI_SECURE_COOKIES)")
 	shutdownGrace := fs.Duration("shutdown-timeout", env.Duration("MODELKEYS_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to let requests finish on SIGTERM (env MODELKEYS_SHUTDOWN_TIMEOUT)")
@@ -79,6 +81,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError{"--tls-cert and --tls-key go together"}
+	}
+	if *metricsToken != "" && len(*metricsToken) < server.MinMetricsTokenLength {
+		return usageError{fmt.Sprintf("--metrics-token (MODELKEYS_METRICS_TOKEN) has %d characters; use at least %d, e.g. the output of: head -c 32 /dev/urandom | base64", len(*metricsToken), server.MinMetricsTokenLength)}
 	}
 
 	providerURLs, err := verify.ParseBaseURLs(os.Getenv("MODELKEYS_PROVIDER_BASE_URLS"))
@@ -139,6 +144,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	srv.SetMetricsToken(*metricsToken)
 	if *ui {
 		srv.Mount(console.Prefix, console.New(srv, console.Options{SecureCookies: *uiSecure}))
 	}
@@ -157,6 +163,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	if *pprofListen != "" {
 		if err := servePprof(*pprofListen, logger); err != nil {
+			return err
+		}
+	}
+
+	if *metricsListen != "" {
+		if err := serveMetrics(ctx, *metricsListen, srv.MetricsHandler(), logger); err != nil {
 			return err
 		}
 	}

@@ -115,6 +115,9 @@ func withWrap(w func(http.Handler) http.Handler) func(*harnessOptions) {
 	return func(o *harnessOptions) { o.wrap = w }
 }
 
+// testMetricsToken is the harness servers' --metrics-token.
+const testMetricsToken = "metrics-token-for-tests-0123456789"
+
 type harness struct {
 	t       testing.TB
 	dir     string
@@ -201,6 +204,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		_ = h.store.Close()
 		t.Fatalf("server.New: %v", err)
 	}
+	h.srv.SetMetricsToken(testMetricsToken)
 	handler := validateOpenAPI(t, h.srv.Handler()) // every exchange is checked against /openapi.json
 	if o.replicas > 1 {
 		h.replicaStores, h.replicaServers = []*sqlstore.Store{h.store}, []*Server{h.srv}
@@ -217,6 +221,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 				_ = st.Close()
 				t.Fatalf("server.New (replica): %v", err)
 			}
+			srv.SetMetricsToken(testMetricsToken)
 			h.replicaStores, h.replicaServers = append(h.replicaStores, st), append(h.replicaServers, srv)
 		}
 		var urls []*url.URL

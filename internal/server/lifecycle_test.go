@@ -212,7 +212,7 @@ func TestLifecycleSweepAuditsTransitionsAndMetrics(t *testing.T) {
 		if strings.Join(transitions, " ") != "ok>expiring expiring>expired" {
 			t.Errorf("transitions audited: %v", transitions)
 		}
-		r := h.do("GET", "/metrics", "", nil)
+		r := h.do("GET", "/metrics", testMetricsToken, nil)
 		for _, want := range []string{`modelkeys_credentials{lifecycle_status="expired"} 1`, `modelkeys_credentials{lifecycle_status="ok"} 1`,
 			`modelkeys_credentials{lifecycle_status="rotation_due"} 0`} {
 			if !strings.Contains(string(r.Body), want) {

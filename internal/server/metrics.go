@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,4 +41,47 @@ func (c *lifecycleCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range api.LifecycleStatuses {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[st]), st)
 	}
+}
+
+// SetMetricsToken makes GET /metrics on Handler answer requests that send token as a bearer token
+// (--metrics-token). Without it, /metrics there is a 404 and only MetricsHandler serves the metrics.
+// The metrics count every organisation's credentials and requests, so no API token, of any role or
+// organisation, opens them. Call it before serving.
+func (s *Server) SetMetricsToken(token string) {
+	if token == "" {
+		s.metricsToken = nil
+		return
+	}
+	sum := sha256.Sum256([]byte(token))
+	s.metricsToken = sum[:]
+}
+
+// MinMetricsTokenLength is the shortest --metrics-token accepted: it guards every organisation's counts.
+const MinMetricsTokenLength = 24
+
+// MetricsHandler serves GET /metrics without authentication, for a listener of its own
+// (--metrics-listen) that only Prometheus can reach.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metricsHandler)
+	return mux
+}
+
+// checkMetricsToken lets a request for /metrics on the API's listener through when it sends the metrics
+// token; a wrong or missing one is a 401 that counts against the address's failed-authentication limit.
+func (s *Server) checkMetricsToken(w http.ResponseWriter, r *http.Request) error {
+	if s.metricsToken == nil {
+		return &service.Error{Status: http.StatusNotFound, Title: "Not found",
+			Detail: "This server does not serve /metrics on its API address: scrape its --metrics-listen address, or start it with --metrics-token (env MODELKEYS_METRICS_TOKEN) and send that token as Authorization: Bearer."}
+	}
+	token := bearerToken(r.Header.Get("Authorization"))
+	_, err := s.gated(w, r, token, func(context.Context) (service.Principal, error) {
+		sum := sha256.Sum256([]byte(token))
+		if token == "" || subtle.ConstantTimeCompare(sum[:], s.metricsToken) != 1 {
+			return service.Principal{}, &service.Error{Status: http.StatusUnauthorized, Title: "Unauthorized",
+				Detail: "/metrics takes the server's metrics token (--metrics-token, env MODELKEYS_METRICS_TOKEN) as Authorization: Bearer, not an API token."}
+		}
+		return service.Principal{}, nil
+	})
+	return err
 }

@@ -79,6 +79,9 @@ func buildOpenAPI(table []route, version string) map[string]any {
 		if rt.Public {
 			op["security"] = []any{}
 		}
+		if rt.MetricsToken {
+			op["security"] = []any{map[string]any{"metricsToken": []any{}}}
+		}
 		item[strings.ToLower(rt.Method)] = op
 	}
 	g.ref(reflect.TypeOf(api.Problem{}))
@@ -150,7 +153,11 @@ func buildOpenAPI(table []route, version string) map[string]any {
 				"CacheControl": map[string]any{"required": true, "description": "Always no-store: the answer holds secrets.",
 					"schema": map[string]any{"type": "string", "enum": []any{"no-store"}}},
 			},
-			"securitySchemes": map[string]any{"bearer": map[string]any{
+			"securitySchemes": map[string]any{"metricsToken": map[string]any{
+				"type": "http", "scheme": "bearer",
+				"description": "The operator's metrics token (--metrics-token, env MODELKEYS_METRICS_TOKEN), not an API token: the metrics count " +
+					"every organisation's credentials and requests. Without it the server serves /metrics only on its --metrics-listen address, unauthenticated.",
+			}, "bearer": map[string]any{
 				"type": "http", "scheme": "bearer",
 				"description": "An API token (mkt_...) made with `modelkeys-server token create`. Its role decides what it may do: " +
 					strings.Join([]string{api.RoleViewer + " reads", api.RoleEditor + " also writes", api.RoleAdmin + " also reveals secrets (when the server allows it)"}, ", ") + ".",

@@ -135,10 +135,12 @@ var operationDocs = map[string]operationDoc{
 	"GET /readyz": {ID: "readyz", Tag: "Operations", Errors: errs(publicErrors, 503),
 		Description: "Answers 200 when the database answers within 5 seconds, 503 otherwise.", Success: "Ready",
 		Body: map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Readiness"}}}},
-	"GET /metrics": {ID: "metrics", Tag: "Operations", Errors: publicErrors,
-		Description: "Prometheus metrics in the text exposition format: requests by method, route and status, latency by route, and the Go runtime's.",
-		Success:     "The metrics",
-		Body:        map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}},
+	"GET /metrics": {ID: "metrics", Tag: "Operations", Errors: errs(tokenErrors, 404),
+		Description: "Prometheus metrics in the text exposition format: requests by method, route and status, latency by route, credentials by lifecycle status, and the Go runtime's. " +
+			"They span every organisation, so this route takes the operator's metrics token (--metrics-token), not an API token, and is a 404 on a server started without one; " +
+			"the --metrics-listen address serves the same metrics without a token, for Prometheus on a private network.",
+		Success: "The metrics",
+		Body:    map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}},
 	"GET /openapi.json": {ID: "getOpenAPI", Tag: "Operations", Errors: publicErrors,
 		Description: "This document, generated from the server's route table and wire types.", Success: "The OpenAPI document",
 		Body: map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object",
@@ -378,7 +380,7 @@ const apiDescription = `The API of modelkeys-server: provider credentials (seale
 projects, model policies and the audit log, for the modelkeys Terraform provider and anything else that speaks HTTP.
 
 * **Authentication**: every route under /v1 takes an API token as ` + "`Authorization: Bearer mkt_...`" + `; its role (viewer,
-  editor, admin) decides what it may do. /healthz, /readyz, /metrics and /openapi.json need none.
+  editor, admin) decides what it may do. /healthz, /readyz and /openapi.json need none; /metrics takes the operator's metrics token.
 * **Errors** are RFC 9457 problem documents (application/problem+json); a 422 lists the invalid fields in errors.
 * **Concurrency**: objects carry a version, answered as ETag; send it back in If-Match and a write to a changed object is a 412.
 * **Retries**: a create with an Idempotency-Key can be retried safely. A 429 says when to retry in Retry-After.

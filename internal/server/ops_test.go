@@ -82,7 +82,7 @@ func testMetrics(t *testing.T) {
 	}
 	h.do("GET", "/v1/credentials/cred_missing", h.tokens["viewer"], nil)
 	h.do("GET", "/no/such/route", "", nil)
-	r := h.do("GET", "/metrics", "", nil)
+	r := h.do("GET", "/metrics", testMetricsToken, nil)
 	if r.Status != 200 {
 		t.Fatalf("metrics: %d", r.Status)
 	}

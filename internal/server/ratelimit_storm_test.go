@@ -45,7 +45,7 @@ func TestClientRetriesThroughA429Storm(t *testing.T) {
 		t.Fatalf("%d credentials after %d creates, want exactly %d", got, n, n)
 	}
 	// The storm happened: the server answered 429 along the way.
-	metrics := h.do(http.MethodGet, "/metrics", "", nil)
+	metrics := h.do(http.MethodGet, "/metrics", testMetricsToken, nil)
 	if !strings.Contains(string(metrics.Body), `code="429"`) {
 		t.Fatal("no 429 was answered: the test did not create a storm")
 	}

@@ -21,7 +21,10 @@ type route struct {
 	Request, Response     any // zero values of the body types; nil when there is none
 	Status                int
 	Public                bool // answered without a token
-	handle                func(s *Server, w http.ResponseWriter, r *http.Request, p service.Principal) error
+	// MetricsToken routes take the operator's --metrics-token instead of an API token: what they show
+	// spans every organisation, which no organisation's token may see.
+	MetricsToken bool
+	handle       func(s *Server, w http.ResponseWriter, r *http.Request, p service.Principal) error
 }
 
 func routes() []route {
@@ -60,7 +63,7 @@ func routes() []route {
 
 		{Method: "GET", Path: "/healthz", Summary: "Liveness", Public: true, Status: 200, handle: (*Server).healthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Public: true, Status: 200, handle: (*Server).readyz},
-		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Public: true, Status: 200, handle: (*Server).metrics},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (the operator's metrics token)", MetricsToken: true, Status: 200, handle: (*Server).metrics},
 		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3.1 document", Public: true, Status: 200, handle: (*Server).openAPI},
 
 		{Method: "POST", Path: "/v1/credentials/{id}/secret-matches", Summary: "Compare secrets with a credential's stored ones (editor or admin, rate-limited, audited)", Request: api.SecretMatch{}, Response: api.SecretMatchResult{}, Status: 200, handle: (*Server).secretMatches},

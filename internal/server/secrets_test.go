@@ -148,7 +148,7 @@ func testNoPlaintextAtRestOrInLogs(t *testing.T) {
 	for _, path := range []string{"/v1/credentials", "/v1/credentials/" + creds[0].ID, "/v1/credentials/" + custom.ID, "/v1/audit-events?limit=500", "/metrics"} {
 		tok := admin
 		if path == "/metrics" {
-			tok = ""
+			tok = testMetricsToken
 		}
 		r := h.do("GET", path, tok, nil)
 		if leaked, ok := containsAny(r.Body, secretsNow); ok {

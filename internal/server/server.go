@@ -27,6 +27,10 @@ type Server struct {
 	metricsHandler http.Handler
 	openAPIDoc     map[string]any
 
+	// metricsToken is the SHA-256 of the token /metrics on this handler takes (SetMetricsToken); nil
+	// when it is served only by MetricsHandler.
+	metricsToken []byte
+
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 
@@ -83,7 +87,12 @@ func (s *Server) endpoint(rt route) http.Handler {
 	enums := enumQueries(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p service.Principal
-		if !rt.Public {
+		if rt.MetricsToken {
+			if err := s.checkMetricsToken(w, r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		} else if !rt.Public {
 			var err error
 			if p, err = s.gateAuth(w, r); err != nil {
 				s.fail(w, r, err)

@@ -203,32 +203,33 @@ func (s *Service) SweepLifecycle(ctx context.Context) (LifecycleReport, error) {
 	return rep, nil
 }
 
-// LifecycleCounts counts every organisation's credentials by computed lifecycle status.
+// LifecycleCounts counts every organisation's credentials by computed lifecycle status, for /metrics,
+// in two statements whatever the number of credentials: the classes of credentials (organisation,
+// project, rotation_period) with their scopes' policies, then one aggregate that compares each
+// credential's times with its class's thresholds. The thresholds come from the rules applyLifecycle
+// uses (expiring from expires_at - warning, rotation due at rotated_at + effectivePeriod), so a count
+// and a read of the same credential agree.
 func (s *Service) LifecycleCounts(ctx context.Context) (map[string]int, error) {
-	counts := map[string]int{}
+	var counts map[string]int
 	err := s.read(ctx, func(tx store.Tx) error {
-		refs, err := tx.ListAllCredentialRefs(ctx)
+		classes, err := tx.CredentialLifecycleClasses(ctx)
 		if err != nil {
 			return err
 		}
-		caches := map[string]*lifecycleCache{}
-		for _, ref := range refs {
-			c, err := tx.GetCredential(ctx, ref.OrgID, ref.ID)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
+		now := s.now()
+		thresholds := make([]store.LifecycleThreshold, 0, len(classes))
+		for _, c := range classes {
+			pol := combineScopePolicies(c.Policies, c.ProjectID)
+			th := store.LifecycleThreshold{OrgID: c.OrgID, ProjectID: c.ProjectID, RotationPeriod: c.RotationPeriod,
+				ExpiringIfBefore: now.Add(pol.warning)}
+			if period := pol.effectivePeriod(api.Credential{RotationPeriod: c.RotationPeriod}); period > 0 {
+				due := now.Add(-period)
+				th.DueIfRotatedBefore = &due
 			}
-			if err != nil {
-				return err
-			}
-			if caches[ref.OrgID] == nil {
-				caches[ref.OrgID] = newLifecycleCache(s, tx, ref.OrgID)
-			}
-			if err := caches[ref.OrgID].fill(ctx, &c); err != nil {
-				return err
-			}
-			counts[c.LifecycleStatus]++
+			thresholds = append(thresholds, th)
 		}
-		return nil
+		counts, err = tx.CountCredentialsByLifecycle(ctx, now, thresholds)
+		return err
 	})
 	return counts, err
 }

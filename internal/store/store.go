@@ -160,6 +160,14 @@ type Tx interface {
 	ListAllCredentialRefs(ctx context.Context) ([]CredentialRef, error)
 	// SetCredentialLifecycle records the lifecycle status last seen, without a new version.
 	SetCredentialLifecycle(ctx context.Context, orgID, id, status string) error
+	// CredentialLifecycleClasses lists each distinct (organisation, project, rotation_period) of the
+	// stored credentials with the credential policies stored for its scope, in one statement: all that
+	// a credential's lifecycle status depends on besides its own times. /metrics counts with it.
+	CredentialLifecycleClasses(ctx context.Context) ([]CredentialLifecycleClass, error)
+	// CountCredentialsByLifecycle counts every credential by lifecycle status in one aggregate
+	// statement, comparing its times with the thresholds of its class (see LifecycleThreshold); a
+	// credential of a class without thresholds is not counted.
+	CountCredentialsByLifecycle(ctx context.Context, now time.Time, thresholds []LifecycleThreshold) (map[string]int, error)
 
 	PutSecret(ctx context.Context, s SealedSecret) error
 	GetSecrets(ctx context.Context, orgID, credentialID string) ([]SealedSecret, error)
@@ -209,6 +217,22 @@ type Tx interface {
 }
 
 // CredentialRef identifies a credential across organisations.
+// CredentialLifecycleClass is one (organisation, project, rotation_period) that stored credentials
+// have, with the credential policies stored for the scope.
+type CredentialLifecycleClass struct {
+	OrgID, ProjectID, RotationPeriod string
+	Policies                         ScopeCredentialPolicies
+}
+
+// LifecycleThreshold says when the credentials of one class are expiring and due for rotation, as the
+// service's rules compute them: expired when expires_at <= now, else expiring when expires_at <=
+// ExpiringIfBefore, else rotation_due when rotated_at <= DueIfRotatedBefore (nil: never), else ok.
+type LifecycleThreshold struct {
+	OrgID, ProjectID, RotationPeriod string
+	ExpiringIfBefore                 time.Time
+	DueIfRotatedBefore               *time.Time
+}
+
 type CredentialRef struct {
 	OrgID string
 	ID    string

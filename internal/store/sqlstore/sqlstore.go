@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -63,7 +64,21 @@ var (
 type dialect struct {
 	name   string
 	txOpts *sql.TxOptions
+	// statements counts the statements a store's transactions run (Store.Statements); each Store has
+	// its own.
+	statements *atomic.Int64
 }
+
+// withCounter is d with a statement counter of its own, for one Store.
+func (d dialect) withCounter() dialect {
+	d.statements = new(atomic.Int64)
+	return d
+}
+
+// Statements is how many SQL statements the store's transactions have run since it opened (migrations
+// and savepoints aside): what tests and benchmarks use to show that a request costs a fixed number
+// of round trips, whatever the data.
+func (s *Store) Statements() int64 { return s.d.statements.Load() }
 
 var (
 	sqliteDialect = dialect{
@@ -159,7 +174,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 
-	s := &Store{db: db, rdb: db, d: sqliteDialect}
+	s := &Store{db: db, rdb: db, d: sqliteDialect.withCounter()}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
@@ -240,7 +255,7 @@ func OpenPostgresWithOptions(ctx context.Context, url string, opts PostgresOptio
 	db.SetConnMaxLifetime(opts.ConnMaxLifetime)
 	db.SetConnMaxIdleTime(opts.ConnMaxIdleTime)
 
-	s := &Store{db: db, rdb: db, d: postgresDialect}
+	s := &Store{db: db, rdb: db, d: postgresDialect.withCounter()}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)

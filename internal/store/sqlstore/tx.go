@@ -61,6 +61,7 @@ func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 		return nil, errReadOne
 	}
 	ctx, q = t.stmtCtx(ctx), t.d.rebind(q)
+	t.d.statements.Add(1)
 	if s := t.prepared(ctx, q); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
@@ -116,6 +117,7 @@ func (t *tx) write(ctx context.Context, q string, args ...any) (sql.Result, erro
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	ctx, q = t.stmtCtx(ctx), t.d.rebind(q)
+	t.d.statements.Add(1)
 	if t.one != nil {
 		if err := t.claimOne(); err != nil {
 			return nil, err
@@ -140,6 +142,7 @@ func (r errRow) Scan(...any) error { return r.err }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) scanner {
 	ctx, q = t.stmtCtx(ctx), t.d.rebind(q)
+	t.d.statements.Add(1)
 	if t.one != nil {
 		if err := t.claimOne(); err != nil {
 			return errRow{err}
