@@ -26,7 +26,7 @@ func deadURL(t *testing.T) string {
 func TestUnreachableStopsTheRun(t *testing.T) {
 	t.Parallel()
 	u := deadURL(t)
-	c, err := New(Config{BaseURL: u, MaxRetries: 1, RetryWaitMin: 300 * time.Millisecond, RetryWaitMax: 300 * time.Millisecond, StopAfterUnreachable: true})
+	c, err := New(Config{BaseURL: u, MaxRetries: 1, RetryWaitMin: time.Second, RetryWaitMax: time.Second, StopAfterUnreachable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestUnreachableStopsTheRun(t *testing.T) {
 			t.Fatalf("later call: %v, want the first failure", err)
 		}
 	}
-	if d := time.Since(start); d > 250*time.Millisecond {
+	if d := time.Since(start); d > 900*time.Millisecond { // one retry would wait a second
 		t.Errorf("20 later calls took %s: they waited for retries", d)
 	}
 	if !strings.Contains(err.Error(), "not sent") {
@@ -75,13 +75,13 @@ func TestHTTPSToPlainHTTPServer(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
 	t.Cleanup(srv.Close)
-	c, err := New(Config{BaseURL: strings.Replace(srv.URL, "http://", "https://", 1), MaxRetries: 3, RetryWaitMin: time.Second, StopAfterUnreachable: true})
+	c, err := New(Config{BaseURL: strings.Replace(srv.URL, "http://", "https://", 1), MaxRetries: 3, RetryWaitMin: 2 * time.Second, StopAfterUnreachable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
 	_, err = c.WhoAmI(context.Background())
-	if d := time.Since(start); d > 900*time.Millisecond {
+	if d := time.Since(start); d > 1500*time.Millisecond { // a retry would wait 2 s
 		t.Errorf("took %s: retried", d)
 	}
 	if !strings.Contains(err.Error(), "plain HTTP but the endpoint is https") {
@@ -105,7 +105,7 @@ func TestSlowAnswerIsNotUnreachable(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(release); srv.Close() })
-	c, err := New(Config{BaseURL: srv.URL, MaxRetries: -1, RequestTimeout: 50 * time.Millisecond, StopAfterUnreachable: true})
+	c, err := New(Config{BaseURL: srv.URL, MaxRetries: -1, RequestTimeout: 500 * time.Millisecond, StopAfterUnreachable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
