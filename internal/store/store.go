@@ -216,7 +216,6 @@ type Tx interface {
 	ListAudit(ctx context.Context, orgID string, afterID int64, limit int) ([]api.AuditEvent, error)
 }
 
-// CredentialRef identifies a credential across organisations.
 // CredentialLifecycleClass is one (organisation, project, rotation_period) that stored credentials
 // have, with the credential policies stored for the scope.
 type CredentialLifecycleClass struct {
@@ -233,6 +232,7 @@ type LifecycleThreshold struct {
 	DueIfRotatedBefore               *time.Time
 }
 
+// CredentialRef identifies a credential across organisations.
 type CredentialRef struct {
 	OrgID string
 	ID    string

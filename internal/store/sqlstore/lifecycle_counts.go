@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
-
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
