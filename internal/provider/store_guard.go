@@ -14,9 +14,21 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// privateStoreKey is the private-state key under which every resource keeps the store id (GET
-// /v1/whoami) of the store it was written to.
+// privateStoreKey is the private-state key under which every resource keeps the end of the store id
+// (GET /v1/whoami) of the store it was written to: storeStampLen characters of its random part, enough
+// to tell stores apart (50 bits) for half the bytes of the whole id, which Terraform rewrites with
+// the rest of the state after every resource it changes.
 const privateStoreKey = "store"
+
+const storeStampLen = 10
+
+// storeStamp is what a resource keeps of a store id.
+func storeStamp(id string) string {
+	if len(id) > storeStampLen {
+		return id[len(id)-storeStampLen:]
+	}
+	return id
+}
 
 // storeGuard stops a refresh from quietly turning "the endpoint now reaches another store" into "every
 // object is gone, create them all again". Terraform removes a resource whose Read finds nothing and
@@ -47,7 +59,7 @@ func (g *storeGuard) stamp(state *tfprotov6.DynamicValue, diags []*tfprotov6.Dia
 	if len(private) > 0 && json.Unmarshal(private, &m) != nil {
 		return private
 	}
-	v, _ := json.Marshal(d.storeID)
+	v, _ := json.Marshal(storeStamp(d.storeID))
 	if string(m[privateStoreKey]) == string(v) {
 		return private
 	}
@@ -127,8 +139,8 @@ func (g *storeGuard) wrongStore(ctx context.Context, d *providerData, req *tfpro
 	advice := "If the endpoint changed by mistake (a stray MODELKEYS_ENDPOINT, a working directory moved with a relative file:// path, another server), " +
 		"point it back at the store that holds these objects and run again. If they are really gone, remove them from the state (terraform state rm) and apply again."
 	switch {
-	case written != "" && written != d.storeID:
-		return fmt.Sprintf("The state holds %s, written to store %s, but the endpoint now reaches %s, which is store %s and does not hold it. "+
+	case written != "" && written != storeStamp(d.storeID):
+		return fmt.Sprintf("The state holds %s, written to the store whose id ends in %s, but the endpoint now reaches %s, which is store %s and does not hold it. "+
 			"Rather than plan to create this and every other object of the state again there, the provider stops.\n\n%s", what, written, here, d.storeID, advice)
 	case written == "" && storeIsEmpty(ctx, d):
 		return fmt.Sprintf("The state holds %s (and perhaps more), but the endpoint reaches %s, which is new and empty: nothing was ever written to it. "+

@@ -47,7 +47,7 @@ func TestAccEmbedded_otherStoreIsAnError(t *testing.T) {
 			{Config: embeddedProjectConfig(first, "kept")},
 			{
 				Config:      embeddedProjectConfig(moved, "kept"),
-				ExpectError: wrappedText(`written to another modelkeys store.*modelkeys_project proj_\S+, written to store store_\S+, but the endpoint now reaches the embedded store ` + regexp.QuoteMeta(moved) + `, which is store store_\S+ .*MODELKEYS_ENDPOINT.*terraform state rm`),
+				ExpectError: wrappedText(`written to another modelkeys store.*modelkeys_project proj_\S+, written to the store whose id ends in \S+, but the endpoint now reaches the embedded store ` + regexp.QuoteMeta(moved) + `, which is store store_\S+ .*MODELKEYS_ENDPOINT.*terraform state rm`),
 			},
 			{Config: embeddedProjectConfig(first, "kept")},
 		},
