@@ -17,15 +17,6 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 )
 
-// deadEndpoint is a loopback URL where nothing listens any more.
-func deadEndpoint(t *testing.T) string {
-	t.Helper()
-	hs := httptest.NewServer(http.NotFoundHandler())
-	u := hs.URL
-	hs.Close()
-	return u
-}
-
 // createOnly is a configuration that only creates: before the provider checked its endpoint and token,
 // its plan never talked to the server, so a wrong one passed plan and failed at apply.
 func createOnly(endpoint, token, extra string) string {
