@@ -53,9 +53,13 @@ for _ in $(seq 50); do
 done
 [ -n "$url" ] || { echo "modelkeys-server did not start:" >&2; cat "$log" >&2; exit 1; }
 echo "modelkeys-server serve --db .demo/.modelkeys/modelkeys.db  ->  $url"
-echo "PATCH $url/v1/credentials/$id  {\"api_key\": \"sk-proj-rotated-by-hand...\"}"
+# Another token than Terraform's set where this key goes, so a new key alone must be bound to the
+# version its sender read (If-Match): a key goes only to a destination its sender saw.
+etag=$(curl -sf -o /dev/null -D - "$url/v1/credentials/$id" -H "Authorization: Bearer $token" | tr -d '\r' | awk -F': ' 'tolower($1) == "etag" {print $2}')
+echo "GET   $url/v1/credentials/$id  ->  ETag: $etag"
+echo "PATCH $url/v1/credentials/$id  If-Match: $etag  {\"api_key\": \"sk-proj-rotated-by-hand...\"}"
 curl -sf -X PATCH "$url/v1/credentials/$id" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d '{"api_key":"sk-proj-rotated-by-hand-0000000000009999"}' |
+  -H "If-Match: $etag" -d '{"api_key":"sk-proj-rotated-by-hand-0000000000009999"}' |
   sed -E 's/.*"secret_hint":"([^"]*)".*"secret_fingerprint":"([^"]*)".*"secret_version":([0-9]+).*/secret_hint=\1 secret_fingerprint=\2 secret_version=\3/'
 kill $server; wait $server 2>/dev/null || true
 trap - EXIT

@@ -85,8 +85,8 @@ func (r *credentialResource) adoptIfSecretsMatch(ctx context.Context, plan, stat
 	tflog.Debug(ctx, "compared the configured secrets with the server's", map[string]any{"id": state.ID.ValueString(), "matches": matches, "api_key": which.APIKey, "auth_token": which.AuthToken})
 	if !matches {
 		resp.Diagnostics.AddWarning("The configured key is not the stored key",
-			fmt.Sprintf("Credential %s holds another %s than the configuration, so this plan rotates it to the configured one (secret_version %d -> %d). "+
-				"To adopt the credential as it is, put its current key in the configuration; to rotate, apply.",
+			fmt.Sprintf("Credential %s holds another %s than the configuration (it was imported with another key, or rotated outside Terraform), "+
+				"so this plan rotates it to the configured one (secret_version %d -> %d). To keep the credential's current key instead, put it in the configuration.",
 				state.ID.ValueString(), adoptedNames(which), state.SecretVersion.ValueInt64(), state.SecretVersion.ValueInt64()+1))
 		return false
 	}
