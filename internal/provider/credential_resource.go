@@ -126,9 +126,10 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				WriteOnly: true,
 			},
 			"api_key_wo_version": schema.Int64Attribute{
-				MarkdownDescription: "Version of `api_key_wo`. Changing it sends `api_key_wo` again, rotating the key in place. Required with `api_key_wo`.",
-				Optional:            true,
-				Validators:          []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("api_key_wo"))},
+				MarkdownDescription: "Version of `api_key_wo`. Changing it sends `api_key_wo` again, rotating the key in place; the key changes only then. " +
+					"A change that moves where the key is sent, or turns `verify` on, sends it again with the version unchanged, and the server refuses it unless it is the stored key. Required with `api_key_wo`.",
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("api_key_wo"))},
 			},
 			"auth_token": schema.StringAttribute{
 				MarkdownDescription: "A second secret, for providers that take one (a `custom` server behind an authenticating proxy). Stored in state, marked sensitive. " +
@@ -144,9 +145,10 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				WriteOnly: true,
 			},
 			"auth_token_wo_version": schema.Int64Attribute{
-				MarkdownDescription: "Version of `auth_token_wo`. Changing it sends `auth_token_wo` again, rotating the token in place. Required with `auth_token_wo`.",
-				Optional:            true,
-				Validators:          []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("auth_token_wo"))},
+				MarkdownDescription: "Version of `auth_token_wo`. Changing it sends `auth_token_wo` again, rotating the token in place; the token changes only then. " +
+					"A change that moves where it is sent, or turns `verify` on, sends it again with the version unchanged, and the server refuses it unless it is the stored token. Required with `auth_token_wo`.",
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("auth_token_wo"))},
 			},
 			"settings": schema.MapAttribute{
 				MarkdownDescription: "Provider-specific, non-secret settings, such as `endpoint`, `deployment` and `api_version` for Azure OpenAI or `region` for Bedrock. " +
