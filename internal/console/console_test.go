@@ -613,7 +613,7 @@ func TestConsoleRotateIsBoundToTheDestinationShown(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {keyRotated}, "version": {"1"}, "confirm_destination": {"yes"}})
-	if page := b.get(path); !strings.Contains(page.body, "changed since the page was shown") {
+	if page := b.get(path); !strings.Contains(page.body, "it changed since you read it") {
 		t.Error("a rotation for a version the credential no longer has is not refused as a conflict")
 	}
 	if v := secretVersion(); v != 1 {

@@ -269,7 +269,7 @@ func (c *Console) credentialPage(w http.ResponseWriter, r *http.Request, req *re
 		d.ProviderDocs = prov.DocsURL
 	}
 	d.SecretField, d.SecretLabel = secretFieldOf(cr)
-	d.Destination, d.DestinationByOther = destinationOf(cr), destinationByOther(cr, p)
+	d.Destination, d.DestinationByOther = service.DescribeDestination(cr), service.DestinationSetByOther(cr, p)
 	c.render(w, r, http.StatusOK, "credential", c.newPage(req, cr.Name, "credentials", d))
 }
 
@@ -280,20 +280,6 @@ func secretFieldOf(cr api.Credential) (field, label string) {
 		return api.SecretAuthToken, "New auth token"
 	}
 	return api.SecretAPIKey, "New API key"
-}
-
-// destinationOf says where a credential's keys go, in the catalog's words.
-func destinationOf(cr api.Credential) string {
-	if prov, ok := catalog.Provider(cr.Provider); ok {
-		return catalog.DescribeDestination(prov, cr.Settings)
-	}
-	return cr.Provider
-}
-
-// destinationByOther reports whether a token other than p's set the credential's destination (or
-// nobody recorded who did).
-func destinationByOther(cr api.Credential, p service.Principal) bool {
-	return cr.DestinationSetByToken == "" || cr.DestinationSetByToken != p.TokenID
 }
 
 func credentialURL(id string) string { return "/ui/credentials/" + url.PathEscape(id) }
@@ -337,19 +323,15 @@ func (c *Console) rotate(w http.ResponseWriter, r *http.Request, req *request) {
 		return
 	}
 	// A new key goes only to the destination the page showed: the rotation is bound to the version the
-	// form carries (a change in between is a conflict, never a silent retry), and a destination another
-	// token set must be confirmed.
+	// form carries (the service's If-Match: a change in between is a 412, never a silent retry), and a
+	// destination another token set must be confirmed.
 	shown, err := strconv.ParseInt(r.PostForm.Get("version"), 10, 64)
 	switch {
 	case err != nil || shown <= 0:
 		c.sessions.setFlash(req.id, "", "Not done: this form does not say which version of the credential it was made for. Reload the page, check where the key goes, and paste the key again.")
 		backToCredential(w, r, id)
 		return
-	case shown != cur.Version:
-		c.sessions.setFlash(req.id, "", fmt.Sprintf("Not done: the credential changed since the page was shown (version %d, now %d). Check where the key goes below, then paste the key again.", shown, cur.Version))
-		backToCredential(w, r, id)
-		return
-	case destinationByOther(cur, req.p) && r.PostForm.Get("confirm_destination") != "yes":
+	case service.DestinationSetByOther(cur, req.p) && r.PostForm.Get("confirm_destination") != "yes":
 		c.sessions.setFlash(req.id, "", "Not done: someone else set where this key goes. Check the destination shown with the form, tick “Send to this destination”, and paste the key again.")
 		backToCredential(w, r, id)
 		return

@@ -68,7 +68,7 @@ func checkSenderSawDestination(p Principal, cur api.Credential, in api.Credentia
 	if in.Settings != nil || ifMatch != 0 || !bringsSecret(in) {
 		return nil
 	}
-	if cur.DestinationSetByToken != "" && cur.DestinationSetByToken == p.TokenID {
+	if !DestinationSetByOther(cur, p) {
 		return nil
 	}
 	who := "before the server recorded who sets destinations"
@@ -78,21 +78,28 @@ func checkSenderSawDestination(p Principal, cur api.Credential, in api.Credentia
 	return &Error{Status: StatusPreconditionRequired, Title: "Confirm the destination",
 		Detail: fmt.Sprintf("Credential %s sends its secrets to %s, which was set %s, not by you. A new key goes only to a destination its sender saw: "+
 			"read the credential, check where it sends keys, then send the key again with If-Match: %d (its version), or send the settings with the key.",
-			cur.ID, describeDestination(cur), who, cur.Version)}
+			cur.ID, DescribeDestination(cur), who, cur.Version)}
 }
 
 func bringsSecret(in api.CredentialPatch) bool {
 	return (in.APIKey != nil && *in.APIKey != "") || (in.AuthToken != nil && *in.AuthToken != "")
 }
 
-// describeDestination says where a credential's secrets go, for messages and the console: its
-// destination settings and effective auth method, or the provider's default address.
-func describeDestination(c api.Credential) string {
-	p, ok := catalog.Provider(c.Provider)
+// DestinationSetByOther reports whether a token other than p's set c's destination, or nobody
+// recorded who did: then a new key from p needs the destination confirmed (If-Match, the settings, or
+// the console's tick).
+func DestinationSetByOther(c api.Credential, p Principal) bool {
+	return c.DestinationSetByToken == "" || c.DestinationSetByToken != p.TokenID
+}
+
+// DescribeDestination says where a credential's secrets go, in the catalog's words, for messages and
+// the console.
+func DescribeDestination(c api.Credential) string {
+	prov, ok := catalog.Provider(c.Provider)
 	if !ok {
-		return "its provider"
+		return c.Provider
 	}
-	return catalog.DescribeDestination(p, c.Settings)
+	return catalog.DescribeDestination(prov, c.Settings)
 }
 
 // recordDestination marks p as the sender who set c's destination, now.
