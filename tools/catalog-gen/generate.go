@@ -52,7 +52,8 @@ type source struct {
 	License    string `json:"license"`
 }
 
-// model is one entry of models.json, in the shape and field order of api.Model.
+// model is one entry of models.json, in the shape and field order of api.Model without Allowed (a
+// per-scope answer the data never holds); TestModelHasTheWireTypesFields keeps the two in step.
 type model struct {
 	ID               string   `json:"id"`
 	Provider         string   `json:"provider"`

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 )
 
 var fixtureSource = source{Repository: "https://github.com/anomalyco/models.dev", Commit: "0123456789abcdef0123456789abcdef01234567", Date: "2026-07-01T16:40:28Z", License: "MIT"}
@@ -145,5 +148,24 @@ func TestRunWritesTheFile(t *testing.T) {
 	}
 	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), `"commit":"`+fixtureSource.Commit+`"`) {
 		t.Fatalf("written file: %v %s", err, b)
+	}
+}
+
+// model is written in api.Model's shape (the catalog loads models.json into api.Model): the same JSON
+// fields, in the same order, but Allowed, which a read computes per scope and the data never holds.
+func TestModelHasTheWireTypesFields(t *testing.T) {
+	fields := func(typ reflect.Type, skip string) []string {
+		var out []string
+		for i := range typ.NumField() {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			if name != skip {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	got, want := fields(reflect.TypeFor[model](), ""), fields(reflect.TypeFor[api.Model](), "allowed")
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("catalog-gen's model has the fields %v, api.Model %v: keep them in step", got, want)
 	}
 }
