@@ -145,6 +145,13 @@ func IsForbidden(err error) bool { return hasStatus(err, http.StatusForbidden) }
 // IsUnauthorized reports a 401: the token is missing, unknown or revoked.
 func IsUnauthorized(err error) bool { return hasStatus(err, http.StatusUnauthorized) }
 
+// IsPlainHTTPToTLSServer reports the 400 a TLS server (Go's, and most others) answers to a plain-HTTP
+// request: the endpoint should be https://.
+func IsPlainHTTPToTLSServer(err error) bool {
+	ae, ok := AsAPIError(err)
+	return ok && ae.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ae.Problem.Detail), "https server")
+}
+
 // newAPIError reads resp's body (bounded) and builds the error. Any value in secrets is redacted from
 // everything the error shows, raw and JSON-escaped, in case the server or a proxy echoed the request.
 func newAPIError(r request, resp *http.Response, secrets []string) *APIError {

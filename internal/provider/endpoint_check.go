@@ -3,8 +3,6 @@ package provider
 import (
 	"context"
 	"errors"
-	"net/http"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -86,17 +84,17 @@ func checkEndpoint(ctx context.Context, c *client.Client, d *providerData, src e
 	}
 	if ae, ok := client.AsAPIError(err); ok {
 		switch {
-		case ae.Status == http.StatusUnauthorized:
+		case client.IsUnauthorized(err):
 			diags.AddAttributeError(path.Root("token"), "The modelkeys server refused the token",
 				where+" answered 401: "+ae.Problem.Detail+"\n\n"+
 					"Check token (or MODELKEYS_TOKEN): it must be a token this server issued (modelkeys-server token create --org ORG --role editor --name NAME), "+
 					"not revoked, for the organisation whose objects this configuration manages; and that the endpoint is the server that issued it.")
 			return false
-		case ae.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ae.Problem.Detail), "https server"):
+		case client.IsPlainHTTPToTLSServer(err):
 			diags.AddAttributeError(path.Root("endpoint"), "The modelkeys server speaks HTTPS",
 				where+" is http://, but the server there answers only TLS: use https:// (with ca_cert_pem for a private certificate).")
 			return false
-		case ae.Status == http.StatusNotFound:
+		case client.IsNotFound(err):
 			// A server from before GET /v1/whoami answers 404 with a problem document; anything else
 			// answering 404 there is not a modelkeys server at all. Neither is worth failing a run
 			// that works today: say so and carry on unchecked.
