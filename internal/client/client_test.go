@@ -602,9 +602,16 @@ func TestContextCancelStopsRetries(t *testing.T) {
 	if n < 2 || n > 30 {
 		t.Fatalf("attempts = %d", n)
 	}
+	// The request in flight when the context ended may reach the handler after the client returned
+	// (the server records it late): at most that one, and nothing after it.
 	time.Sleep(100 * time.Millisecond)
-	if m := rec.count(); m != n {
+	m := rec.count()
+	if m > n+1 {
 		t.Fatalf("attempts went on after return: %d then %d", n, m)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if later := rec.count(); later != m {
+		t.Fatalf("attempts went on after return: %d, then %d, then %d", n, m, later)
 	}
 }
 
