@@ -79,6 +79,9 @@ type Config struct {
 	// TokenCacheTTL, when positive, lets a valid token be trusted for this long without a database
 	// read; a revoked token then stops working within the TTL instead of at once. Zero: no cache.
 	TokenCacheTTL time.Duration
+	// IssuerURL, when set, makes the server an OpenID issuer at that base URL (see issuer.go); empty:
+	// no discovery document, no JWKS, and MintAssertion refuses with ErrNoIssuer.
+	IssuerURL string
 }
 
 // Service holds the rules of the API over the store.
