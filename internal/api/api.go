@@ -113,6 +113,11 @@ type Credential struct {
 	// breaks (a policy made stricter after it was written), one sentence each. The next change of the
 	// credential is refused until they are fixed.
 	PolicyViolations []string `json:"policy_violations"`
+	// Purpose is "inference" (a key connections use) or "admin" (a vendor admin key that mints and
+	// revokes the keys of managed credentials; never usable by connections, never revealed).
+	Purpose string `json:"purpose"`
+	// Rotation is the managed rotation of the credential's key; nil when keys are set by hand.
+	Rotation *CredentialRotation `json:"rotation,omitempty"`
 }
 
 // ManagedByTerraform is the ManagedBy the Terraform provider writes.
@@ -135,6 +140,9 @@ type CredentialCreate struct {
 	ExpiresAt      string `json:"expires_at,omitempty"`
 	// ManagedBy marks the tool that owns the credential (see Credential.ManagedBy).
 	ManagedBy string `json:"managed_by,omitempty"`
+	// Purpose and Rotation: see Credential. A managed credential takes no api_key: the server mints it.
+	Purpose  string              `json:"purpose,omitempty"`
+	Rotation *CredentialRotation `json:"rotation,omitempty"`
 }
 
 // CredentialPatch is the body of PATCH /v1/credentials/{id}. A nil field is left as it is; an empty
@@ -161,6 +169,9 @@ type CredentialPatch struct {
 	// server refuses the patch when one differs from the stored secret instead of rotating it. Terraform
 	// names a write-only key whose version did not change, and a key in state that did not.
 	SecretsResent []string `json:"secrets_resent,omitempty"`
+	// Rotation, when set, replaces the managed rotation's mode, admin_credential_id and overlap; an
+	// object with mode "" ends managed rotation (the current key stays, now set by hand).
+	Rotation *CredentialRotation `json:"rotation,omitempty"`
 }
 
 // CredentialSecret is the answer of POST /v1/credentials/{id}/reveal.
@@ -300,6 +311,13 @@ type AuditEvent struct {
 	// effective auth_method, set or implied), so a moved key is visible in the log.
 	// These settings are never secret: URL settings refuse user-info and query strings.
 	Changes []AuditChange `json:"changes,omitempty"`
+	// ActorFederationRule is the federation rule whose exchanged token (or console session) did the
+	// action; "" for an API token.
+	ActorFederationRule string `json:"actor_federation_rule,omitempty"`
+	// ActorClaims are the claims of the identity token that was exchanged, as the actor: `sub` and,
+	// where the issuer sets them, repository, ref, environment, workflow, run_id, job_workflow_ref,
+	// namespace_path, terraform_run_phase (and email for people). Never a token.
+	ActorClaims map[string]string `json:"actor_claims,omitempty"`
 }
 
 // AuditChange is one setting's value before and after a change; "" means absent.
