@@ -90,6 +90,10 @@ type Config struct {
 	BaseURL string
 	// Token is sent as "Authorization: Bearer TOKEN" when set. Embedded mode needs none.
 	Token string
+	// TokenSource, when set, replaces Token: the client asks it for the bearer token before every call,
+	// so a short-lived token (one exchanged for a workload identity) can be renewed during a long run.
+	// See TokenSource.
+	TokenSource TokenSource
 	// UserAgent identifies the caller, e.g. "terraform-provider-modelkeys/1.2.3". Defaults to
 	// DefaultUserAgent.
 	UserAgent string
@@ -124,6 +128,7 @@ type Config struct {
 type Client struct {
 	baseURL      string
 	token        string
+	tokenSource  TokenSource
 	userAgent    string
 	http         *http.Client
 	maxRetries   int
@@ -182,6 +187,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		baseURL:      strings.TrimRight(u.String(), "/"),
 		token:        cfg.Token,
+		tokenSource:  cfg.TokenSource,
 		userAgent:    cfg.UserAgent,
 		http:         &hc,
 		maxRetries:   cfg.MaxRetries,
@@ -223,6 +229,11 @@ type request struct {
 	query url.Values
 	// body is encoded as JSON when non-nil.
 	body any
+	// form, when non-nil, is sent form-encoded instead of body (the OAuth token endpoint).
+	form url.Values
+	// anonymous calls carry no Authorization and no Idempotency-Key: the token exchange authenticates
+	// with the subject token in its form, and its answer (a token) must not be kept for replay.
+	anonymous bool
 	// ifMatch, when positive, is sent as If-Match so the server refuses the change (412) if the object
 	// moved on since the caller read it.
 	ifMatch int64
@@ -235,10 +246,55 @@ type request struct {
 
 // do performs r with retries and decodes a 2xx answer into out (when out is non-nil and the answer has
 // a body). Any other outcome is an error: *APIError for an answer, *RetryError when retries ran out.
+//
+// With a TokenSource, a 401 makes the call once more with a token the source gets anew (when it can
+// drop the refused one, see TokenInvalidator): an exchanged token ends early when its federation rule
+// changes, and a long run should carry on with a fresh one if the rule still lets it.
 func (c *Client) do(ctx context.Context, r request, out any) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	token, err := c.bearer(ctx, r)
+	if err != nil {
+		return err
+	}
+	err = c.doWith(ctx, r, out, token)
+	if c.tokenSource == nil || r.anonymous || !IsUnauthorized(err) {
+		return err
+	}
+	inv, ok := c.tokenSource.(TokenInvalidator)
+	if !ok {
+		return err
+	}
+	inv.InvalidateToken(token)
+	fresh, ferr := c.bearer(ctx, r)
+	if ferr != nil {
+		return ferr
+	}
+	if fresh == token {
+		return err
+	}
+	return c.doWith(ctx, r, out, fresh)
+}
+
+// bearer is the token r is sent with: none for an anonymous call, the source's when there is one,
+// else the static one.
+func (c *Client) bearer(ctx context.Context, r request) (string, error) {
+	if r.anonymous {
+		return "", nil
+	}
+	if c.tokenSource == nil {
+		return c.token, nil
+	}
+	tok, err := c.tokenSource.Token(ctx)
+	if err != nil {
+		return "", &TokenSourceError{Method: r.method, Path: r.path, Err: err}
+	}
+	return tok, nil
+}
+
+// doWith is one call of do with token as its bearer token.
+func (c *Client) doWith(ctx context.Context, r request, out any, token string) error {
 	if first := c.down.Load(); first != nil {
 		return &RetryError{Method: r.method, Path: r.path, Err: &notSentError{first: first}}
 	}
@@ -257,22 +313,28 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		}
 		body = b
 	}
+	if r.form != nil {
+		body = []byte(r.form.Encode())
+	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, target, body)
 	if err != nil {
 		return fmt.Errorf("modelkeys: %s %s: %w", r.method, r.path, err)
 	}
 	req.Header.Set("Accept", "application/json, "+problemContentType)
 	req.Header.Set("User-Agent", c.userAgent)
-	if body != nil {
+	switch {
+	case r.form != nil:
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case body != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if r.ifMatch > 0 {
 		req.Header.Set("If-Match", ETag(r.ifMatch))
 	}
-	if r.method == http.MethodPost {
+	if r.method == http.MethodPost && !r.anonymous {
 		// One key per logical call: retryablehttp reuses these headers for every attempt.
 		req.Header.Set(IdempotencyKeyHeader, newIdempotencyKey())
 	}

@@ -32,6 +32,10 @@ type APIError struct {
 	// Method and Path name the call that failed (Path without the base URL or query).
 	Method string
 	Path   string
+	// OAuthCode is the RFC 6749 §5.2 error code ("invalid_grant", ...) when the answer was an OAuth
+	// error body (the token endpoint's) rather than a problem document; Problem.Detail then holds its
+	// error_description.
+	OAuthCode string
 }
 
 // Error reads like "modelkeys: DELETE /v1/credentials/cred_1: HTTP 409 Conflict: credential in use:
@@ -176,6 +180,16 @@ func newAPIError(r request, resp *http.Response, secrets []string) *APIError {
 				p.Conflicts[i] = red(p.Conflicts[i])
 			}
 			e.Problem = p
+			return e
+		}
+		var oe api.OAuthError
+		if json.Unmarshal(raw, &oe) == nil && oe.Error != "" {
+			e.OAuthCode = snippet(red(oe.Error))
+			e.Problem = api.Problem{Type: "about:blank", Title: http.StatusText(resp.StatusCode), Status: resp.StatusCode,
+				Detail: snippet(red(oe.Error + ": " + oe.ErrorDescription))}
+			if oe.ErrorDescription == "" {
+				e.Problem.Detail = e.OAuthCode
+			}
 			return e
 		}
 	}
