@@ -399,7 +399,15 @@ type ProviderSetting struct {
 	// AuthMethods, when not empty, are the authentication methods (values of the auth_method setting)
 	// the setting belongs to: with one of them it is required, with any other it is refused.
 	AuthMethods []string `json:"auth_methods,omitempty"`
+	// Optional, with AuthMethods: the setting is allowed with those methods but not required (a
+	// token_url with a documented default, for instance).
+	Optional bool `json:"optional,omitempty"`
 }
+
+// AuthMethodWorkloadIdentity is the auth_method of a keyless credential: it stores no secret, and
+// modelkeys-server exchanges an assertion it signs as an OpenID issuer for a vendor token that lasts
+// minutes.
+const AuthMethodWorkloadIdentity = "workload_identity"
 
 // SettingAuthMethod is the setting that chooses a provider's authentication method when the provider
 // has more than one (Provider.AuthMethods).

@@ -61,7 +61,7 @@ func checkAuthMethodSettings(p api.Provider, settings map[string]string) []api.F
 			errs = append(errs, api.FieldError{Field: "settings." + s.Name, Message: fmt.Sprintf(
 				"The setting %s goes only with auth_method %s, but the credential uses %s. Remove %s, or set auth_method to %q.",
 				s.Name, quotedList(s.AuthMethods), how, s.Name, s.AuthMethods[0])})
-		case !present && belongs:
+		case !present && belongs && !s.Optional:
 			errs = append(errs, api.FieldError{Field: "settings." + s.Name, Message: fmt.Sprintf(
 				"%s credentials with %s require the setting %s: %s Add it to settings with a value%s.",
 				p.ID, how, s.Name, s.Description, exampleClause(s))})
@@ -107,6 +107,9 @@ func checkAuthMethodDefs(p *api.Provider) []error {
 		}
 		if s.Required {
 			bad("setting %q belongs to auth methods, so it is required only with them: required must be false", s.Name)
+		}
+		if s.Optional && s.Name == api.SettingAuthMethod {
+			bad("setting %q: optional is only for settings of auth methods", s.Name)
 		}
 		for _, m := range s.AuthMethods {
 			if !slices.Contains(p.AuthMethods, m) {

@@ -20,7 +20,10 @@ func TestAuthMethodChoice(t *testing.T) {
 		{"azure_openai", map[string]string{"endpoint": "https://r.openai.azure.com"}, "api_key"},
 		{"azure_openai", map[string]string{"auth_method": "entra_id"}, "entra_id"},
 		{"azure_ai_foundry", map[string]string{"tenant_id": "t"}, "entra_id"},
-		{"openai", map[string]string{}, ""},
+		{"openai", map[string]string{}, "bearer"},
+		{"openai", map[string]string{"identity_provider_id": "wip_1"}, "workload_identity"}, // implied
+		{"vertex_ai", map[string]string{"project_id": "p"}, "service_account"},
+		{"deepseek", map[string]string{}, ""},
 	} {
 		p, _ := Provider(c.provider)
 		if got := AuthMethod(p, c.settings); got != c.want {
@@ -32,8 +35,12 @@ func TestAuthMethodChoice(t *testing.T) {
 func TestAuthMethodsListTheChoices(t *testing.T) {
 	for id, want := range map[string][]string{
 		"bedrock":          {"api_key", "sigv4"},
-		"azure_openai":     {"api_key", "entra_id"},
-		"azure_ai_foundry": {"api_key", "entra_id"},
+		"azure_openai":     {"api_key", "entra_id", "workload_identity"},
+		"azure_ai_foundry": {"api_key", "entra_id", "workload_identity"},
+		"openai":           {"bearer", "workload_identity"},
+		"anthropic":        {"x-api-key", "workload_identity"},
+		"openrouter":       {"bearer", "workload_identity"},
+		"vertex_ai":        {"service_account", "workload_identity"},
 	} {
 		p, _ := Provider(id)
 		def, ok := settingDef(p, api.SettingAuthMethod)
@@ -82,7 +89,7 @@ func TestValidateCredentialAuthMethod(t *testing.T) {
 		field    string
 		want     string
 	}{
-		{"azure_openai", with(azure, "auth_method", "oauth"), "settings.auth_method", `is "oauth", which azure_openai credentials do not know. Use one of: api_key, entra_id.`},
+		{"azure_openai", with(azure, "auth_method", "oauth"), "settings.auth_method", `is "oauth", which azure_openai credentials do not know. Use one of: api_key, entra_id, workload_identity.`},
 		{"azure_openai", with(azure, "auth_method", "entra_id", "tenant_id", "t"), "settings.client_id", `with auth_method "entra_id" require the setting client_id`},
 		{"azure_openai", with(azure, "tenant_id", "t"), "settings.client_id", `implied by the setting tenant_id`},
 		{"azure_openai", with(azure, "auth_method", "api_key", "client_id", "c"), "settings.client_id", `goes only with auth_method "entra_id"`},

@@ -14,7 +14,7 @@ import (
 
 var wantProviderIDs = []string{
 	"anthropic", "azure_ai_foundry", "azure_openai", "bedrock", "custom", "databricks", "deepseek",
-	"fireworks", "gemini", "litellm", "mistral", "openai", "perplexity", "portkey", "vertex_ai", "xai",
+	"fireworks", "gemini", "litellm", "mistral", "openai", "openrouter", "perplexity", "portkey", "vertex_ai", "xai",
 }
 
 func TestEmbeddedCatalogLoads(t *testing.T) {
@@ -117,7 +117,7 @@ func TestAllProvidersExist(t *testing.T) {
 }
 
 func TestAnyModel(t *testing.T) {
-	anyModel := []string{"azure_ai_foundry", "azure_openai", "custom", "databricks", "litellm", "portkey"}
+	anyModel := []string{"azure_ai_foundry", "azure_openai", "custom", "databricks", "litellm", "openrouter", "portkey"}
 	for _, p := range Providers() {
 		if want := slices.Contains(anyModel, p.ID); p.AnyModel != want {
 			t.Errorf("%s: any_model = %v, want %v", p.ID, p.AnyModel, want)
@@ -240,16 +240,28 @@ func TestValidateCredentialAcceptsCatalogExamples(t *testing.T) {
 		if errs := ValidateCredential(p.ID, validSettings(p), true, false); errs != nil {
 			t.Errorf("%s: required settings with their examples are refused: %v", p.ID, errs)
 		}
-		// Every optional setting's example must be accepted too.
-		all := map[string]string{}
-		for _, s := range p.Settings {
-			all[s.Name] = s.Example
-			if s.Example == "" {
-				t.Errorf("%s: setting %s has no example for error messages", p.ID, s.Name)
-			}
+		// Every optional setting's example must be accepted too, with each auth method in turn (a
+		// setting of one method is refused with another); a keyless method takes no api_key.
+		methods := []string{""}
+		if _, ok := settingDef(p, api.SettingAuthMethod); ok {
+			methods = p.AuthMethods
 		}
-		if errs := ValidateCredential(p.ID, all, true, false); errs != nil {
-			t.Errorf("%s: all settings with their examples are refused: %v", p.ID, errs)
+		for _, m := range methods {
+			all := map[string]string{}
+			for _, s := range p.Settings {
+				if s.Example == "" {
+					t.Errorf("%s: setting %s has no example for error messages", p.ID, s.Name)
+				}
+				if len(s.AuthMethods) == 0 || slices.Contains(s.AuthMethods, m) {
+					all[s.Name] = s.Example
+				}
+			}
+			if m != "" {
+				all[api.SettingAuthMethod] = m
+			}
+			if errs := ValidateCredential(p.ID, all, m != api.AuthMethodWorkloadIdentity, false); errs != nil {
+				t.Errorf("%s: all settings of auth method %q with their examples are refused: %v", p.ID, m, errs)
+			}
 		}
 	}
 }
@@ -403,8 +415,25 @@ func TestValidateCredentialURLs(t *testing.T) {
 			}
 			for _, tt := range tests {
 				settings := validSettings(p)
+				hasKey := true
+				if len(s.AuthMethods) > 0 { // a setting of an auth method: with the rest of that method
+					m := s.AuthMethods[0]
+					settings[api.SettingAuthMethod] = m
+					for _, o := range p.Settings {
+						if slices.Contains(o.AuthMethods, m) {
+							settings[o.Name] = o.Example
+						}
+					}
+					if keylessRequires[p.ID] != nil {
+						for _, n := range keylessRequires[p.ID] {
+							def, _ := settingDef(p, n)
+							settings[n] = def.Example
+						}
+					}
+					hasKey = m != api.AuthMethodWorkloadIdentity
+				}
 				settings[s.Name] = tt.value
-				errs := ValidateCredential(p.ID, settings, true, false)
+				errs := ValidateCredential(p.ID, settings, hasKey, false)
 				if tt.want == "" {
 					if errs != nil {
 						t.Errorf("%s %s=%q: unexpected %v", p.ID, s.Name, tt.value, errs)

@@ -44,17 +44,32 @@ var settingRoles = map[string]settingRole{
 	// receives the client secret. client_id names the application the secret is presented as.
 	"tenant_id": roleDestination,
 	"client_id": roleDestination,
+	// A keyless credential's assertion goes to token_url, and is good only for its audience: whoever
+	// receives it may exchange it for a vendor token until it expires, so both decide where it goes.
+	"token_url": roleDestination,
+	"audience":  roleDestination,
 
 	"auth_method": roleAuthMethod,
 	// With sigv4 the secret access key only signs; access_key_id implies sigv4 when auth_method is
 	// unset, so its presence is a change of method (caught through the effective method).
 	"access_key_id": roleAuthMethod,
 
-	"deployment":      roleRequest, // a path segment at the Azure endpoint
-	"api_version":     roleRequest, // a query parameter
-	"organization_id": roleRequest, // OpenAI-Organization header
-	"project":         roleRequest, // OpenAI-Project header
-	"project_id":      roleRequest, // a path segment at Vertex AI's regional host
+	"deployment":  roleRequest, // a path segment at the Azure endpoint
+	"api_version": roleRequest, // a query parameter
+	// OpenAI-Organization header for openai; for anthropic a field of the workload identity exchange
+	// (the organisation the federation rule belongs to), a setting of that method.
+	"organization_id": roleAuthMethod,
+	// Fields of a workload identity exchange, sent to token_url with the assertion: they name the
+	// vendor's federation objects, not a host. Each belongs to, and so implies, workload_identity.
+	"identity_provider_id":       roleAuthMethod,
+	"service_account_id":         roleAuthMethod,
+	"federation_rule_id":         roleAuthMethod,
+	"workspace_id":               roleAuthMethod,
+	"federation_policy_id":       roleAuthMethod,
+	"workload_identity_provider": roleAuthMethod,
+	"service_account_email":      roleAuthMethod, // the Google service account impersonated
+	"project":                    roleRequest,    // OpenAI-Project header
+	"project_id":                 roleRequest,    // a path segment at Vertex AI's regional host
 	// Portkey's virtual_key and config are headers to Portkey that pick which upstream key, stored in
 	// Portkey, Portkey uses: the Portkey key itself still goes only to base_url (SECURITY.md).
 	"virtual_key": roleRequest,
@@ -115,6 +130,9 @@ func DestinationMoves(id string, before, after map[string]string) []api.AuditCha
 // stored key to its provider). The server enforces it; the Terraform provider uses it to decide when it
 // must send a write-only secret again.
 func SecretsNeeded(id string, settingsBefore, settingsAfter map[string]string, verifyBefore, verifyAfter bool) bool {
+	if IsKeyless(id, settingsAfter) {
+		return false // it keeps no secret to send
+	}
 	return (verifyAfter && !verifyBefore) || len(DestinationMoves(id, settingsBefore, settingsAfter)) > 0
 }
 

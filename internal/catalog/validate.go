@@ -17,7 +17,7 @@ const MaxNameLen = 64
 
 // urlSettings are the setting names whose values are URLs. Keeping the rule by name (rather than a
 // flag per setting) means a new provider with a base_url gets the check without anyone remembering.
-var urlSettings = map[string]bool{"base_url": true, "endpoint": true, "host": true}
+var urlSettings = map[string]bool{"base_url": true, "endpoint": true, "host": true, "token_url": true}
 
 // IsURLSetting reports whether a setting names where requests (and the key) are sent.
 func IsURLSetting(name string) bool { return urlSettings[name] }
@@ -39,10 +39,14 @@ func ValidateCredential(providerID string, settings map[string]string, hasAPIKey
 	errs := checkSettingValues(p, settings)
 	errs = append(errs, checkRequiredSettings(p, settings)...)
 	errs = append(errs, checkAuthMethodSettings(p, settings)...)
-	errs = append(errs, checkSecrets(p, map[string]bool{
-		api.SecretAPIKey:    hasAPIKey,
-		api.SecretAuthToken: hasAuthToken,
-	})...)
+	if keyless(p, settings) {
+		errs = append(errs, checkKeyless(p, settings, hasAPIKey, hasAuthToken)...)
+	} else {
+		errs = append(errs, checkSecrets(p, map[string]bool{
+			api.SecretAPIKey:    hasAPIKey,
+			api.SecretAuthToken: hasAuthToken,
+		})...)
+	}
 	if len(errs) == 0 {
 		return nil
 	}

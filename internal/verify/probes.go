@@ -65,6 +65,12 @@ func (v *Verifier) prepare(ctx context.Context, p api.Provider, settings, secret
 		}
 		return &probe{req: req, models: openAIModels}, nil
 
+	case "openrouter":
+		if key == "" {
+			return nil, refused("no api_key to check")
+		}
+		return v.openRouterProbe(ctx, p, settings, key)
+
 	case "custom":
 		base, err := v.base(p, settings, "base_url", "")
 		if err != nil {
@@ -205,4 +211,20 @@ func catalogModelIDs(provider string) []string {
 		out = append(out, m.ID)
 	}
 	return out
+}
+
+// openRouterProbe lists the models the key may use: GET {base}/models/user, OpenRouter's list
+// filtered by the key's provider preferences and guardrails. Unlike GET {base}/models, which answers
+// anyone, it needs the key, so it proves it.
+func (v *Verifier) openRouterProbe(ctx context.Context, p api.Provider, settings map[string]string, token string) (*probe, error) {
+	base, err := v.base(p, settings, "base_url", p.DefaultBaseURL)
+	if err != nil {
+		return nil, err
+	}
+	req, err := get(ctx, base+"/models/user")
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return &probe{req: req, models: openAIModels}, nil
 }

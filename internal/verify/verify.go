@@ -4,6 +4,8 @@
 //
 // The probes, by provider:
 //
+//   - openrouter: GET {base}/models/user with "Authorization: Bearer KEY" (the models the key may use;
+//     GET {base}/models answers without a key, so it proves nothing).
 //   - openai, mistral, deepseek, xai, perplexity, fireworks, litellm: GET {base}/models with
 //     "Authorization: Bearer KEY". openai adds OpenAI-Organization and OpenAI-Project from the
 //     organization_id and project settings when they are set.

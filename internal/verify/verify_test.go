@@ -203,6 +203,14 @@ func providerCases() []providerCase {
 			models: []string{"anthropic.claude-3-5-haiku-20241022-v1:0"}, refusal: "HTTP 403: Authentication failed",
 		},
 		providerCase{
+			provider: "openrouter",
+			fake: &fake{path: "/models/user", keyOf: bearer,
+				okBody:    `{"data":[{"id":"openai/gpt-4o","canonical_slug":"openai/gpt-4o","name":"OpenAI: GPT-4o","context_length":128000}]}`,
+				errStatus: 401, errBody: `{"error":{"message":"No auth credentials found","code":401}}`},
+			wantPath: "/models/user", keyHeader: "Authorization", keyPrefix: "Bearer ",
+			models: []string{"openai/gpt-4o"}, refusal: "HTTP 401: No auth credentials found",
+		},
+		providerCase{
 			provider: "custom",
 			settings: func(b string) map[string]string { return map[string]string{"base_url": b + "/v1"} },
 			fake: &fake{path: "/v1/models", keyOf: bearer, okBody: `{"object":"list","data":[{"id":"meta-llama/Llama-3.1-8B-Instruct","object":"model","owned_by":"vllm","max_model_len":131072}]}`,
