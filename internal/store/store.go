@@ -122,6 +122,8 @@ type Idempotency struct {
 // Tx is one transaction. Every method that takes orgID answers only for that organisation: another
 // organisation's object is ErrNotFound.
 type Tx interface {
+	Identity // identity providers, federation rules, exchanged tokens (identity.go)
+
 	// Meta holds server-wide values such as the wrapped fingerprint key.
 	GetMeta(ctx context.Context, key string) (string, bool, error)
 	PutMeta(ctx context.Context, key, value string) error

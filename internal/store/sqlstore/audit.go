@@ -30,8 +30,16 @@ func (t *tx) InsertAudit(ctx context.Context, orgID string, e api.AuditEvent) er
 			return fmt.Errorf("lock the audit log: %w", err)
 		}
 	}
-	_, err = t.write(ctx, `INSERT INTO audit_events (org_id, time, actor, action, object_type, object_id, fields, changes)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, orgID, formatTime(e.Time), e.Actor, e.Action, e.ObjectType, e.ObjectID, fields, string(changes))
+	claims := "{}"
+	if len(e.ActorClaims) > 0 {
+		if claims, err = marshalMap(e.ActorClaims); err != nil {
+			return err
+		}
+	}
+	_, err = t.write(ctx, `INSERT INTO audit_events (org_id, time, actor, action, object_type, object_id, fields, changes,
+		actor_federation_rule, actor_claims)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, orgID, formatTime(e.Time), e.Actor, e.Action, e.ObjectType, e.ObjectID, fields, string(changes),
+		e.ActorFederationRule, claims)
 	if t.d.violation(err) == violationForeignKey {
 		return fmt.Errorf("organization %s: %w", orgID, store.ErrNotFound)
 	}
@@ -45,7 +53,8 @@ const pgAuditLockClass = 0x6175
 // ListAudit lists the organisation's events with id > afterID, oldest first; limit <= 0 means
 // DefaultLimit.
 func (t *tx) ListAudit(ctx context.Context, orgID string, afterID int64, limit int) ([]api.AuditEvent, error) {
-	rows, err := t.query(ctx, `SELECT id, time, actor, action, object_type, object_id, fields, changes FROM audit_events
+	rows, err := t.query(ctx, `SELECT id, time, actor, action, object_type, object_id, fields, changes,
+		actor_federation_rule, actor_claims FROM audit_events
 		WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, afterID, limitOrDefault(limit))
 	if err != nil {
 		return nil, err
@@ -54,9 +63,15 @@ func (t *tx) ListAudit(ctx context.Context, orgID string, afterID int64, limit i
 	out := []api.AuditEvent{}
 	for rows.Next() {
 		var e api.AuditEvent
-		var at, fields, changes string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &fields, &changes); err != nil {
+		var at, fields, changes, claims string
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &fields, &changes,
+			&e.ActorFederationRule, &claims); err != nil {
 			return nil, err
+		}
+		if claims != "" && claims != "{}" {
+			if e.ActorClaims, err = unmarshalMap(claims); err != nil {
+				return nil, err
+			}
 		}
 		if changes != "" && changes != "[]" {
 			if err := json.Unmarshal([]byte(changes), &e.Changes); err != nil {

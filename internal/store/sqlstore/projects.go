@@ -107,7 +107,7 @@ func (t *tx) UpdateProject(ctx context.Context, orgID string, p api.Project, exp
 }
 
 // DeleteProject deletes the project and its model and credential policies. A project that still holds credentials or
-// connections is refused with ErrInUse: project_id is not a foreign key (the empty string stands for the
+// connections, or that federation rules confine their tokens to, is refused with ErrInUse: project_id is not a foreign key (the empty string stands for the
 // organisation), so this check is what keeps such objects from outliving their scope unseen.
 func (t *tx) DeleteProject(ctx context.Context, orgID, id string) error {
 	if id == "" {
@@ -123,7 +123,8 @@ func (t *tx) DeleteProject(ctx context.Context, orgID, id string) error {
 		return err
 	}
 	rows, err := t.query(ctx, `SELECT id FROM credentials WHERE org_id = ? AND project_id = ?
-		UNION ALL SELECT id FROM connections WHERE org_id = ? AND project_id = ?`, orgID, id, orgID, id)
+		UNION ALL SELECT id FROM connections WHERE org_id = ? AND project_id = ?
+		UNION ALL SELECT id FROM federation_rules WHERE org_id = ? AND project_id = ?`, orgID, id, orgID, id, orgID, id)
 	if err != nil {
 		return err
 	}
