@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -115,26 +114,15 @@ func (c *keyCache) fetch(ctx context.Context, issuer string) ([]jose.JSONWebKey,
 	if err != nil || (iu.Scheme != "https" && iu.Scheme != "http") || iu.Host == "" {
 		return nil, refuse("the issuer %s is not an http(s) URL", quote(issuer))
 	}
-	var disc struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
-	}
-	discURL := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
-	body, err := c.getJSON(ctx, discURL, "discovery document")
+	disc, err := c.v.fetchDiscovery(ctx, issuer)
 	if err != nil {
 		return nil, err
 	}
-	if json.Unmarshal(body, &disc) != nil {
-		return nil, refuse("the discovery document at %s is not JSON", quote(discURL))
-	}
-	if disc.Issuer != issuer {
-		return nil, refuse("the discovery document at %s names issuer %s, not %s", quote(discURL), quote(disc.Issuer), quote(issuer))
-	}
 	ju, err := url.Parse(disc.JWKSURI)
 	if err != nil || disc.JWKSURI == "" || ju.Host == "" || (ju.Scheme != "https" && !(ju.Scheme == "http" && iu.Scheme == "http")) {
-		return nil, refuse("the discovery document at %s has no usable jwks_uri (https, or http only for an http issuer)", quote(discURL))
+		return nil, refuse("the discovery document of %s has no usable jwks_uri (https, or http only for an http issuer)", quote(issuer))
 	}
-	body, err = c.getJSON(ctx, disc.JWKSURI, "key set")
+	body, err := c.v.getJSON(ctx, disc.JWKSURI, "key set")
 	if err != nil {
 		return nil, err
 	}
@@ -145,13 +133,13 @@ func (c *keyCache) fetch(ctx context.Context, issuer string) ([]jose.JSONWebKey,
 	return keys, nil
 }
 
-func (c *keyCache) getJSON(ctx context.Context, u, what string) ([]byte, error) {
+func (v *Verifier) getJSON(ctx context.Context, u, what string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, refuse("the %s URL %s is not valid", what, quote(u))
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.v.client.Do(req)
+	resp, err := v.client.Do(req)
 	if err != nil {
 		return nil, refuse("fetching the %s at %s failed: %s", what, quote(u), fetchErr(err))
 	}

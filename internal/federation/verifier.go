@@ -16,6 +16,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/sync/singleflight"
 )
 
 // Limits of what a token may claim and of how a token is read.
@@ -51,6 +52,8 @@ type Verifier struct {
 	maxKeyAge    time.Duration
 	fetchTimeout time.Duration
 	keys         *keyCache
+	disc         discoveryCache
+	discFlight   singleflight.Group
 }
 
 // Option configures a Verifier.
@@ -85,6 +88,7 @@ func NewVerifier(httpClient *http.Client, opts ...Option) *Verifier {
 		o(v)
 	}
 	v.keys = newKeyCache(v)
+	v.disc.m = map[string]discEntry{}
 	return v
 }
 

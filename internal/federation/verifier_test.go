@@ -251,3 +251,26 @@ func (c *clock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
+
+func TestDiscoverIsCachedAndChecked(t *testing.T) {
+	iss := federationtest.NewIssuer(t)
+	v := verifier(iss)
+	d, err := v.Discover(context.Background(), iss.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.AuthorizationEndpoint != iss.URL()+"/authorize" || d.TokenEndpoint != iss.URL()+"/token" {
+		t.Errorf("endpoints %+v", d)
+	}
+	if _, err := v.Discover(context.Background(), iss.URL()); err != nil {
+		t.Fatal(err)
+	}
+	if n := iss.DiscoveryFetches(); n != 1 {
+		t.Errorf("discovery fetched %d times; want 1 (cached)", n)
+	}
+	_, err = v.Discover(context.Background(), iss.URL()+"/")
+	var fe *federation.Error
+	if !errors.As(err, &fe) || !strings.Contains(fe.Reason, "names issuer") {
+		t.Errorf("issuer with a trailing slash: err = %v; want the issuer mismatch", err)
+	}
+}
