@@ -13,9 +13,16 @@ terraform {
   backend "s3" {}
 }
 
-# Endpoint and token come from MODELKEYS_ENDPOINT and MODELKEYS_TOKEN, set by
-# the workflow: a viewer token to plan, an editor token to apply.
-provider "modelkeys" {}
+# No stored token: the provider trades the job's GitHub OIDC token for a
+# modelkeys token of minutes. The endpoint comes from MODELKEYS_ENDPOINT and the
+# rule from MODELKEYS_FEDERATION_RULE, set per job by the workflow: the viewer
+# rule to plan, the editor rule to apply.
+provider "modelkeys" {
+  workload_identity {
+    token_source = "github_actions"
+    audience     = "modelkeys"
+  }
+}
 
 # Keys come from the CI system's secrets as TF_VAR_... variables. Ephemeral and
 # write-only: they never reach the plan file or the state in the bucket.

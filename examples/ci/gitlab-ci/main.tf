@@ -13,9 +13,16 @@ terraform {
   backend "http" {}
 }
 
-# Endpoint and token come from MODELKEYS_ENDPOINT and MODELKEYS_TOKEN, set by
-# the pipeline: a viewer token to plan, an editor token to apply.
-provider "modelkeys" {}
+# No stored token: the provider trades the job's GitLab ID token (the
+# MODELKEYS_OIDC_TOKEN variable its id_tokens: keyword sets) for a modelkeys
+# token of minutes. The endpoint comes from MODELKEYS_ENDPOINT and the rule from
+# MODELKEYS_FEDERATION_RULE, set per job by the pipeline: the viewer rule to
+# plan, the editor rule to apply.
+provider "modelkeys" {
+  workload_identity {
+    token_source = "gitlab"
+  }
+}
 
 # Keys come from the CI system's secrets as TF_VAR_... variables. Ephemeral and
 # write-only: they never reach the plan file or the state in the bucket.
