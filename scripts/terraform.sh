@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Terraform 1.15 for the acceptance tests, built from source through the Go module proxy (no binary downloads).
+# The newest Terraform for the acceptance tests, built from source through the Go module proxy (no binary
+# downloads): 1.16.4, the newest stable release the proxy serves (it refuses 1.16.5 and every 1.17 release
+# but 1.17.0-beta1).
 #
 #   scripts/terraform.sh path      print the path of the terraform binary, building it first if it is not cached
 #   scripts/terraform.sh testacc   run the provider acceptance tests under it (make testacc-terraform-latest)
 #   scripts/terraform.sh profiled  print the path of a build that writes a CPU profile of each run to
 #                                  $TERRAFORM_CPUPROFILE_DIR, if set (for BENCHMARKS.md; with
 #                                  TERRAFORM_LATEST_VERSION=1.11.4, the Terraform the benchmarks use)
+#
+# TERRAFORM_LATEST_VERSION picks another release (make testacc-terraform-next: 1.17.0-beta1).
 #
 # `go install github.com/hashicorp/terraform@vX` refuses: Terraform's go.mod replaces its nested remote-state
 # backend modules (github.com/hashicorp/terraform/internal/backend/remote-state/...) with local directories, and
@@ -14,15 +18,18 @@
 # from its go.mod, drop the remote-state backends that import them (azure, consul, cos, gcs, kubernetes, oci,
 # oss, pg, s3) from internal/backend/init/init.go and `go build -mod=mod .` (several minutes). The local, remote
 # and cloud backends, which the tests use, stay. The binary is cached outside the repository, in
-# ${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys/terraform-VERSION; TERRAFORM_1_15=/path/to/terraform skips all of this.
+# ${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys/terraform-VERSION; TERRAFORM_1_16=/path/to/terraform (for a 1.16
+# version; TERRAFORM_1_17 for a 1.17 one, and so on) skips all of this.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-version=${TERRAFORM_LATEST_VERSION:-1.15.0}
+version=${TERRAFORM_LATEST_VERSION:-1.16.4}
 go=${GO:-go}
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/modelkeys"
 bin="$cache/terraform-$version"
 profiled=""
+# TERRAFORM_1_16 for 1.16.x: a binary of that minor version the user already has.
+override_var="TERRAFORM_$(echo "$version" | cut -d. -f1,2 | tr . _)"
 if [ "${1:-path}" = profiled ]; then
   profiled=1
   bin="$cache/terraform-$version-cpuprofile"
@@ -32,8 +39,8 @@ fi
 nested_backends="azure consul cos gcs kubernetes oci oss pg s3"
 
 terraform_path() {
-  if [ -n "${TERRAFORM_1_15:-}" ] && [ -z "$profiled" ]; then
-    echo "$TERRAFORM_1_15"
+  if [ -n "${!override_var:-}" ] && [ -z "$profiled" ]; then
+    echo "${!override_var}"
     return
   fi
   if [ -x "$bin" ]; then
@@ -96,7 +103,7 @@ for imp in ('"fmt"', '"path/filepath"', '"runtime/pprof"'):
 open(path, "w").write(s)
 PY
   fi
-  # version.dev=no: report "1.15.0" like a release, not "1.15.0-dev".
+  # version.dev=no: report "1.16.4" like a release, not "1.16.4-dev" (a prerelease keeps its suffix, "1.17.0-beta1").
   (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod "$go" build -mod=mod -trimpath \
     -ldflags "-s -w -X github.com/hashicorp/terraform/version.dev=no" -o "$bin.tmp" .)
   mv "$bin.tmp" "$bin"

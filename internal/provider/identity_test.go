@@ -2,7 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 	"testing"
 
@@ -15,7 +14,7 @@ import (
 )
 
 // identityConfig is one object of every resource: a project, a credential and a connection in it,
-// and two model policies, the organisation's and the project's.
+// and two model policies and two credential policies, the organisation's and the project's.
 func identityConfig(s *testServer) string {
 	return s.providerConfig() + fmt.Sprintf(`
 resource "modelkeys_project" "test" {
@@ -46,15 +45,21 @@ resource "modelkeys_model_policy" "project" {
   mode       = "denylist"
   publishers = ["meta"]
 }
+
+resource "modelkeys_credential_policy" "org" {
+  allowed_providers = ["openai", "anthropic"]
+}
+
+resource "modelkeys_credential_policy" "project" {
+  project_id          = modelkeys_project.test.id
+  max_rotation_period = "90d"
+}
 `, keyOne)
 }
 
-// Every resource has an identity (Terraform 1.12+): its id, or for a model policy its scope; and
-// import blocks take it (identity = { ... }).
+// Every resource has an identity (Terraform 1.12+, OpenTofu 1.12+): its id, or for a model policy its
+// scope; and import blocks take it (identity = { ... }).
 func TestAccIdentity_everyResource(t *testing.T) {
-	if os.Getenv("TF_ACC_PROVIDER_HOST") == "registry.opentofu.org" {
-		t.Skip("resource identity is a Terraform 1.12+ feature; not tested under OpenTofu")
-	}
 	s := newTestServer(t)
 	idOf := func(addr string) statecheck.StateCheck {
 		return statecheck.ExpectIdentityValueMatchesState(addr, tfjsonpath.New("id"))
@@ -88,6 +93,10 @@ func TestAccIdentity_everyResource(t *testing.T) {
 						"project_id": knownvalue.StringExact(""),
 					}),
 					statecheck.ExpectIdentityValueMatchesStateAtPath("modelkeys_model_policy.project", tfjsonpath.New("project_id"), tfjsonpath.New("project_id")),
+					statecheck.ExpectIdentity("modelkeys_credential_policy.org", map[string]knownvalue.Check{
+						"project_id": knownvalue.StringExact(""),
+					}),
+					statecheck.ExpectIdentityValueMatchesStateAtPath("modelkeys_credential_policy.project", tfjsonpath.New("project_id"), tfjsonpath.New("project_id")),
 				},
 			},
 			importStep("modelkeys_project.test"),
@@ -105,6 +114,8 @@ func TestAccIdentity_everyResource(t *testing.T) {
 			importStep("modelkeys_connection.test"),
 			importStep("modelkeys_model_policy.org"),
 			importStep("modelkeys_model_policy.project"),
+			importStep("modelkeys_credential_policy.org"),
+			importStep("modelkeys_credential_policy.project"),
 		},
 	})
 }
