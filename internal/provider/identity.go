@@ -14,7 +14,7 @@ import (
 // Resource identity (Terraform 1.12+): what identifies an object on the server, stored in state beside
 // its attributes, so that `import { to = ..., identity = { id = "cred_..." } }` works and list resources
 // (terraform query, 1.14+) can say what they found. Credentials, connections and projects are
-// identified by their id; a model policy by its scope, project_id ("" for the organisation's).
+// identified by their id; a model or credential policy by its scope, project_id ("" for the organisation's).
 
 var (
 	_ resource.ResourceWithIdentity = (*credentialResource)(nil)
@@ -57,14 +57,7 @@ func (r *projectResource) IdentitySchema(_ context.Context, _ resource.IdentityS
 }
 
 func (r *modelPolicyResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
-	resp.IdentitySchema = identityschema.Schema{
-		Attributes: map[string]identityschema.Attribute{
-			"project_id": identityschema.StringAttribute{
-				Description:       "The project whose policy this is; empty (`\"\"`) or left out for the organisation's policy.",
-				OptionalForImport: true,
-			},
-		},
-	}
+	resp.IdentitySchema = policyIdentitySchema() // policy_list_resources.go, shared with modelkeys_credential_policy
 }
 
 // setIDIdentity records id as the identity; identity is nil where Terraform does not support it.

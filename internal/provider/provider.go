@@ -57,6 +57,8 @@ type providerModel struct {
 	RequestTimeout types.String `tfsdk:"request_timeout"`
 	MaxRetries     types.Int64  `tfsdk:"max_retries"`
 	CACertPEM      types.String `tfsdk:"ca_cert_pem"`
+	// WorkloadIdentity is the workload_identity block (provider_workload_identity.go).
+	WorkloadIdentity types.Object `tfsdk:"workload_identity"`
 }
 
 func (p *modelkeysProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -79,7 +81,7 @@ func (p *modelkeysProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 				Validators: []validator.String{endpointValidator{}},
 			},
 			"token": schema.StringAttribute{
-				MarkdownDescription: "API token of a `modelkeys-server` (`modelkeys-server token create`). Not needed in embedded mode. Environment: `MODELKEYS_TOKEN`.",
+				MarkdownDescription: "API token of a `modelkeys-server` (`modelkeys-server token create`). Not needed in embedded mode, nor with `workload_identity`, which it cannot be combined with. Environment: `MODELKEYS_TOKEN`.",
 				Optional:            true,
 				Sensitive:           true,
 			},
@@ -103,6 +105,9 @@ func (p *modelkeysProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 				Optional:            true,
 			},
 		},
+		Blocks: map[string]schema.Block{
+			"workload_identity": workloadIdentityBlock(),
+		},
 	}
 }
 
@@ -119,6 +124,8 @@ type providerData struct {
 	embeddedPath string
 	// pending is the check of endpoint and token that this configuration still owes.
 	pending *pendingCheck
+	// workload is the workload identity the client signs in with; nil with a static token.
+	workload *workloadIdentity
 }
 
 func (p *modelkeysProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -137,6 +144,10 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 	}
 	token := stringOrEnv(cfg.Token, "MODELKEYS_TOKEN", "")
 	ctx = maskSecrets(ctx, token)
+	workload := resolveWorkloadIdentity(ctx, cfg.WorkloadIdentity, token, os.Getenv, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 
 	if cfg.Endpoint.IsUnknown() || cfg.Token.IsUnknown() {
 		// Values from resources not yet created: configure on the next run, once they are known.
@@ -189,7 +200,16 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 		// resource after each one's retries.
 		StopAfterUnreachable: true,
 	}
-	data := &providerData{defaultProject: stringOrEnv(cfg.Project, "MODELKEYS_PROJECT", ""), token: token}
+	data := &providerData{defaultProject: stringOrEnv(cfg.Project, "MODELKEYS_PROJECT", ""), token: token, workload: workload}
+	if workload != nil {
+		ccfg.TokenSource = workload.tokenSource()
+	}
+	if ep.embeddedPath != "" && workload != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("workload_identity"), "No sign-in with an embedded store",
+			"endpoint "+endpoint+" is an embedded store, which is opened in-process and needs no sign-in: remove workload_identity "+
+				"(or "+envFederationRule+"), or point endpoint at a modelkeys-server.")
+		return
+	}
 	if ep.embeddedPath != "" {
 		es, err := openEmbedded(ctx, ep.embeddedPath, p.version)
 		if err != nil {
@@ -226,9 +246,9 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 					"travel in clear text and can be read or changed on the way: use https:// (ca_cert_pem trusts a private "+
 					"certificate), or http:// only to 127.0.0.1, [::1] or localhost.")
 		}
-		if token == "" {
+		if token == "" && workload == nil {
 			resp.Diagnostics.AddAttributeWarning(path.Root("token"), "No API token",
-				"endpoint "+ep.url+" is a server, which answers 401 without a token: set token or MODELKEYS_TOKEN.")
+				"endpoint "+ep.url+" is a server, which answers 401 without a token: set token or MODELKEYS_TOKEN, or sign in with a workload_identity block.")
 		}
 		tflog.Debug(ctx, "using a modelkeys server", map[string]any{"endpoint": ep.url})
 	}
@@ -238,6 +258,9 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 	data.client = c
+	if workload != nil {
+		workload.bind(c)
+	}
 	// The protocol server checks the endpoint and token right after this (endpoint_check.go).
 	data.pending = &pendingCheck{src: src}
 	resp.ResourceData = data
@@ -281,6 +304,8 @@ func (p *modelkeysProvider) ListResources(context.Context) []func() list.ListRes
 		NewCredentialListResource,
 		NewConnectionListResource,
 		NewProjectListResource,
+		NewModelPolicyListResource,
+		NewCredentialPolicyListResource,
 	}
 }
 
