@@ -73,6 +73,9 @@ func checkEndpoint(ctx context.Context, c *client.Client, d *providerData, src e
 		return true
 	}
 	where := "endpoint " + c.BaseURL() + " (" + src.describe() + ")"
+	if addIdentityError(err, where, diags) {
+		return false
+	}
 	if d.embedded {
 		diags.AddAttributeError(path.Root("endpoint"), "Cannot open the embedded store", where+": "+err.Error())
 		return false
@@ -84,6 +87,11 @@ func checkEndpoint(ctx context.Context, c *client.Client, d *providerData, src e
 	}
 	if ae, ok := client.AsAPIError(err); ok {
 		switch {
+		case client.IsUnauthorized(err) && d.workload != nil:
+			diags.AddAttributeError(path.Root("workload_identity"), "The modelkeys server refused the exchanged token",
+				where+" answered 401 to the token it had just issued for federation rule "+d.workload.ruleID+": "+ae.Problem.Detail+"\n\n"+
+					"The rule was probably changed or deleted during this run (a change ends the tokens it issued); run again.")
+			return false
 		case client.IsUnauthorized(err):
 			diags.AddAttributeError(path.Root("token"), "The modelkeys server refused the token",
 				where+" answered 401: "+ae.Problem.Detail+"\n\n"+
