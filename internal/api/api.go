@@ -318,6 +318,9 @@ type AuditEvent struct {
 	// where the issuer sets them, repository, ref, environment, workflow, run_id, job_workflow_ref,
 	// namespace_path, terraform_run_phase (and email for people). Never a token.
 	ActorClaims map[string]string `json:"actor_claims,omitempty"`
+	// Detail says why, for an event that records a refusal (a token exchange refused: which check
+	// failed). Never a secret or a token.
+	Detail string `json:"detail,omitempty"`
 }
 
 // AuditChange is one setting's value before and after a change; "" means absent.

@@ -37,9 +37,9 @@ func (t *tx) InsertAudit(ctx context.Context, orgID string, e api.AuditEvent) er
 		}
 	}
 	_, err = t.write(ctx, `INSERT INTO audit_events (org_id, time, actor, action, object_type, object_id, fields, changes,
-		actor_federation_rule, actor_claims)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, orgID, formatTime(e.Time), e.Actor, e.Action, e.ObjectType, e.ObjectID, fields, string(changes),
-		e.ActorFederationRule, claims)
+		actor_federation_rule, actor_claims, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, orgID, formatTime(e.Time), e.Actor, e.Action, e.ObjectType, e.ObjectID, fields, string(changes),
+		e.ActorFederationRule, claims, e.Detail)
 	if t.d.violation(err) == violationForeignKey {
 		return fmt.Errorf("organization %s: %w", orgID, store.ErrNotFound)
 	}
@@ -54,7 +54,7 @@ const pgAuditLockClass = 0x6175
 // DefaultLimit.
 func (t *tx) ListAudit(ctx context.Context, orgID string, afterID int64, limit int) ([]api.AuditEvent, error) {
 	rows, err := t.query(ctx, `SELECT id, time, actor, action, object_type, object_id, fields, changes,
-		actor_federation_rule, actor_claims FROM audit_events
+		actor_federation_rule, actor_claims, detail FROM audit_events
 		WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, afterID, limitOrDefault(limit))
 	if err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func (t *tx) ListAudit(ctx context.Context, orgID string, afterID int64, limit i
 		var e api.AuditEvent
 		var at, fields, changes, claims string
 		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &fields, &changes,
-			&e.ActorFederationRule, &claims); err != nil {
+			&e.ActorFederationRule, &claims, &e.Detail); err != nil {
 			return nil, err
 		}
 		if claims != "" && claims != "{}" {

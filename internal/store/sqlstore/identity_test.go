@@ -297,7 +297,7 @@ func TestAuditActorClaims(t *testing.T) {
 		org := ensureOrg(t, s, "acme")
 		inTx(t, s, func(tx store.Tx) error {
 			e := api.AuditEvent{Time: at(0), Actor: "federation:ci", Action: "update", ObjectType: "credential", ObjectID: "c1",
-				Fields: []string{}, ActorFederationRule: "fr_1", ActorClaims: map[string]string{"sub": "repo:a/b", "run_id": "42"}}
+				Fields: []string{}, ActorFederationRule: "fr_1", ActorClaims: map[string]string{"sub": "repo:a/b", "run_id": "42"}, Detail: "the token expired"}
 			if err := tx.InsertAudit(ctx, org, e); err != nil {
 				return err
 			}
@@ -308,7 +308,7 @@ func TestAuditActorClaims(t *testing.T) {
 			if err != nil || len(got) != 2 {
 				return fmt.Errorf("ListAudit = %+v, %v", got, err)
 			}
-			if got[0].ActorFederationRule != "fr_1" || !reflect.DeepEqual(got[0].ActorClaims, e.ActorClaims) {
+			if got[0].ActorFederationRule != "fr_1" || !reflect.DeepEqual(got[0].ActorClaims, e.ActorClaims) || got[0].Detail != e.Detail {
 				return fmt.Errorf("claims event = %+v", got[0])
 			}
 			if got[1].ActorFederationRule != "" || got[1].ActorClaims != nil {

@@ -7,7 +7,8 @@
 -- exchanged_tokens keep only the SHA-256 of each token issued, with the rule and the rule's version it
 -- was issued under: a token is valid only while that rule exists at that version (a changed or
 -- deleted rule ends it) and its provider exists. Deleting a rule deletes its tokens (CASCADE).
--- audit_events gain the actor's federation rule and identity claims.
+-- audit_events gain the actor's federation rule and identity claims, and a detail (why a token
+-- exchange was refused).
 
 CREATE TABLE identity_providers (
     id         TEXT    NOT NULL PRIMARY KEY,
@@ -69,3 +70,4 @@ CREATE INDEX exchanged_tokens_rule ON exchanged_tokens (org_id, rule_id, expires
 
 ALTER TABLE audit_events ADD COLUMN actor_federation_rule TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit_events ADD COLUMN actor_claims TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE audit_events ADD COLUMN detail TEXT NOT NULL DEFAULT '';
