@@ -124,7 +124,11 @@ func (v *Verifier) vertex(ctx context.Context, p api.Provider, settings map[stri
 	if err != nil {
 		return nil, err
 	}
+	return v.vertexProbe(ctx, p, settings, project, location, token)
+}
 
+// vertexProbe lists at most one Vertex AI endpoint of the project with an access token.
+func (v *Verifier) vertexProbe(ctx context.Context, p api.Provider, settings map[string]string, project, location, token string) (*probe, error) {
 	fallback := "https://" + location + "-aiplatform.googleapis.com"
 	if location == "global" {
 		fallback = p.DefaultBaseURL
