@@ -30,6 +30,8 @@ type Issuer struct {
 	// published are the keys in the JWKS (the current one first).
 	published []*signingKey
 
+	flow codeFlow
+
 	jwksFetches      atomic.Int64
 	discoveryFetches atomic.Int64
 	n                atomic.Int64
@@ -44,6 +46,7 @@ type signingKey struct {
 func NewIssuer(t testing.TB) *Issuer {
 	t.Helper()
 	i := &Issuer{t: t}
+	i.flow = codeFlow{clients: map[string]string{}, codes: map[string]grant{}}
 	i.current = i.newKey()
 	i.published = []*signingKey{i.current}
 	mux := http.NewServeMux()
@@ -57,6 +60,7 @@ func NewIssuer(t testing.TB) *Issuer {
 			"response_types_supported":              []string{"code", "id_token"},
 			"subject_types_supported":               []string{"public"},
 			"id_token_signing_alg_values_supported": []string{"RS256"},
+			"code_challenge_methods_supported":      []string{"S256"},
 		})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
@@ -64,6 +68,8 @@ func NewIssuer(t testing.TB) *Issuer {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(i.JWKSJSON()))
 	})
+	mux.HandleFunc("GET /authorize", i.authorize)
+	mux.HandleFunc("POST /token", i.token)
 	i.srv = httptest.NewServer(mux)
 	t.Cleanup(i.srv.Close)
 	return i
@@ -204,4 +210,12 @@ func (i *Issuer) sign(key jose.SigningKey, kid string, claims map[string]any) st
 		i.t.Fatalf("federationtest: %v", err)
 	}
 	return s
+}
+
+func randomID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
 }
