@@ -125,6 +125,7 @@ type Tx interface {
 	Identity      // identity providers, federation rules, exchanged tokens (identity.go)
 	ConsoleSignIn // the console's single sign-on (console_signin.go)
 	SigningKeys   // the issuer's JWT signing keys (signing_keys.go)
+	ConsoleReads  // the web console's bounded reads (console.go)
 
 	// Meta holds server-wide values such as the wrapped fingerprint key.
 	GetMeta(ctx context.Context, key string) (string, bool, error)

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -53,18 +54,27 @@ const pgAuditLockClass = 0x6175
 // ListAudit lists the organisation's events with id > afterID, oldest first; limit <= 0 means
 // DefaultLimit.
 func (t *tx) ListAudit(ctx context.Context, orgID string, afterID int64, limit int) ([]api.AuditEvent, error) {
-	rows, err := t.query(ctx, `SELECT id, time, actor, action, object_type, object_id, fields, changes,
-		actor_federation_rule, actor_claims, detail FROM audit_events
+	rows, err := t.query(ctx, `SELECT `+auditColumns+` FROM audit_events
 		WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, afterID, limitOrDefault(limit))
 	if err != nil {
 		return nil, err
 	}
+	return scanAuditRows(rows)
+}
+
+// auditColumns are the columns scanAuditRows reads, in its order.
+const auditColumns = `id, time, actor, action, object_type, object_id, fields, changes,
+		actor_federation_rule, actor_claims, detail`
+
+// scanAuditRows reads auditColumns rows and closes them.
+func scanAuditRows(rows *sql.Rows) ([]api.AuditEvent, error) {
 	defer rows.Close()
 	out := []api.AuditEvent{}
 	for rows.Next() {
 		var e api.AuditEvent
 		var at, fields, changes, claims string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &fields, &changes,
+		var err error
+		if err = rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &fields, &changes,
 			&e.ActorFederationRule, &claims, &e.Detail); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,31 @@
+package store
+
+import (
+	"context"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+)
+
+// AuditQuery narrows SearchAudit: events with id below BeforeID (0: from the newest), newest first,
+// of one object, actor or action when those are set (exact matches; each has an index, migration
+// 0013), at most Limit of them.
+type AuditQuery struct {
+	BeforeID   int64
+	ObjectID   string
+	ObjectType string
+	Actor      string
+	Action     string
+	Limit      int
+}
+
+// ConsoleReads are the bounded reads of the web console's pages: each touches only the rows the page
+// shows (or an index), never the whole audit log or every credential.
+type ConsoleReads interface {
+	// SearchAudit lists the organisation's events newest first, narrowed by q.
+	SearchAudit(ctx context.Context, orgID string, q AuditQuery) ([]api.AuditEvent, error)
+	// ObjectNames names the credentials, connections and projects among ids; ids it does not know
+	// (deleted objects, tokens) are absent from the answer.
+	ObjectNames(ctx context.Context, orgID string, ids []string) (map[string]string, error)
+	// CountByProject counts the credentials and connections of each scope ("" the organisation).
+	CountByProject(ctx context.Context, orgID string) (credentials, connections map[string]int, err error)
+}
