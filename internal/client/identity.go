@@ -13,21 +13,21 @@ import (
 
 // IdentityProviderListOptions selects a page of GET /v1/identity-providers.
 type IdentityProviderListOptions struct {
-	// NamePrefix keeps the identity providers whose name starts with it.
-	NamePrefix string
-	PageToken  string
-	Limit      int
+	// Name keeps the identity provider of that name.
+	Name      string
+	PageToken string
+	Limit     int
 }
 
 // FederationRuleListOptions narrows GET /v1/federation-rules and selects a page. Empty fields are not sent.
 type FederationRuleListOptions struct {
 	IdentityProviderID string
 	// Kind keeps the rules of one kind, api.FederationWorkload or api.FederationPeople.
-	Kind       string
-	ProjectID  string
-	NamePrefix string
-	PageToken  string
-	Limit      int
+	Kind string
+	// Name keeps the rule of that name.
+	Name      string
+	PageToken string
+	Limit     int
 }
 
 // ---- identity providers ----
@@ -81,7 +81,7 @@ func (c *Client) DeleteIdentityProvider(ctx context.Context, id string, expected
 }
 
 func (o IdentityProviderListOptions) query() url.Values {
-	q := values("name_prefix", o.NamePrefix, "page_token", o.PageToken)
+	q := values("name", o.Name, "page_token", o.PageToken)
 	setLimit(q, o.Limit)
 	return q
 }
@@ -133,8 +133,7 @@ func (c *Client) DeleteFederationRule(ctx context.Context, id string, expectedVe
 }
 
 func (o FederationRuleListOptions) query() url.Values {
-	q := values("identity_provider_id", o.IdentityProviderID, "kind", o.Kind, "project_id", o.ProjectID,
-		"name_prefix", o.NamePrefix, "page_token", o.PageToken)
+	q := values("identity_provider_id", o.IdentityProviderID, "kind", o.Kind, "name", o.Name, "page_token", o.PageToken)
 	setLimit(q, o.Limit)
 	return q
 }

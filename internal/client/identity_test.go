@@ -44,7 +44,7 @@ func TestIdentityProviderCRUD(t *testing.T) {
 	if err := c.DeleteIdentityProvider(ctx, "idp_1", 4); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ListIdentityProviders(ctx, IdentityProviderListOptions{NamePrefix: "g", Limit: 10}); err != nil {
+	if _, err := c.ListIdentityProviders(ctx, IdentityProviderListOptions{Name: "github", Limit: 10}); err != nil {
 		t.Fatal(err)
 	}
 	want := []struct{ method, path, ifMatch string }{
@@ -66,7 +66,7 @@ func TestIdentityProviderCRUD(t *testing.T) {
 	if !strings.Contains(rec.body(0), `"client_secret":"client-secret-value"`) {
 		t.Errorf("create body %s lacks the client secret", rec.body(0))
 	}
-	if q := rec.reqs[4].URL.Query(); q.Get("name_prefix") != "g" || q.Get("limit") != "10" {
+	if q := rec.reqs[4].URL.Query(); q.Get("name") != "github" || q.Get("limit") != "10" {
 		t.Errorf("list query %v", q)
 	}
 	if _, err := c.GetIdentityProvider(ctx, ""); err == nil {

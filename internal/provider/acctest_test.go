@@ -410,6 +410,14 @@ var destroyedChecks = map[string]func(context.Context, *client.Client, *terrafor
 		_, err := c.GetProject(ctx, is.ID)
 		return goneErr(err)
 	},
+	"modelkeys_identity_provider": func(ctx context.Context, c *client.Client, is *terraform.InstanceState) error {
+		_, err := c.GetIdentityProvider(ctx, is.ID)
+		return goneErr(err)
+	},
+	"modelkeys_federation_rule": func(ctx context.Context, c *client.Client, is *terraform.InstanceState) error {
+		_, err := c.GetFederationRule(ctx, is.ID)
+		return goneErr(err)
+	},
 	"modelkeys_model_policy": func(ctx context.Context, c *client.Client, is *terraform.InstanceState) error {
 		pol, err := c.GetModelPolicy(ctx, is.Attributes["project_id"])
 		switch {

@@ -278,6 +278,8 @@ func (p *modelkeysProvider) Resources(context.Context) []func() resource.Resourc
 		NewModelPolicyResource,
 		NewProjectResource,
 		NewCredentialPolicyResource,
+		NewIdentityProviderResource,
+		NewFederationRuleResource,
 	}
 }
 
@@ -295,6 +297,7 @@ func (p *modelkeysProvider) DataSources(context.Context) []func() datasource.Dat
 func (p *modelkeysProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
 	return []func() ephemeral.EphemeralResource{
 		NewCredentialSecretEphemeralResource,
+		NewCredentialAccessTokenEphemeralResource,
 	}
 }
 
@@ -306,6 +309,8 @@ func (p *modelkeysProvider) ListResources(context.Context) []func() list.ListRes
 		NewProjectListResource,
 		NewModelPolicyListResource,
 		NewCredentialPolicyListResource,
+		NewIdentityProviderListResource,
+		NewFederationRuleListResource,
 	}
 }
 
