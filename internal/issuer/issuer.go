@@ -449,15 +449,28 @@ func Rotate(ctx context.Context, st store.Store, ring *secrets.Keyring, now time
 				return err
 			}
 		}
-		for _, k := range gen {
-			if err := tx.InsertSigningKey(ctx, k); err != nil {
+		// The newest generation signs: keep this one after every stored one, even on a clock that
+		// has not moved since the last (a coarse clock, or a test's).
+		existing, err := tx.ListSigningKeys(ctx)
+		if err != nil {
+			return err
+		}
+		notBefore := now.Add(activateIn)
+		for _, k := range existing {
+			if !notBefore.After(k.NotBefore) {
+				notBefore = k.NotBefore.Add(time.Microsecond)
+			}
+		}
+		for n := range gen {
+			gen[n].NotBefore = notBefore
+			if err := tx.InsertSigningKey(ctx, gen[n]); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.RetireSigningKeys(ctx, now.Add(activateIn).Add(RetireDelay), kids(gen)); err != nil {
+		if _, err := tx.RetireSigningKeys(ctx, notBefore.Add(RetireDelay), kids(gen)); err != nil {
 			return err
 		}
-		_, err := tx.DeleteSigningKeysRetiredBefore(ctx, now)
+		_, err = tx.DeleteSigningKeysRetiredBefore(ctx, now)
 		return err
 	})
 	if err != nil {

@@ -65,6 +65,9 @@ func routes() []route {
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Public: true, Status: 200, handle: (*Server).readyz},
 		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (the operator's metrics token)", MetricsToken: true, Status: 200, handle: (*Server).metrics},
 		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3.1 document", Public: true, Status: 200, handle: (*Server).openAPI},
+		{Method: "GET", Path: "/.well-known/openid-configuration", Summary: "The issuer's OpenID discovery document (serve --issuer-url)", Public: true, Status: 200, handle: (*Server).openIDConfiguration},
+		{Method: "GET", Path: "/.well-known/jwks.json", Summary: "The issuer's public signing keys", Public: true, Status: 200, handle: (*Server).issuerJWKS},
+		{Method: "GET", Path: "/v1/issuer", Summary: "The issuer's URLs and a credential's subject", Query: []string{"credential_id"}, Response: api.Issuer{}, Status: 200, handle: (*Server).getIssuer},
 
 		{Method: "POST", Path: "/v1/credentials/{id}/secret-matches", Summary: "Compare secrets with a credential's stored ones (editor or admin, rate-limited, audited)", Request: api.SecretMatch{}, Response: api.SecretMatchResult{}, Status: 200, handle: (*Server).secretMatches},
 		{Method: "GET", Path: "/v1/credential-policy", Summary: "Read a scope's credential policy", Query: []string{"project_id"}, Response: api.CredentialPolicy{}, Status: 200, handle: (*Server).getCredentialPolicy},

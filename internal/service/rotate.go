@@ -5,13 +5,15 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/issuer"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
-// RotateMasterKey re-wraps every data key, and the fingerprint key, with ring's primary key, in one
-// transaction: either every secret moves to the new key or none does. Ciphertexts and fingerprints stay
-// as they are. ring must also hold the key (or keys) that wrapped the data keys now.
+// RotateMasterKey re-wraps every data key, the fingerprint key and the issuer's signing keys with
+// ring's primary key, in one transaction: either every secret moves to the new key or none does.
+// Ciphertexts and fingerprints stay as they are. ring must also hold the key (or keys) that wrapped
+// the data keys now.
 //
 // Servers may run meanwhile. Each write of a secret holds the fingerprint key's row shared
 // (checkMasterKeyCurrent) and the rotation takes it exclusive before it reads a secret: a write that
@@ -71,6 +73,12 @@ func rotateMasterKey(ctx context.Context, st store.Store, ring *secrets.Keyring,
 			}
 			n++
 		}
+		// The issuer's signing keys are sealed like secrets: they move in the same transaction.
+		signing, err := issuer.RewrapAll(ctx, tx, ring)
+		if err != nil {
+			return err
+		}
+		n += signing
 		left, err := tx.CountSecretsNotWrappedBy(ctx, ring.PrimaryKeyID())
 		if err != nil {
 			return err

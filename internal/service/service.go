@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/issuer"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
@@ -100,6 +101,7 @@ type Service struct {
 	tokens   tokenCache     // see Config.TokenCacheTTL
 	probes   probeLimiter   // see Limits.ProbesPerOrg
 	compares compareLimiter // see SecretMatches
+	issuer   *issuer.Issuer // nil unless Config.IssuerURL is set (issuer.go)
 }
 
 const metaFingerprintKey = "fingerprint_key"
@@ -160,6 +162,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if err := s.upgradeFingerprints(ctx); err != nil {
 		return nil, fmt.Errorf("upgrade secret fingerprints to the per-organisation scheme: %w", err)
+	}
+	if err := s.openIssuer(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
