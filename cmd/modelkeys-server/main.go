@@ -5,6 +5,7 @@
 //	modelkeys-server token create --org acme --role admin --name ci
 //	modelkeys-server token list | token revoke ID
 //	modelkeys-server rotate-master-key --new-key-file F
+//	modelkeys-server rotate-signing-key [--activate-in 10m]
 //	modelkeys-server version
 package main
 
@@ -66,6 +67,7 @@ commands:
   token list          list tokens
   token revoke ID     revoke a token
   rotate-master-key   re-wrap every data key with a new master key
+  rotate-signing-key  add new issuer signing keys (serve --issuer-url); the old ones retire
   version             print the version
 
 Run "modelkeys-server COMMAND -h" for a command's flags.`
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("unknown token command %q; use create, list or revoke", args[1])}
 	case "rotate-master-key":
 		return rotateMasterKey(ctx, args[1:], stdout)
+	case "rotate-signing-key":
+		return rotateSigningKey(ctx, args[1:], stdout)
 	case "version", "--version", "-version":
 		_, err := fmt.Fprintln(stdout, "modelkeys-server", version)
 		return err

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/console"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/issuer"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
@@ -62,6 +63,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	pprofListen := fs.String("pprof-listen", envOr("MODELKEYS_PPROF_LISTEN", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (profiling only; off by default; env MODELKEYS_PPROF_LISTEN)")
 	metricsListen := fs.String("metrics-listen", envOr("MODELKEYS_METRICS_LISTEN", ""), "serve GET /metrics on this separate address without authentication, for Prometheus on a private network, e.g. 10.0.0.5:9090 (env MODELKEYS_METRICS_LISTEN)")
 	metricsToken := fs.String("metrics-token", envOr("MODELKEYS_METRICS_TOKEN", ""), fmt.Sprintf("serve GET /metrics on --listen too, to requests sending this token as Authorization: Bearer (at least %d characters; prefer the env variable, which ps does not show; env MODELKEYS_METRICS_TOKEN). The metrics count every organisation, so no API token opens them", server.MinMetricsTokenLength))
+	issuerURL := fs.String("issuer-url", envOr("MODELKEYS_ISSUER_URL", ""), "make this server an OpenID issuer at this public base URL (https; plain http only for a loopback host), serving /.well-known/openid-configuration and /.well-known/jwks.json, so vendors can trust its assertions for keyless credentials (env MODELKEYS_ISSUER_URL)")
 	ui := fs.Bool("ui", env.Bool("MODELKEYS_UI", true), "serve the web console under /ui/ (env MODELKEYS_UI)")
 	uiSecure := fs.Bool("ui-secure-cookies", env.Bool("MODELKEYS_UI_SECURE_COOKIES", false), "mark the console's cookies Secure on plain HTTP too, behind a TLS-terminating proxy; over --tls-cert they always are (env MODELKEYS_UI_SECURE_COOKIES)")
 	shutdownGrace := fs.Duration("shutdown-timeout", env.Duration("MODELKEYS_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to let requests finish on SIGTERM (env MODELKEYS_SHUTDOWN_TIMEOUT)")
@@ -81,6 +83,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError{"--tls-cert and --tls-key go together"}
+	}
+	if *issuerURL != "" {
+		u, err := issuer.ValidateURL(*issuerURL)
+		if err != nil {
+			return usageError{"--issuer-url (MODELKEYS_ISSUER_URL): " + err.Error()}
+		}
+		*issuerURL = u
 	}
 	if *metricsToken != "" && len(*metricsToken) < server.MinMetricsTokenLength {
 		return usageError{fmt.Sprintf("--metrics-token (MODELKEYS_METRICS_TOKEN) has %d characters; use at least %d, e.g. the output of: head -c 32 /dev/urandom | base64", len(*metricsToken), server.MinMetricsTokenLength)}
@@ -138,7 +147,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		limits.OnePerProvider = strings.Split(*onePer, ",")
 	}
 	srv, err := server.New(ctx, service.Config{
-		Store: st, Keyring: ring, Logger: logger, Limits: limits, AllowReveal: *allowReveal, Version: version, TokenCacheTTL: *tokenTTL,
+		Store: st, Keyring: ring, Logger: logger, Limits: limits, AllowReveal: *allowReveal, Version: version, TokenCacheTTL: *tokenTTL, IssuerURL: *issuerURL,
 		Verifier: verify.New(verify.Options{BaseURLs: providerURLs, Timeout: *verifyTimeout, Egress: verify.ServerEgress(egressRanges)}),
 	})
 	if err != nil {
@@ -198,7 +207,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	logger.Info("modelkeys-server listening", "url", scheme+"://"+ln.Addr().String(), "database", st.Dialect(), "master_key", secrets.KeyID(key), "master_key_source", keySource, "version", version,
-		"egress_allow", fmt.Sprint(egressRanges), "console", *ui)
+		"egress_allow", fmt.Sprint(egressRanges), "console", *ui, "issuer", *issuerURL)
 
 	errc := make(chan error, 1)
 	go func() {
