@@ -107,6 +107,7 @@ func New(srv *server.Server, opts Options) *Console {
 	m.HandleFunc("GET /ui/projects", c.authed(c.projectsPage, false))
 	m.HandleFunc("GET /ui/policies", c.authed(c.policiesPage, false))
 	m.HandleFunc("GET /ui/audit", c.authed(c.auditPage, false))
+	c.routeWrites(m) // adding, editing and deleting (write_routes.go)
 	m.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, nil, http.StatusNotFound, "Not found", "There is no console page at this address.")
 	})

@@ -70,7 +70,14 @@ func buildOpenAPI(table []route, version string) map[string]any {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": g.ref(reflect.TypeOf(rt.Request))}}}
 		}
+		if d.Form != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/x-www-form-urlencoded": map[string]any{"schema": d.Form}}}
+		}
 		responses := map[string]any{strconv.Itoa(rt.Status): g.success(rt, d)}
+		for _, status := range d.OAuthErrors {
+			responses[strconv.Itoa(status)] = g.oauthError(status)
+		}
 		for _, status := range routeErrors(rt, d) {
 			usedErrors[status] = true
 			responses[strconv.Itoa(status)] = map[string]any{"$ref": "#/components/responses/" + errorResponses[status].name}

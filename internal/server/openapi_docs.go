@@ -23,6 +23,12 @@ type operationDoc struct {
 	Body map[string]any
 	// NoStore: the answer carries Cache-Control: no-store.
 	NoStore bool
+	// Form is the schema of a form body (application/x-www-form-urlencoded), for a route that takes
+	// one instead of JSON (the token endpoint).
+	Form map[string]any
+	// OAuthErrors are error statuses answered as RFC 6749 §5.2 JSON (api.OAuthError) instead of a
+	// problem document (the token endpoint).
+	OAuthErrors []int
 }
 
 // The statuses every route can answer: 400 (a control or format character, or bytes that are not UTF-8,
@@ -71,6 +77,12 @@ var operationDocs = map[string]operationDoc{
 	"GET /v1/credentials/{id}/models": {ID: "listCredentialModels", Tag: "Credentials", Errors: errs(tokenErrors, 404, 422, 502),
 		Description: "The models the credential's key reaches: the provider's own list when the server can ask it (and the credential's verify is true), otherwise the catalog's models of the provider, " +
 			"each with whether the policy of the credential's scope allows it. 422 when the egress policy refuses the destination, 502 when the provider fails."},
+	"POST /v1/credentials/{id}/access-token": {ID: "getCredentialAccessToken", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 409, 422, 429, 502, 503), NoStore: true,
+		Description: "A vendor access token of a keyless credential (auth_method workload_identity), valid for minutes: the server signs an assertion for the credential as its OpenID issuer and exchanges it at the vendor, " +
+			"and hands the same token out again until a minute before it expires (it is kept in memory only). For admins, and for tokens exchanged from a federation rule whose credentials list names the credential (or \"*\", within the rule's project). " +
+			"A credential that stores a key is a 409: keys never leave modelkeys. 422 when the vendor refuses the exchange or the egress policy refuses its token endpoint, 502 when the vendor fails; " +
+			"rate-limited per caller (429); every call is audited as access_token with the caller, never the token.",
+		Success: "The vendor token"},
 	"POST /v1/credentials/{id}/secret-matches": {ID: "matchCredentialSecrets", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 413, 422), NoStore: true,
 		Description: "Whether the secrets in the body are the ones the credential holds, compared in constant time and never written: " +
 			"for editors and admins, rate-limited per token (429), audited as compare with the field names only. The provider asks it when adopting a credential, so a key the server already holds is not rotated.",
@@ -303,8 +315,8 @@ var fieldDocs = map[string]fieldDoc{
 	"Problem.status":                        {description: "The HTTP status of the answer.", extra: map[string]any{"minimum": 400, "maximum": 599}},
 	"Problem.errors":                        {description: "The invalid fields of a 422."},
 	"Problem.conflicts":                     {description: "The ids of the objects that stand in the way of a 409."},
-	"AuditEvent.action":                     {description: "What was done; lifecycle: the server saw a credential's lifecycle_status change (changes holds the old and new status).", enum: strs("create", "update", "delete", "reveal", "compare", "lifecycle")},
-	"AuditEvent.object_type":                {description: "The kind of object it was done to.", enum: strs("credential", "connection", "project", "model_policy", "credential_policy")},
+	"AuditEvent.action":                     {description: "What was done; lifecycle: the server saw a credential's lifecycle_status change (changes holds the old and new status).", enum: strs("create", "update", "delete", "reveal", "compare", "lifecycle", "access_token", "token_exchange", "token_exchange_refused", "sign_in")},
+	"AuditEvent.object_type":                {description: "The kind of object it was done to.", enum: strs("credential", "connection", "project", "model_policy", "credential_policy", "identity_provider", "federation_rule")},
 	"AuditEvent.id":                         {description: "Increasing; pass the last one seen as after to read on."},
 	"AuditEvent.changes":                    {description: "Old and new values, never secret: of the settings that decide where a credential's secrets are sent, of a credential's lifecycle_status, of a connection's credential_id when a forced delete of its credential detached it."},
 	"Credential.lifecycle_status":           {description: "ok; rotation_due: older than its effective rotation period; expiring: within the scope's expiry_warning of expires_at; expired. The most urgent applies.", enum: strs(api.LifecycleStatuses...)},

@@ -38,6 +38,7 @@ func routes() []route {
 		{Method: "PATCH", Path: "/v1/credentials/{id}", Summary: "Update a credential", Request: api.CredentialPatch{}, Response: api.Credential{}, Status: 200, handle: (*Server).updateCredential},
 		{Method: "DELETE", Path: "/v1/credentials/{id}", Summary: "Delete a credential", Query: []string{"force"}, Status: 204, handle: (*Server).deleteCredential},
 		{Method: "POST", Path: "/v1/credentials/{id}/verify", Summary: "Check a credential against its provider again", Response: api.Credential{}, Status: 200, handle: (*Server).verifyCredential},
+		{Method: "POST", Path: "/v1/credentials/{id}/rotate", Summary: "Rotate a managed credential's key now (mint, verify, switch; the old key is revoked after the overlap)", Query: []string{"trigger"}, Response: api.Credential{}, Status: 200, handle: (*Server).rotateCredential},
 		{Method: "GET", Path: "/v1/credentials/{id}/models", Summary: "List the models the credential's key reaches", Response: api.List[api.Model]{}, Status: 200, handle: (*Server).credentialModels},
 		{Method: "POST", Path: "/v1/credentials/{id}/reveal", Summary: "Read a credential's secrets (admin, --allow-reveal, audited)", Response: api.CredentialSecret{}, Status: 200, handle: (*Server).revealCredential},
 

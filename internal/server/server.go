@@ -43,6 +43,7 @@ type Server struct {
 
 // New opens the service and builds its HTTP face.
 func New(ctx context.Context, cfg service.Config) (*Server, error) {
+	withFederation(&cfg)
 	svc, err := service.New(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -61,6 +62,7 @@ func New(ctx context.Context, cfg service.Config) (*Server, error) {
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"method", "route"})
 	reg.MustRegister(s.requests, s.duration, newLifecycleCollector(svc))
+	reg.MustRegister(newRotationCollector(svc))
 	s.metricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 
 	mux := http.NewServeMux()

@@ -82,6 +82,9 @@ func (s *Service) admitConnection(ctx context.Context, tx store.Tx, p Principal,
 	} else if err != nil {
 		return err
 	}
+	if cred.Purpose == api.PurposeAdmin {
+		return InvalidField("credential_id", "credential %q is an admin credential (purpose \"admin\"): its key manages keys and is never used by connections. Use an inference credential, such as one whose rotation it manages.", cred.Name)
+	}
 	switch {
 	case cred.ProjectID == c.ProjectID:
 	case cred.ProjectID == "":

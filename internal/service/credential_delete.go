@@ -22,7 +22,8 @@ func (s *Service) DeleteCredential(ctx context.Context, p Principal, id string, 
 			return err
 		}
 	}
-	return s.tx(ctx, func(tx store.Tx) error {
+	var retire string
+	err := s.tx(ctx, func(tx store.Tx) error {
 		c, err := tx.GetCredential(ctx, p.OrgID, id)
 		if err != nil {
 			return storeErr(err, "credential", id)
@@ -33,6 +34,9 @@ func (s *Service) DeleteCredential(ctx context.Context, p Principal, id string, 
 		if len(c.ConnectionIDs) > 0 && !force {
 			return conflict(fmt.Sprintf("Credential %q is used by %d connection(s): %s. Delete those connections or point them at another credential first, or, as an admin, delete it with force=true to leave them invalid.",
 				c.Name, len(c.ConnectionIDs), strings.Join(c.ConnectionIDs, ", ")), c.ConnectionIDs...)
+		}
+		if retire, err = s.deleteRotationRules(ctx, tx, p, c); err != nil {
+			return err
 		}
 		for _, connID := range c.ConnectionIDs {
 			if err := s.detachConnection(ctx, tx, p, connID, c); err != nil {
@@ -48,6 +52,13 @@ func (s *Service) DeleteCredential(ctx context.Context, p Principal, id string, 
 		}
 		return s.audit(ctx, tx, p, "delete", "credential", id, fields)
 	})
+	if err == nil && retire != "" {
+		// A managed credential's key is revoked now if the vendor answers; otherwise the sweep does.
+		if _, rerr := s.driveRotation(ctx, retire, true); rerr != nil {
+			s.log.Warn("the deleted credential's key could not be revoked yet; the rotation sweep retries", "credential", id, "error", rerr)
+		}
+	}
+	return err
 }
 
 // detachConnection leaves a connection of cred without a credential, as a forced delete of cred does.

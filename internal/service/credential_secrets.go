@@ -23,8 +23,11 @@ func (s *Service) RevealCredential(ctx context.Context, p Principal, id string) 
 	if err := requireAdmin(p); err != nil {
 		return api.CredentialSecret{}, err
 	}
-	_, plain, err := s.readCredentialWithSecrets(ctx, p, id)
+	c, plain, err := s.readCredentialWithSecrets(ctx, p, id)
 	if err != nil {
+		return api.CredentialSecret{}, err
+	}
+	if err := revealRule(c); err != nil {
 		return api.CredentialSecret{}, err
 	}
 	revealed := slices.Sorted(maps.Keys(plain))

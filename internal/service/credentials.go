@@ -39,7 +39,13 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	fields = append(fields, checkID("project_id", in.ProjectID)...)
 	fields = append(fields, checkSecretsAreNotMasks(plain, "")...)
 	fields = append(fields, checkSecretShape(in.Provider, plain)...)
-	fields = append(fields, catalog.ValidateCredential(in.Provider, in.Settings, plain[api.SecretAPIKey] != "", plain[api.SecretAuthToken] != "")...)
+	rotation, rf, err := createRotationRules(p, in, plain[api.SecretAPIKey] != "")
+	if err != nil {
+		return api.Credential{}, false, err
+	}
+	fields = append(fields, rf...)
+	managed := rotation != nil // its key is minted after the insert, so the catalog sees one coming
+	fields = append(fields, catalog.ValidateCredential(in.Provider, in.Settings, plain[api.SecretAPIKey] != "" || managed, plain[api.SecretAuthToken] != "")...)
 	period, pf := normalizePeriod(in.RotationPeriod)
 	expires, ef := parseExpiry(in.ExpiresAt)
 	fields = append(append(fields, pf...), ef...)
@@ -48,6 +54,15 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	}
 	if in.ProjectID != "" {
 		if err := s.checkProjectExists(ctx, p, in.ProjectID); err != nil {
+			return api.Credential{}, false, err
+		}
+	}
+	if managed {
+		if s.adminAPI() == nil {
+			return api.Credential{}, false, rotationUnavailable()
+		}
+		want := api.Credential{Name: in.Name, Provider: in.Provider, ProjectID: in.ProjectID, Settings: in.Settings, Rotation: rotation}
+		if err := s.checkManagedCredential(ctx, p.OrgID, want); err != nil {
 			return api.Credential{}, false, err
 		}
 	}
@@ -74,9 +89,12 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	}
 
 	prov, _ := catalog.Provider(in.Provider)
-	status, message, verifiedAt, err := s.verify(ctx, p.OrgID, prov, in.Settings, plain, verify)
+	status, message, verifiedAt, err := s.verify(withPurpose(ctx, in.Purpose), p.OrgID, prov, in.Settings, plain, verify && !managed)
 	if err != nil {
 		return api.Credential{}, false, err
+	}
+	if managed {
+		status, message = api.StatusUnverified, "modelkeys is minting this credential's first key."
 	}
 	if status == api.StatusInvalid {
 		return api.Credential{}, false, InvalidField(api.SecretAPIKey, "%s", message)
@@ -107,6 +125,8 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 		RotationPeriod:    period,
 		ExpiresAt:         expires,
 		RotatedAt:         now,
+		Purpose:           catalog.PurposeOrDefault(in.Purpose),
+		Rotation:          rotation,
 	}
 	recordDestination(&c, p, now)
 	if len(plain) > 0 {
@@ -140,6 +160,18 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	}
 	if replayed {
 		c, err = s.GetCredential(ctx, p, id)
+		return c, replayed, err
+	}
+	if managed {
+		// The first key: minted, verified and switched to before the create answers. A failure
+		// removes the credential again (its key, if one was made, is revoked by the rotation).
+		if _, err := s.startRotation(ctx, p.OrgID, c, TriggerCreate, p.Actor); err != nil {
+			if derr := s.tx(ctx, func(tx store.Tx) error { return tx.DeleteCredential(ctx, p.OrgID, c.ID) }); derr != nil {
+				s.log.Warn("a managed credential whose first key failed could not be removed; the sweep mints one later", "credential", c.ID, "error", derr)
+			}
+			return api.Credential{}, false, err
+		}
+		c, err = s.GetCredential(ctx, p, c.ID)
 	}
 	return c, replayed, err
 }
@@ -327,9 +359,20 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 	fields = append(fields, checkSecretsForMove(moved, verifyOn, newPlain, sent)...)
 	fields = append(fields, checkSecretsAreNotMasks(sent, cur.SecretHint)...)
 	fields = append(fields, checkSecretShape(cur.Provider, sent)...)
-	fields = append(fields, catalog.ValidateCredential(cur.Provider, next.Settings, newPlain[api.SecretAPIKey] != "", newPlain[api.SecretAuthToken] != "")...)
+	rotChanged, rf, err := patchRotationRules(p, cur, &next, in, in.APIKey != nil && *in.APIKey != "")
+	if err != nil {
+		return api.Credential{}, err
+	}
+	fields = append(fields, rf...)
+	changed = append(changed, rotChanged...)
+	fields = append(fields, catalog.ValidateCredential(cur.Provider, next.Settings, newPlain[api.SecretAPIKey] != "" || catalog.IsManaged(next.Rotation), newPlain[api.SecretAuthToken] != "")...)
 	if len(fields) > 0 {
 		return api.Credential{}, invalid(fields...)
+	}
+	if len(rotChanged) > 0 {
+		if err := s.checkManagedCredential(ctx, p.OrgID, next); err != nil {
+			return api.Credential{}, err
+		}
 	}
 	if err := checkSenderSawDestination(p, cur, in, ifMatch); err != nil {
 		return api.Credential{}, err
@@ -380,7 +423,7 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 	}
 	if probe {
 		prov, _ := catalog.Provider(cur.Provider)
-		status, message, at, err := s.verify(ctx, p.OrgID, prov, next.Settings, newPlain, verify)
+		status, message, at, err := s.verify(withPurpose(ctx, cur.Purpose), p.OrgID, prov, next.Settings, newPlain, verify)
 		if err != nil {
 			return api.Credential{}, err
 		}
@@ -451,7 +494,7 @@ func (s *Service) reverify(ctx context.Context, orgID, id string) (api.Credentia
 	}
 	prov, _ := catalog.Provider(cur.Provider)
 	// An egress refusal is recorded like an outage: status kept, the reason in status_message.
-	status, message, at, err := s.verify(ctx, orgID, prov, cur.Settings, plain, true)
+	status, message, at, err := s.verify(withPurpose(ctx, cur.Purpose), orgID, prov, cur.Settings, plain, true)
 	if err != nil && !isEgressRefusal(err) {
 		return api.Credential{}, err
 	}
@@ -487,7 +530,7 @@ func (s *Service) verify(ctx context.Context, orgID string, prov api.Provider, s
 		return api.StatusUnverified, "This server has no verifier configured; the key was not checked.", nil, nil
 	}
 	var r api.VerifyResult
-	if err := s.probe(ctx, orgID, func() { r = s.cfg.Verifier.Verify(ctx, prov, settings, plain) }); err != nil {
+	if err := s.probe(ctx, orgID, func() { r = s.verifierFor(ctx).Verify(ctx, prov, settings, plain) }); err != nil {
 		return "", "", nil, err
 	}
 	now := s.now()

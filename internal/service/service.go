@@ -101,6 +101,7 @@ type Service struct {
 	tokens   tokenCache     // see Config.TokenCacheTTL
 	probes   probeLimiter   // see Limits.ProbesPerOrg
 	compares compareLimiter // see SecretMatches
+	rot      rotationState  // managed rotation (managed_rotation.go)
 	issuer   *issuer.Issuer // nil unless Config.IssuerURL is set (issuer.go)
 }
 

@@ -11,6 +11,7 @@ import (
 type FederationRuleFilter struct {
 	IdentityProviderID string
 	Kind               string // api.FederationWorkload or api.FederationPeople
+	ProjectID          string // the rules that confine their tokens to this project
 	Name               string
 	AfterID            string
 	Limit              int

@@ -122,10 +122,11 @@ type Idempotency struct {
 // Tx is one transaction. Every method that takes orgID answers only for that organisation: another
 // organisation's object is ErrNotFound.
 type Tx interface {
-	Identity      // identity providers, federation rules, exchanged tokens (identity.go)
-	ConsoleSignIn // the console's single sign-on (console_signin.go)
-	SigningKeys   // the issuer's JWT signing keys (signing_keys.go)
-	ConsoleReads  // the web console's bounded reads (console.go)
+	Identity        // identity providers, federation rules, exchanged tokens (identity.go)
+	ConsoleSignIn   // the console's single sign-on (console_signin.go)
+	SigningKeys     // the issuer's JWT signing keys (signing_keys.go)
+	ConsoleReads    // the web console's bounded reads (console.go)
+	RotationJournal // managed rotation (rotation.go)
 
 	// Meta holds server-wide values such as the wrapped fingerprint key.
 	GetMeta(ctx context.Context, key string) (string, bool, error)

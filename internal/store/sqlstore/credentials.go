@@ -23,7 +23,7 @@ const credentialColumns = `c.id, c.name, c.description, c.provider, c.project_id
 	EXISTS (SELECT 1 FROM credential_secrets s WHERE s.credential_id = c.id AND s.field = ?),
 	c.secret_hint, c.secret_fingerprint, c.secret_version, c.status, c.status_message, c.verified_at,
 	c.verify, c.managed_by, c.version, c.created_at, c.updated_at, c.rotation_period, c.expires_at, c.rotated_at, c.lifecycle_status,
-	c.destination_set_by_token, c.destination_set_by, c.destination_set_at,
+	c.destination_set_by_token, c.destination_set_by, c.destination_set_at, c.purpose, c.rotation, ` + rotationActiveColumn + `,
 	(SELECT string_agg(n.id, ',' ORDER BY n.id) FROM connections n WHERE n.org_id = c.org_id AND n.credential_id = c.id)`
 
 // credentialSelect reads credentials; list filters follow it.
@@ -50,15 +50,19 @@ func (t *tx) InsertCredential(ctx context.Context, orgID string, c api.Credentia
 	if err != nil {
 		return err
 	}
+	rotation, err := rotationColumn(c)
+	if err != nil {
+		return err
+	}
 	_, err = t.write(ctx, `INSERT INTO credentials (id, org_id, project_id, name, description, provider, settings, labels,
 		secret_hint, secret_fingerprint, secret_version, status, status_message, verified_at, verify, managed_by, version, created_at, updated_at,
-		rotation_period, expires_at, rotated_at, lifecycle_status, destination_set_by_token, destination_set_by, destination_set_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		rotation_period, expires_at, rotated_at, lifecycle_status, destination_set_by_token, destination_set_by, destination_set_at, purpose, rotation)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, orgID, c.ProjectID, c.Name, c.Description, c.Provider, settings, labels,
 		c.SecretHint, c.SecretFingerprint, c.SecretVersion, c.Status, c.StatusMessage, formatTimePtr(c.VerifiedAt),
 		c.Verify, c.ManagedBy, c.Version, formatTime(c.CreatedAt), formatTime(c.UpdatedAt),
 		c.RotationPeriod, formatTimePtr(c.ExpiresAt), formatTime(rotatedAt(c)), lifecycleOrOK(c.LifecycleStatus),
-		c.DestinationSetByToken, c.DestinationSetBy, formatTimePtr(c.DestinationSetAt))
+		c.DestinationSetByToken, c.DestinationSetBy, formatTimePtr(c.DestinationSetAt), purposeOrInference(c.Purpose), rotation)
 	if t.d.violation(err) == violationForeignKey {
 		return fmt.Errorf("organization %s: %w", orgID, store.ErrNotFound)
 	}
@@ -123,14 +127,16 @@ func scanCredential(row scanner, extra ...any) (api.Credential, error) {
 		c                                           api.Credential
 		settings, labels, created, updated, rotated string
 		verified, expires, destSetAt, connections   sql.NullString
+		rotation                                    string
+		rotationActive                              sql.NullString
 	}
 	c := &v.c
-	dest := make([]any, 0, 28+len(extra))
+	dest := make([]any, 0, 31+len(extra))
 	dest = append(dest, &c.ID, &c.Name, &c.Description, &c.Provider, &c.ProjectID, &v.settings, &v.labels,
 		&c.HasAPIKey, &c.HasAuthToken, &c.SecretHint, &c.SecretFingerprint, &c.SecretVersion, &c.Status,
 		&c.StatusMessage, &v.verified, &c.Verify, &c.ManagedBy, &c.Version, &v.created, &v.updated,
 		&c.RotationPeriod, &v.expires, &v.rotated, &c.LifecycleStatus,
-		&c.DestinationSetByToken, &c.DestinationSetBy, &v.destSetAt, &v.connections)
+		&c.DestinationSetByToken, &c.DestinationSetBy, &v.destSetAt, &c.Purpose, &v.rotation, &v.rotationActive, &v.connections)
 	dest = append(dest, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return *c, err
@@ -155,6 +161,9 @@ func scanCredential(row scanner, extra ...any) (api.Credential, error) {
 		return *c, err
 	}
 	if c.DestinationSetAt, err = parseTimePtr(v.destSetAt); err != nil {
+		return *c, err
+	}
+	if err = applyRotation(c, v.rotation, v.rotationActive); err != nil {
 		return *c, err
 	}
 	c.RotatedAt = c.CreatedAt
@@ -185,15 +194,19 @@ func (t *tx) UpdateCredential(ctx context.Context, orgID string, c api.Credentia
 	if err != nil {
 		return err
 	}
+	rotation, err := rotationColumn(c)
+	if err != nil {
+		return err
+	}
 	res, err := t.write(ctx, `UPDATE credentials SET name = ?, description = ?, settings = ?, labels = ?,
 		secret_hint = ?, secret_fingerprint = ?, secret_version = ?, status = ?, status_message = ?, verified_at = ?,
 		verify = ?, managed_by = ?, version = ?, updated_at = ?, rotation_period = ?, expires_at = ?, rotated_at = ?, lifecycle_status = ?,
-		destination_set_by_token = ?, destination_set_by = ?, destination_set_at = ?
+		destination_set_by_token = ?, destination_set_by = ?, destination_set_at = ?, rotation = ?
 		WHERE id = ? AND org_id = ? AND version = ?`,
 		c.Name, c.Description, settings, labels, c.SecretHint, c.SecretFingerprint, c.SecretVersion, c.Status,
 		c.StatusMessage, formatTimePtr(c.VerifiedAt), c.Verify, c.ManagedBy, c.Version, formatTime(c.UpdatedAt),
 		c.RotationPeriod, formatTimePtr(c.ExpiresAt), formatTime(rotatedAt(c)), lifecycleOrOK(c.LifecycleStatus),
-		c.DestinationSetByToken, c.DestinationSetBy, formatTimePtr(c.DestinationSetAt),
+		c.DestinationSetByToken, c.DestinationSetBy, formatTimePtr(c.DestinationSetAt), rotation,
 		c.ID, orgID, expectVersion)
 	return t.versionedResult(ctx, res, err, "credentials", "credential", c.Name, orgID, c.ID, expectVersion)
 }

@@ -103,6 +103,7 @@ func newCredential(id, name, project string) api.Credential {
 		UpdatedAt:         at(0),
 		RotatedAt:         at(0),
 		LifecycleStatus:   api.LifecycleOK,
+		Purpose:           api.PurposeInference,
 	}
 }
 

@@ -330,6 +330,7 @@ func (t *tx) ListFederationRules(ctx context.Context, orgID string, f store.Fede
 	l := newListQuery("r", "SELECT "+federationRuleColumns+" FROM federation_rules r", []any{orgID})
 	l.eq("identity_provider_id", f.IdentityProviderID)
 	l.eq("kind", f.Kind)
+	l.eq("project_id", f.ProjectID)
 	l.eq("name", f.Name)
 	q, args := l.page(f.AfterID, f.Limit)
 	rows, err := t.query(ctx, q, args...)

@@ -1,0 +1,34 @@
+package console
+
+import (
+	"html/template"
+	"net/http"
+)
+
+// writePages are the templates of the write forms (issue 36); each is parsed with the layout.
+var writePages = []string{"credential_pick", "credential_form", "credential_delete"}
+
+func init() {
+	funcs["hasFieldError"] = func(f credentialForm) bool {
+		for _, v := range append(append([]fieldView{}, f.Settings...), f.Secrets...) {
+			if v.Error != "" {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// routeWrites parses the write forms' templates and routes them. Every POST goes through authed with
+// write set: a session, its CSRF token and an editor or admin token.
+func (c *Console) routeWrites(m *http.ServeMux) {
+	for _, name := range writePages {
+		c.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+	m.HandleFunc("GET /ui/credentials/new", c.authed(c.newCredentialPage, false))
+	m.HandleFunc("POST /ui/credentials/new", c.authed(c.createCredential, true))
+	m.HandleFunc("GET /ui/credentials/{id}/edit", c.authed(c.editCredentialPage, false))
+	m.HandleFunc("POST /ui/credentials/{id}/edit", c.authed(c.updateCredential, true))
+	m.HandleFunc("GET /ui/credentials/{id}/delete", c.authed(c.deleteCredentialPage, false))
+	m.HandleFunc("POST /ui/credentials/{id}/delete", c.authed(c.deleteCredential, true))
+}
