@@ -44,7 +44,9 @@ func (a *credentialVerifyAction) Schema(_ context.Context, _ action.SchemaReques
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Checks keys with their model providers now, through the server (`POST /v1/credentials/{id}/verify`), " +
 			"and records each one's `status`, `status_message` and `verified_at` on the server. Terraform 1.14+: run it with " +
-			"`terraform apply -invoke=action.modelkeys_credential_verify.NAME`, or from a resource's `action_trigger` after create or update. " +
+			"`terraform apply -invoke=action.modelkeys_credential_verify.NAME`, or from a resource's `action_trigger` after create or update " +
+			"(with Terraform 1.16+, the trigger's `on_failure` says what a refused key does to the run: `halt`, the default, fails it; " +
+			"`continue` reports it as a warning; `taint` fails it and marks a just-created resource for replacement). " +
 			"It reports each key as it is checked and fails, naming every refused key and what its provider answered, when any key is refused " +
 			"(`status = \"invalid\"`). A provider that cannot be reached is a warning: the key keeps its last status. " +
 			"Check one credential with `credential_id`, or many with `model_provider` and `project_id`; with none of them, every credential of the organisation.",

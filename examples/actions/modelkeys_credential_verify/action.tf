@@ -6,18 +6,25 @@ action "modelkeys_credential_verify" "openai" {
   }
 }
 
-# Or check a key right after Terraform creates or changes it.
+# Or check a key right after Terraform creates or changes it. With verify =
+# false the server stores the key unchecked, and the action checks it: on_failure
+# (Terraform 1.16+) says what a refused key does to the run. halt (the default)
+# fails it; continue reports the refusal as a warning and goes on (the key is
+# stored, with status = "invalid"); taint fails it and, after a create, marks the
+# credential for replacement on the next apply.
 resource "modelkeys_credential" "openai" {
   name           = "openai-prod"
   model_provider = "openai"
   api_key_wo     = var.openai_api_key
   # Bump to send a new key.
   api_key_wo_version = 1
+  verify             = false
 
   lifecycle {
     action_trigger {
-      events  = [after_create, after_update]
-      actions = [action.modelkeys_credential_verify.this]
+      events     = [after_create, after_update]
+      actions    = [action.modelkeys_credential_verify.this]
+      on_failure = continue
     }
   }
 }
