@@ -74,6 +74,11 @@ var operationDocs = map[string]operationDoc{
 		Description: "Checks the stored key with its provider again and records the outcome in status, status_message and verified_at, without changing the version. " +
 			"An outage, or a destination the egress policy refuses (nothing is then sent), keeps the last status and says why in status_message; " +
 			"429 when the organisation has too many provider checks in flight."},
+	"POST /v1/credentials/{id}/rotate": {ID: "rotateCredential", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 409, 422, 429, 503),
+		Description: "Rotates a managed credential's key now (rotation.mode managed): the server mints a new key through the admin credential, verifies it, and switches to it " +
+			"(a new secret_version, fingerprint, hint and rotated_at) before it answers; the previous key stays live for rotation.overlap and is then revoked at the vendor. " +
+			"A new key that fails verification is revoked and the old one kept (422, naming why). 409 when the credential is not managed or a rotation is under way " +
+			"(or its previous key is still in its overlap); 503 when the server cannot reach admin APIs. trigger (api, console, terraform) is recorded in the audit log."},
 	"GET /v1/credentials/{id}/models": {ID: "listCredentialModels", Tag: "Credentials", Errors: errs(tokenErrors, 404, 422, 502),
 		Description: "The models the credential's key reaches: the provider's own list when the server can ask it (and the credential's verify is true), otherwise the catalog's models of the provider, " +
 			"each with whether the policy of the credential's scope allows it. 422 when the egress policy refuses the destination, 502 when the provider fails."},
@@ -271,6 +276,7 @@ var (
 // fieldDocs annotate fields by "Schema.json_name".
 var fieldDocs = map[string]fieldDoc{
 	"Credential.provider":                   {enum: providerIDs()},
+	"Credential.purpose":                    {description: "inference: a key connections use; admin: a vendor admin key that mints and revokes the keys of managed credentials, never used by connections and never revealed.", enum: strs(api.Purposes...)},
 	"Credential.status":                     {description: "verified: the provider accepted the key; unverified: not checked; invalid: the provider refused it.", enum: credentialStatuses},
 	"Credential.secret_hint":                {description: "The last characters of the key, for people to recognise it."},
 	"Credential.project_id":                 {description: "The project of the credential; absent for an organisation credential."},

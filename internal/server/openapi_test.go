@@ -119,7 +119,7 @@ func TestOpenAPISchemasAreExact(t *testing.T) {
 	// Responses: every field encoding/json always writes is required.
 	cred := schema("Credential")
 	wantCred := []string{"connection_ids", "created_at", "description", "has_api_key", "has_auth_token", "id", "labels",
-		"lifecycle_message", "lifecycle_status", "name", "policy_violations", "provider", "rotated_at",
+		"lifecycle_message", "lifecycle_status", "name", "policy_violations", "provider", "purpose", "rotated_at",
 		"secret_fingerprint", "secret_hint", "secret_version", "settings", "status", "status_message", "updated_at", "verify", "version"}
 	if got := stringsOf(t, cred["required"]); !slices.Equal(got, wantCred) {
 		t.Errorf("Credential.required = %v, want %v", got, wantCred)

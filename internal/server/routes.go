@@ -58,6 +58,18 @@ func routes() []route {
 		{Method: "PATCH", Path: "/v1/projects/{id}", Summary: "Update a project", Request: api.ProjectPatch{}, Response: api.Project{}, Status: 200, handle: (*Server).updateProject},
 		{Method: "DELETE", Path: "/v1/projects/{id}", Summary: "Delete an empty project", Status: 204, handle: (*Server).deleteProject},
 
+		{Method: "POST", Path: "/v1/identity-providers", Summary: "Trust an OpenID identity provider (admin)", Request: api.IdentityProviderCreate{}, Response: api.IdentityProvider{}, Status: 201, handle: (*Server).createIdentityProvider},
+		{Method: "GET", Path: "/v1/identity-providers", Summary: "List identity providers (admin)", Query: []string{"name", "page_token", "limit"}, Response: api.List[api.IdentityProvider]{}, Status: 200, handle: (*Server).listIdentityProviders},
+		{Method: "GET", Path: "/v1/identity-providers/{id}", Summary: "Read an identity provider (admin)", Response: api.IdentityProvider{}, Status: 200, handle: (*Server).getIdentityProvider},
+		{Method: "PATCH", Path: "/v1/identity-providers/{id}", Summary: "Update an identity provider (admin)", Request: api.IdentityProviderPatch{}, Response: api.IdentityProvider{}, Status: 200, handle: (*Server).updateIdentityProvider},
+		{Method: "DELETE", Path: "/v1/identity-providers/{id}", Summary: "Delete an identity provider no rule trusts (admin)", Status: 204, handle: (*Server).deleteIdentityProvider},
+		{Method: "POST", Path: "/v1/federation-rules", Summary: "Create a federation rule (admin)", Request: api.FederationRuleCreate{}, Response: api.FederationRule{}, Status: 201, handle: (*Server).createFederationRule},
+		{Method: "GET", Path: "/v1/federation-rules", Summary: "List federation rules (admin)", Query: []string{"identity_provider_id", "kind", "name", "page_token", "limit"}, Response: api.List[api.FederationRule]{}, Status: 200, handle: (*Server).listFederationRules},
+		{Method: "GET", Path: "/v1/federation-rules/{id}", Summary: "Read a federation rule (admin)", Response: api.FederationRule{}, Status: 200, handle: (*Server).getFederationRule},
+		{Method: "PATCH", Path: "/v1/federation-rules/{id}", Summary: "Update a federation rule, ending the tokens it issued (admin)", Request: api.FederationRulePatch{}, Response: api.FederationRule{}, Status: 200, handle: (*Server).updateFederationRule},
+		{Method: "DELETE", Path: "/v1/federation-rules/{id}", Summary: "Delete a federation rule and the tokens it issued (admin)", Status: 204, handle: (*Server).deleteFederationRule},
+		{Method: "POST", Path: "/v1/oauth/token", Summary: "Exchange an identity token for a short-lived modelkeys token (RFC 8693)", Public: true, Response: api.TokenExchangeResponse{}, Status: 200, handle: (*Server).oauthToken},
+
 		{Method: "GET", Path: "/v1/whoami", Summary: "Who the token speaks for: organisation, role, name, and the store's id", Response: api.WhoAmI{}, Status: 200, handle: (*Server).whoAmI},
 
 		{Method: "GET", Path: "/v1/audit-events", Summary: "Page the organisation's audit events", Query: []string{"after", "limit"}, Response: api.List[api.AuditEvent]{}, Status: 200, handle: (*Server).listAudit},

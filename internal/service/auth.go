@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
@@ -98,12 +99,16 @@ func (s *Service) PrincipalOfBearer(ctx context.Context, token string) (Principa
 	if token == "" {
 		return Principal{}, unauthorized("Send an API token as `Authorization: Bearer TOKEN`; make one with `modelkeys-server token create`.")
 	}
+	if strings.HasPrefix(token, ExchangedTokenPrefix) {
+		return s.principalOfExchangedHash(ctx, HashToken(token))
+	}
 	return s.PrincipalOfTokenHash(ctx, HashToken(token))
 }
 
 // PrincipalOfTokenHash finds the principal of the token whose HashToken is hash: the API's bearer
 // tokens and the console's sessions (which keep the hash, never the token) check a token the same way.
-// An unknown or revoked token is a 401.
+// An unknown or revoked token is a 401. A hash that is no API token's is looked up among the tokens
+// issued under federation rules.
 func (s *Service) PrincipalOfTokenHash(ctx context.Context, hash string) (Principal, error) {
 	ttl := s.cfg.TokenCacheTTL
 	if ttl > 0 {
@@ -118,7 +123,12 @@ func (s *Service) PrincipalOfTokenHash(ctx context.Context, hash string) (Princi
 		tok, err = tx.TokenByHash(ctx, hash)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) || (err == nil && tok.RevokedAt != nil) {
+	if errors.Is(err, store.ErrNotFound) {
+		// The console keeps a session's hash, not its token, so it cannot tell an exchanged token
+		// (a sign-in through a people rule) by its prefix: look there too.
+		return s.principalOfExchangedHash(ctx, hash)
+	}
+	if err == nil && tok.RevokedAt != nil {
 		return Principal{}, unauthorized("The API token is not valid: it is unknown or revoked.")
 	}
 	if err != nil {

@@ -31,6 +31,12 @@ func (s *Service) CreateConnection(ctx context.Context, p Principal, in api.Conn
 	if len(fields) > 0 {
 		return api.Connection{}, false, invalid(fields...)
 	}
+	if err := scopeRefuses(p, in.ProjectID, scopeName(in.ProjectID)); err != nil {
+		return api.Connection{}, false, err
+	}
+	if err := s.credentialInScope(ctx, p, in.CredentialID); err != nil {
+		return api.Connection{}, false, err
+	}
 	if err := s.checkConnectionModel(ctx, p, in.CredentialID, in.Model, in.AllowUnknownModel); err != nil {
 		return api.Connection{}, false, err
 	}
@@ -131,6 +137,9 @@ func (s *Service) GetConnection(ctx context.Context, p Principal, id string) (ap
 		if c, err = tx.GetConnection(ctx, p.OrgID, id); err != nil {
 			return storeErr(err, "connection", id)
 		}
+		if err := scopeHides(p, c.ProjectID, "connection", id); err != nil {
+			return err
+		}
 		return newStatusCache(s, tx, p.OrgID).fill(ctx, &c)
 	})
 	return c, err
@@ -138,10 +147,15 @@ func (s *Service) GetConnection(ctx context.Context, p Principal, id string) (ap
 
 // ListConnections pages connections with their statuses.
 func (s *Service) ListConnections(ctx context.Context, p Principal, f store.ConnectionFilter) (api.List[api.Connection], error) {
+	scope, err := scopedListFilter(p, f.ProjectID)
+	if err != nil {
+		return api.List[api.Connection]{}, err
+	}
+	f.ProjectID = scope
 	limit := clampLimit(f.Limit)
 	f.Limit = limit + 1
 	out := api.List[api.Connection]{Items: []api.Connection{}}
-	err := s.read(ctx, func(tx store.Tx) error {
+	err = s.read(ctx, func(tx store.Tx) error {
 		items, err := tx.ListConnections(ctx, p.OrgID, f)
 		if err != nil {
 			return err
@@ -166,6 +180,14 @@ func (s *Service) ListConnections(ctx context.Context, p Principal, f store.Conn
 func (s *Service) UpdateConnection(ctx context.Context, p Principal, id string, in api.ConnectionPatch, ifMatch int64) (api.Connection, error) {
 	if err := requireWrite(p); err != nil {
 		return api.Connection{}, err
+	}
+	if err := s.connectionInScope(ctx, p, id); err != nil {
+		return api.Connection{}, err
+	}
+	if in.CredentialID != nil {
+		if err := s.credentialInScope(ctx, p, *in.CredentialID); err != nil {
+			return api.Connection{}, err
+		}
 	}
 	if in.Model != nil || in.CredentialID != nil {
 		// A new model, or a credential of another provider, must be one that is known; the current
@@ -256,6 +278,9 @@ func (s *Service) UpdateConnection(ctx context.Context, p Principal, id string, 
 // DeleteConnection removes a connection.
 func (s *Service) DeleteConnection(ctx context.Context, p Principal, id string, ifMatch int64) error {
 	if err := requireWrite(p); err != nil {
+		return err
+	}
+	if err := s.connectionInScope(ctx, p, id); err != nil {
 		return err
 	}
 	return s.tx(ctx, func(tx store.Tx) error {

@@ -22,6 +22,9 @@ func (s *Service) DeleteCredential(ctx context.Context, p Principal, id string, 
 			return err
 		}
 	}
+	if err := s.credentialInScope(ctx, p, id); err != nil {
+		return err
+	}
 	var retire string
 	err := s.tx(ctx, func(tx store.Tx) error {
 		c, err := tx.GetCredential(ctx, p.OrgID, id)

@@ -47,6 +47,9 @@ func (s *Service) readCredentialWithSecrets(ctx context.Context, p Principal, id
 		if c, err = tx.GetCredential(ctx, p.OrgID, id); err != nil {
 			return storeErr(err, "credential", id)
 		}
+		if err := scopeHides(p, c.ProjectID, "credential", id); err != nil {
+			return err
+		}
 		sealed, err = tx.GetSecrets(ctx, p.OrgID, id)
 		return err
 	})

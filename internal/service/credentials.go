@@ -24,6 +24,9 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	if err := requireWrite(p); err != nil {
 		return api.Credential{}, false, err
 	}
+	if err := scopeRefuses(p, in.ProjectID, scopeName(in.ProjectID)); err != nil {
+		return api.Credential{}, false, err
+	}
 	plain := map[string]string{}
 	if in.APIKey != nil && *in.APIKey != "" {
 		plain[api.SecretAPIKey] = *in.APIKey
@@ -89,14 +92,15 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	}
 
 	prov, _ := catalog.Provider(in.Provider)
-	status, message, verifiedAt, err := s.verify(withPurpose(ctx, in.Purpose), p.OrgID, prov, in.Settings, plain, verify && !managed)
+	id := idgen.New("cred") // before the probe: a keyless credential's assertion names it
+	status, message, verifiedAt, err := s.verify(withCredentialID(withPurpose(ctx, in.Purpose), id), p.OrgID, prov, in.Settings, plain, verify && !managed)
 	if err != nil {
 		return api.Credential{}, false, err
 	}
 	if managed {
 		status, message = api.StatusUnverified, "modelkeys is minting this credential's first key."
 	}
-	if status == api.StatusInvalid {
+	if status == api.StatusInvalid && !keylessKeepsRefusal(in.Provider, in.Settings) {
 		return api.Credential{}, false, InvalidField(api.SecretAPIKey, "%s", message)
 	}
 
@@ -208,6 +212,9 @@ func (s *Service) GetCredential(ctx context.Context, p Principal, id string) (ap
 		if c, pols, err = tx.GetCredentialInScope(ctx, p.OrgID, id); err != nil {
 			return storeErr(err, "credential", id)
 		}
+		if err := scopeHides(p, c.ProjectID, "credential", id); err != nil {
+			return err
+		}
 		lc := newLifecycleCache(s, tx, p.OrgID)
 		lc.known(c.ProjectID, pols)
 		return lc.fill(ctx, &c)
@@ -221,10 +228,15 @@ func (s *Service) ListCredentials(ctx context.Context, p Principal, f store.Cred
 	if f.LifecycleStatus != "" && !slices.Contains(api.LifecycleStatuses, f.LifecycleStatus) {
 		return api.List[api.Credential]{}, InvalidField("lifecycle_status", "lifecycle_status must be one of %s, not %q.", strings.Join(api.LifecycleStatuses, ", "), f.LifecycleStatus)
 	}
+	scope, err := scopedListFilter(p, f.ProjectID)
+	if err != nil {
+		return api.List[api.Credential]{}, err
+	}
+	f.ProjectID = scope
 	limit := clampLimit(f.Limit)
 	f.Limit = limit + 1
 	out := api.List[api.Credential]{Items: []api.Credential{}}
-	err := s.read(ctx, func(tx store.Tx) error {
+	err = s.read(ctx, func(tx store.Tx) error {
 		cache := newLifecycleCache(s, tx, p.OrgID)
 		for {
 			items, err := tx.ListCredentials(ctx, p.OrgID, f)
@@ -260,6 +272,9 @@ func (s *Service) ListCredentials(ctx context.Context, p Principal, f store.Cred
 // UpdateCredential applies a patch. ifMatch, when not zero, is the version the caller last read.
 func (s *Service) UpdateCredential(ctx context.Context, p Principal, id string, in api.CredentialPatch, ifMatch int64) (api.Credential, error) {
 	if err := requireWrite(p); err != nil {
+		return api.Credential{}, err
+	}
+	if err := s.credentialInScope(ctx, p, id); err != nil {
 		return api.Credential{}, err
 	}
 	// Optimistic concurrency: read, decide, write if nothing changed since the read. Without If-Match a
@@ -423,11 +438,11 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 	}
 	if probe {
 		prov, _ := catalog.Provider(cur.Provider)
-		status, message, at, err := s.verify(withPurpose(ctx, cur.Purpose), p.OrgID, prov, next.Settings, newPlain, verify)
+		status, message, at, err := s.verify(withCredentialID(withPurpose(ctx, cur.Purpose), id), p.OrgID, prov, next.Settings, newPlain, verify)
 		if err != nil {
 			return api.Credential{}, err
 		}
-		if status == api.StatusInvalid {
+		if status == api.StatusInvalid && !keylessKeepsRefusal(cur.Provider, next.Settings) {
 			return api.Credential{}, InvalidField(api.SecretAPIKey, "%s", message)
 		}
 		next.Status, next.StatusMessage, next.VerifiedAt = status, message, at
@@ -478,6 +493,9 @@ func (s *Service) VerifyCredential(ctx context.Context, p Principal, id string) 
 	if err := requireWrite(p); err != nil {
 		return api.Credential{}, err
 	}
+	if err := s.credentialInScope(ctx, p, id); err != nil {
+		return api.Credential{}, err
+	}
 	c, err := s.reverify(ctx, p.OrgID, id)
 	if err != nil {
 		return api.Credential{}, err
@@ -494,7 +512,7 @@ func (s *Service) reverify(ctx context.Context, orgID, id string) (api.Credentia
 	}
 	prov, _ := catalog.Provider(cur.Provider)
 	// An egress refusal is recorded like an outage: status kept, the reason in status_message.
-	status, message, at, err := s.verify(withPurpose(ctx, cur.Purpose), orgID, prov, cur.Settings, plain, true)
+	status, message, at, err := s.verify(withCredentialID(withPurpose(ctx, cur.Purpose), id), orgID, prov, cur.Settings, plain, true)
 	if err != nil && !isEgressRefusal(err) {
 		return api.Credential{}, err
 	}

@@ -139,6 +139,11 @@ func policyObjectID(projectID string) string {
 }
 
 func projectMustExist(ctx context.Context, tx store.Tx, p Principal, projectID string) error {
+	// Every policy entry point (and the models list) comes through here: a principal confined to a
+	// project reaches only that project's policies (project_scope.go).
+	if err := scopeOfPolicy(p, projectID); err != nil {
+		return err
+	}
 	if projectID == "" {
 		return nil
 	}
@@ -190,6 +195,9 @@ type ModelFilter struct {
 // ListModels lists catalog models with whether the effective policy of the scope allows each.
 func (s *Service) ListModels(ctx context.Context, p Principal, f ModelFilter) (api.List[api.Model], error) {
 	out := api.List[api.Model]{Items: []api.Model{}}
+	if p.Scoped() && f.ProjectID == "" && f.CredentialID == "" {
+		f.ProjectID = p.ProjectID // judged by the policy of the principal's project, the only one it may see
+	}
 	if f.CredentialID != "" {
 		if f.ProjectID != "" {
 			return out, InvalidField("project_id", "project_id and credential_id do not go together: a credential's models are judged by the policy of its own scope.")

@@ -16,6 +16,9 @@ func (s *Service) CreateProject(ctx context.Context, p Principal, in api.Project
 	if err := requireWrite(p); err != nil {
 		return api.Project{}, false, err
 	}
+	if err := requireUnscoped(p, "the organisation's projects"); err != nil {
+		return api.Project{}, false, err
+	}
 	if fields := append(checkName(in.Name), checkDescription(in.Description)...); len(fields) > 0 {
 		return api.Project{}, false, invalid(fields...)
 	}
@@ -52,6 +55,9 @@ func (s *Service) GetProject(ctx context.Context, p Principal, id string) (api.P
 	var pr api.Project
 	err := s.read(ctx, func(tx store.Tx) error {
 		var err error
+		if err := scopeHides(p, id, "project", id); err != nil {
+			return err
+		}
 		pr, err = tx.GetProject(ctx, p.OrgID, id)
 		return storeErr(err, "project", id)
 	})
@@ -69,6 +75,20 @@ func (s *Service) ListProjectsFiltered(ctx context.Context, p Principal, name, n
 	out := api.List[api.Project]{Items: []api.Project{}}
 	if name != "" && !strings.HasPrefix(name, namePrefix) {
 		return out, nil // no name both is name and starts with namePrefix
+	}
+	if p.Scoped() {
+		// A confined principal lists its own project, when it passes the filters.
+		pr, err := s.GetProject(ctx, p, p.ProjectID)
+		if errors.Is(err, notFound("project", p.ProjectID)) || err != nil {
+			if _, isAPI := AsError(err); isAPI {
+				return out, nil
+			}
+			return out, err
+		}
+		if (name == "" || pr.Name == name) && strings.HasPrefix(pr.Name, namePrefix) && pr.ID > after {
+			out.Items = append(out.Items, pr)
+		}
+		return out, nil
 	}
 	err := s.read(ctx, func(tx store.Tx) error {
 		var items []api.Project
@@ -94,6 +114,9 @@ func (s *Service) ListProjectsFiltered(ctx context.Context, p Principal, name, n
 // UpdateProject patches a project.
 func (s *Service) UpdateProject(ctx context.Context, p Principal, id string, in api.ProjectPatch, ifMatch int64) (api.Project, error) {
 	if err := requireWrite(p); err != nil {
+		return api.Project{}, err
+	}
+	if err := requireUnscoped(p, "changes to projects (its own is read-only to it)"); err != nil {
 		return api.Project{}, err
 	}
 	var out api.Project
@@ -173,6 +196,9 @@ func (s *Service) DeleteProject(ctx context.Context, p Principal, id string, ifM
 	if err := requireWrite(p); err != nil {
 		return err
 	}
+	if err := requireUnscoped(p, "changes to projects (its own is read-only to it)"); err != nil {
+		return err
+	}
 	return s.tx(ctx, func(tx store.Tx) error {
 		cur, err := tx.GetProject(ctx, p.OrgID, id)
 		if err != nil {
@@ -195,6 +221,13 @@ func (s *Service) DeleteProject(ctx context.Context, p Principal, id string, ifM
 		}
 		for _, c := range conns {
 			users = append(users, c.ID)
+		}
+		rules, err := tx.ListFederationRules(ctx, p.OrgID, store.FederationRuleFilter{ProjectID: id, Limit: 500})
+		if err != nil {
+			return err
+		}
+		for _, r := range rules {
+			users = append(users, r.ID) // a rule that confines its tokens to the project
 		}
 		if len(users) > 0 {
 			return conflict(fmt.Sprintf("Project %q still holds %s; delete them first.", cur.Name, strings.Join(users, ", ")), users...)

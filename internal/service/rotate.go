@@ -79,6 +79,12 @@ func rotateMasterKey(ctx context.Context, st store.Store, ring *secrets.Keyring,
 			return err
 		}
 		n += signing
+		// Identity providers' client secrets, the same way (identity_providers.go).
+		m, err := rewrapIdentityProviderSecrets(ctx, tx, ring)
+		if err != nil {
+			return err
+		}
+		n += m
 		left, err := tx.CountSecretsNotWrappedBy(ctx, ring.PrimaryKeyID())
 		if err != nil {
 			return err

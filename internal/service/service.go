@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/federation"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/issuer"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
@@ -83,6 +84,13 @@ type Config struct {
 	// IssuerURL, when set, makes the server an OpenID issuer at that base URL (see issuer.go); empty:
 	// no discovery document, no JWKS, and MintAssertion refuses with ErrNoIssuer.
 	IssuerURL string
+	// Federation verifies the tokens of the identity providers organisations trust (token exchange,
+	// console sign-in); its discovery and key fetches must dial through Egress. server.New builds one
+	// when it is nil.
+	Federation *federation.Verifier
+	// Egress is the server's egress policy (*verify.EgressPolicy): an identity provider's issuer may be
+	// plain http only on a loopback address it allows. nil allows none.
+	Egress EgressChecker
 }
 
 // Service holds the rules of the API over the store.
@@ -195,6 +203,17 @@ type Principal struct {
 	Role  string
 	// TokenID keys the per-token rate limit.
 	TokenID string
+	// ProjectID confines the principal to one project ("" is the whole organisation): a token
+	// exchanged under a federation rule with a project_id (see project_scope.go).
+	ProjectID string
+	// FederationRuleID is the rule an exchanged token or a console sign-in was issued under; "" for
+	// an API token.
+	FederationRuleID string
+	// Credentials is the rule's credentials list (ids, or "*"): the keyless credentials whose vendor
+	// tokens the principal may fetch. nil for an API token.
+	Credentials []string
+	// Claims are the identity token's claims kept for the audit log (sub, repository, ref, ...).
+	Claims map[string]string
 }
 
 // CanWrite reports whether the principal may change things (an editor or admin token), the rule
@@ -246,11 +265,15 @@ func (s *Service) auditChanges(ctx context.Context, tx store.Tx, p Principal, ac
 	}
 	return tx.InsertAudit(ctx, p.OrgID, api.AuditEvent{
 		Time: s.now(), Actor: p.Actor, Action: action, ObjectType: objectType, ObjectID: objectID, Fields: fields, Changes: changes,
+		ActorFederationRule: p.FederationRuleID, ActorClaims: p.Claims,
 	})
 }
 
 // ListAudit pages the organisation's audit events.
 func (s *Service) ListAudit(ctx context.Context, p Principal, after int64, limit int) (api.List[api.AuditEvent], error) {
+	if err := requireUnscoped(p, "the organisation's audit log"); err != nil {
+		return api.List[api.AuditEvent]{}, err
+	}
 	limit = clampLimit(limit)
 	var out api.List[api.AuditEvent]
 	err := s.read(ctx, func(tx store.Tx) error {

@@ -13,6 +13,8 @@ import (
 type tokenCache struct {
 	mu sync.Mutex
 	m  map[string]tokenEntry
+	// ruleGen counts the changes of federation rules on this process (token_exchange.go).
+	ruleGen uint64
 }
 
 type tokenEntry struct {
