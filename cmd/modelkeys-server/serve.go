@@ -164,6 +164,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		reverifyLock = func(ctx context.Context) (func(), bool, error) { return ll.TryLeaderLock(ctx, "reverify") }
 	}
 	go srv.Service().RunReverifier(ctx, *reverifyInterval, reverifyLock)
+	// Managed rotations: each journal row is leased, so every replica may sweep; one at a time spares the database.
+	var rotationLock service.ReverifyLock
+	if ll, ok := st.(store.LeaderLocker); ok {
+		rotationLock = func(ctx context.Context) (func(), bool, error) { return ll.TryLeaderLock(ctx, "rotations") }
+	}
+	go srv.Service().RunRotations(ctx, service.DefaultRotationSweepInterval, rotationLock)
 	if boot := os.Getenv("MODELKEYS_BOOTSTRAP_TOKEN"); boot != "" {
 		if err := service.EnsureToken(ctx, st, "default", "admin", "bootstrap", boot, time.Now()); err != nil {
 			return fmt.Errorf("MODELKEYS_BOOTSTRAP_TOKEN: %w", err)
