@@ -149,6 +149,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv, err := server.New(ctx, service.Config{
 		Store: st, Keyring: ring, Logger: logger, Limits: limits, AllowReveal: *allowReveal, Version: version, TokenCacheTTL: *tokenTTL, IssuerURL: *issuerURL,
 		Verifier: verify.New(verify.Options{BaseURLs: providerURLs, Timeout: *verifyTimeout, Egress: verify.ServerEgress(egressRanges)}),
+		// Identity providers' issuers (loopback http only where opened) and their key fetches.
+		Egress: verify.ServerEgress(egressRanges),
 	})
 	if err != nil {
 		return err
