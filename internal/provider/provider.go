@@ -291,6 +291,7 @@ func (p *modelkeysProvider) DataSources(context.Context) []func() datasource.Dat
 		NewCredentialsDataSource,
 		NewConnectionDataSource,
 		NewProjectDataSource,
+		NewIssuerDataSource,
 	}
 }
 
