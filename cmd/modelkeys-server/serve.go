@@ -66,6 +66,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	issuerURL := fs.String("issuer-url", envOr("MODELKEYS_ISSUER_URL", ""), "make this server an OpenID issuer at this public base URL (https; plain http only for a loopback host), serving /.well-known/openid-configuration and /.well-known/jwks.json, so vendors can trust its assertions for keyless credentials (env MODELKEYS_ISSUER_URL)")
 	ui := fs.Bool("ui", env.Bool("MODELKEYS_UI", true), "serve the web console under /ui/ (env MODELKEYS_UI)")
 	uiSecure := fs.Bool("ui-secure-cookies", env.Bool("MODELKEYS_UI_SECURE_COOKIES", false), "mark the console's cookies Secure on plain HTTP too, behind a TLS-terminating proxy; over --tls-cert they always are (env MODELKEYS_UI_SECURE_COOKIES)")
+	uiTokenSignIn := fs.Bool("console-token-signin", env.Bool("MODELKEYS_CONSOLE_TOKEN_SIGNIN", true), "let people sign in to the console with an API token (break-glass); false leaves only single sign-on with the organisations' identity providers (env MODELKEYS_CONSOLE_TOKEN_SIGNIN)")
+	uiSSOList := fs.Bool("console-sso-list", env.Bool("MODELKEYS_CONSOLE_SSO_LIST", true), "list the identity providers people can sign in with on the console's sign-in page; false on a server shared by organisations that must not see each other's (the link /ui/login/oidc/{identity_provider_id} still works; env MODELKEYS_CONSOLE_SSO_LIST)")
+	uiPublicURL := fs.String("console-public-url", envOr("MODELKEYS_CONSOLE_PUBLIC_URL", ""), "the console's external base URL, e.g. https://keys.example.com, from which the single sign-on callback (URL/ui/login/oidc/callback, registered at the identity provider) is made; default: the request's own scheme and host (env MODELKEYS_CONSOLE_PUBLIC_URL)")
 	shutdownGrace := fs.Duration("shutdown-timeout", env.Duration("MODELKEYS_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to let requests finish on SIGTERM (env MODELKEYS_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
@@ -157,7 +160,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv.SetMetricsToken(*metricsToken)
 	if *ui {
-		srv.Mount(console.Prefix, console.New(srv, console.Options{SecureCookies: *uiSecure}))
+		if err := console.CheckPublicURL(*uiPublicURL); err != nil {
+			return usageError{"--console-public-url: " + err.Error()}
+		}
+		srv.Mount(console.Prefix, console.New(srv, console.Options{SecureCookies: *uiSecure, NoTokenSignIn: !*uiTokenSignIn,
+			SSO: console.SSOOptions{HideProviders: !*uiSSOList, PublicURL: *uiPublicURL, HTTPClient: verify.ServerEgress(egressRanges).HTTPClient(15 * time.Second)}}))
 	}
 	// One re-verifier per process; with several replicas on one PostgreSQL database an advisory lock
 	// lets one of them run each pass (on SQLite the lock is always granted).

@@ -51,6 +51,11 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// NoTokenSignIn turns off sign-in with an API token (--console-token-signin=false): people
+	// sign in with their organisation's identity provider only. On by default, for break-glass.
+	NoTokenSignIn bool
+	// SSO configures single sign-on with the organisations' identity providers (sso.go).
+	SSO SSOOptions
 }
 
 // Console serves the pages.
@@ -63,6 +68,7 @@ type Console struct {
 	origin   *http.CrossOriginProtection
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
+	sso      *sso
 }
 
 const (
@@ -88,15 +94,18 @@ func New(srv *server.Server, opts Options) *Console {
 	}
 	c := &Console{srv: srv, svc: srv.Service(), opts: opts, sessions: newSessionStore(), loginKey: newLoginKey(),
 		origin: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}}
-	for _, name := range []string{"login", "credentials", "credential", "connections", "models", "projects", "policies", "audit", "error"} {
+	for _, name := range []string{"login", "credentials", "credential", "connections", "models", "projects", "policies", "audit", "error", "sso_done", "sso_refused"} {
 		c.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
+	c.sso = newSSO(opts.SSO, c.svc)
 	static, _ := fs.Sub(staticFS, "static")
 	m := http.NewServeMux()
 	m.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", staticHandler(http.FileServerFS(filesOnly{static}))))
 	m.HandleFunc("GET /ui/{$}", c.home)
 	m.HandleFunc("GET /ui/login", c.loginPage)
 	m.HandleFunc("POST /ui/login", c.login)
+	m.HandleFunc("GET "+callbackPath, c.ssoCallback) // before the {id} pattern: more specific
+	m.HandleFunc("GET /ui/login/oidc/{id}", c.ssoStart)
 	m.HandleFunc("POST /ui/logout", c.authed(c.logout, false))
 	m.HandleFunc("GET /ui/credentials", c.authed(c.credentialsPage, false))
 	m.HandleFunc("GET /ui/credentials/{id}", c.authed(c.credentialPage, false))
@@ -207,7 +216,11 @@ func (c *Console) authed(h func(http.ResponseWriter, *http.Request, *request), w
 			if errors.As(err, &e) && e.Status == http.StatusUnauthorized {
 				c.sessions.delete(id)
 				c.clearCookie(w, r, sessionCookie)
-				http.Redirect(w, r, "/ui/login?ended=revoked", http.StatusSeeOther)
+				ended := "revoked"
+				if sess.sso != "" {
+					ended = "sso" // its rule changed or went, or its time ran out
+				}
+				http.Redirect(w, r, "/ui/login?ended="+ended, http.StatusSeeOther)
 				return
 			}
 			c.fail(w, r, nil, err)

@@ -70,6 +70,7 @@ type harnessOptions struct {
 	console  console.Options
 	tls      bool
 	postgres bool // a fresh PostgreSQL database (pgtest) instead of SQLite; skips without PostgreSQL
+	config   func(*service.Config)
 }
 
 func newHarness(t *testing.T, opts ...func(*harnessOptions)) *harness {
@@ -98,7 +99,11 @@ func newHarness(t *testing.T, opts ...func(*harnessOptions)) *harness {
 	if o.limits != nil {
 		limits = *o.limits
 	}
-	srv, err := server.New(ctx, service.Config{Store: st, Keyring: ring, Limits: limits, Verifier: &fakeVerifier{}, Version: "test"})
+	cfg := service.Config{Store: st, Keyring: ring, Limits: limits, Verifier: &fakeVerifier{}, Version: "test"}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}

@@ -16,6 +16,9 @@ type session struct {
 	csrf          string
 	created, seen time.Time
 	flash, errMsg string // one-shot messages for the next page
+	// sso names the identity provider of a single sign-on session ("" for token sign-in); its token
+	// was issued under a federation rule and ends with it.
+	sso string
 }
 
 // sessionStore keeps sessions in memory, keyed by the SHA-256 of the cookie value, so the map holds
@@ -46,6 +49,11 @@ func storeKey(cookie string) string {
 
 // create starts a session and returns the cookie value.
 func (s *sessionStore) create(tokenHash string, now time.Time, ttl, idle time.Duration) string {
+	return s.createSSO(tokenHash, "", now, ttl, idle)
+}
+
+// createSSO starts a session opened by single sign-on with the identity provider named provider.
+func (s *sessionStore) createSSO(tokenHash, provider string, now time.Time, ttl, idle time.Duration) string {
 	cookie := randomToken()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -62,7 +70,7 @@ func (s *sessionStore) create(tokenHash string, now time.Time, ttl, idle time.Du
 		}
 		delete(s.m, oldest)
 	}
-	s.m[storeKey(cookie)] = &session{tokenHash: tokenHash, csrf: randomToken(), created: now, seen: now}
+	s.m[storeKey(cookie)] = &session{tokenHash: tokenHash, csrf: randomToken(), created: now, seen: now, sso: provider}
 	return cookie
 }
 

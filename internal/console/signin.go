@@ -26,6 +26,10 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 type loginData struct {
 	Error  string
 	Notice string
+	// TokenSignIn shows the token form (unless the operator turned it off); Providers are the
+	// "Sign in with ..." links (sso.go).
+	TokenSignIn bool
+	Providers   []ssoLink
 }
 
 // loginPage shows the sign-in form. There is no session yet to tie its CSRF token to, so the cookie
@@ -41,11 +45,15 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 		d.Notice = "Your session ended: the token it was opened with is no longer valid."
 	case "out":
 		d.Notice = "You are signed out."
+	case "sso":
+		d.Notice = "Your single sign-on session ended: its federation rule changed or was deleted, or its time ran out. Sign in again."
 	}
 	c.showLogin(w, r, http.StatusOK, d)
 }
 
 func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {
+	d.TokenSignIn = !c.opts.NoTokenSignIn
+	d.Providers = c.signInLinks(r.Context())
 	nonce := randomToken() + "." + strconv.FormatInt(c.opts.Now().Unix(), 10)
 	c.setCookie(w, r, loginCookie, nonce, loginFormTTL)
 	pg := c.newPage(nil, "Sign in", "login", d)
@@ -98,6 +106,10 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		c.renderError(w, r, nil, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		return
+	}
+	if c.opts.NoTokenSignIn {
+		c.renderError(w, r, nil, http.StatusForbidden, "Forbidden", "Sign-in with an API token is turned off on this server; sign in with your organisation's identity provider.")
 		return
 	}
 	if !c.loginFormValid(r) {
