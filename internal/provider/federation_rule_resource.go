@@ -26,6 +26,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/federation"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 var (
@@ -143,17 +144,14 @@ func (r *federationRuleResource) Schema(_ context.Context, _ resource.SchemaRequ
 	}
 }
 
-// maxRuleTokenTTL is the longest token_ttl the server takes (service.MaxTokenTTL).
-const maxRuleTokenTTL = time.Hour
-
-// checkTokenTTL is the server's rule: a Go duration above zero and at most an hour.
+// checkTokenTTL is the server's rule: a Go duration above zero and at most service.MaxTokenTTL.
 func checkTokenTTL(s string) error {
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		return fmt.Errorf("token_ttl %q is not a duration; write it as Go does, such as \"15m\" or \"1h\"", s)
 	}
-	if d <= 0 || d > maxRuleTokenTTL {
-		return fmt.Errorf("token_ttl must be above 0 and at most %s, not %s: a longer-lived token is what federation replaces", maxRuleTokenTTL, s)
+	if d <= 0 || d > service.MaxTokenTTL {
+		return fmt.Errorf("token_ttl must be above 0 and at most %s, not %s: a longer-lived token is what federation replaces", service.MaxTokenTTL, s)
 	}
 	return nil
 }

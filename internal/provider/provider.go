@@ -149,10 +149,10 @@ func (p *modelkeysProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 
-	if cfg.Endpoint.IsUnknown() || cfg.Token.IsUnknown() {
+	if cfg.Endpoint.IsUnknown() || cfg.Token.IsUnknown() || workloadIdentityUnknown(cfg.WorkloadIdentity) {
 		// Values from resources not yet created: configure on the next run, once they are known.
 		resp.Diagnostics.AddWarning("Provider configuration not known yet",
-			"endpoint or token depends on values known only after apply; the modelkeys provider cannot talk to the API in this plan.")
+			"endpoint, token or workload_identity depends on values known only after apply; the modelkeys provider cannot talk to the API in this plan.")
 		return
 	}
 	ep, err := parseEndpoint(endpoint)

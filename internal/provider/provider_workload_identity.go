@@ -146,7 +146,10 @@ type workloadIdentity struct {
 // nil when the provider signs in some other way. staticToken is the token from config or environment.
 func resolveWorkloadIdentity(ctx context.Context, block types.Object, staticToken string, getenv func(string) string, diags *diag.Diagnostics) *workloadIdentity {
 	var m workloadIdentityModel
-	present := !block.IsNull() && !block.IsUnknown()
+	if workloadIdentityUnknown(block) {
+		return nil // Configure says so and configures on the next run
+	}
+	present := !block.IsNull()
 	if present {
 		diags.Append(block.As(ctx, &m, basetypes.ObjectAsOptions{})...)
 		if diags.HasError() {
@@ -186,11 +189,6 @@ func resolveWorkloadIdentity(ctx context.Context, block types.Object, staticToke
 	if v := m.TokenSource.ValueString(); v != "" {
 		w.source = v
 	}
-	if m.FederationRule.IsUnknown() || m.TokenFile.IsUnknown() || m.TokenEnv.IsUnknown() || m.Audience.IsUnknown() || m.TokenSource.IsUnknown() {
-		diags.AddAttributeError(path.Root("workload_identity"), "workload_identity not known yet",
-			"workload_identity depends on values known only after apply; the provider signs in when it is configured, so these must be known at plan.")
-		return nil
-	}
 	if w.ruleID == "" {
 		diags.AddAttributeError(path.Root("workload_identity").AtName("federation_rule"), "No federation rule",
 			"workload_identity needs the id of the federation rule to sign in under: set federation_rule (fr_...) or "+envFederationRule+". "+
@@ -204,6 +202,20 @@ func resolveWorkloadIdentity(ctx context.Context, block types.Object, staticToke
 	}
 	tflog.Debug(ctx, "signing in with a workload identity", map[string]any{"federation_rule": w.ruleID, "token_source": w.source})
 	return w
+}
+
+// workloadIdentityUnknown reports a workload_identity block with a value known only after apply (a
+// federation rule created in the same run, say).
+func workloadIdentityUnknown(block types.Object) bool {
+	if block.IsUnknown() {
+		return true
+	}
+	for _, v := range block.Attributes() {
+		if v.IsUnknown() {
+			return true
+		}
+	}
+	return false
 }
 
 // stringOrEnvWith is the configured value, else env (already read).
