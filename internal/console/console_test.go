@@ -63,17 +63,17 @@ func TestConsolePageContents(t *testing.T) {
 			}
 		}
 	}
-	check("/ui/credentials", "<h2>Organisation</h2>", "<h2>Project research", "also uses the organisation", "openai-prod", "claude",
+	check("/ui/credentials", `data-label="Scope">Organisation<`, `data-label="Scope">Project research<`, "openai-prod", "claude",
 		h.orgCred.SecretHint, h.prjCred.SecretHint, "verified", "create by alice", "Terraform", `<th scope="col">Connections</th>`,
 		`<th scope="col">Lifecycle</th>`, `lifecycle-ok">ok<`)
-	check("/ui/credentials?provider=anthropic", "claude", "1 credential match")
+	check("/ui/credentials?provider=anthropic", "claude", "1 credential on this page, matching the filter")
 	if a := b.get("/ui/credentials?provider=anthropic"); strings.Contains(a.body, "openai-prod") {
 		t.Error("the provider filter kept openai-prod")
 	}
 	if a := b.get("/ui/credentials?project=-"); strings.Contains(a.body, ">claude<") {
 		t.Error("the organisation filter kept a project credential")
 	}
-	if a := b.get("/ui/credentials?status=invalid"); !strings.Contains(a.body, "0 credentials match") {
+	if a := b.get("/ui/credentials?status=invalid"); !strings.Contains(a.body, "No credentials match the filter") {
 		t.Error("the status filter kept verified credentials")
 	}
 	check("/ui/credentials/"+h.orgCred.ID, "Managed by Terraform", "drift", h.orgCred.SecretFingerprint, "Secret version</dt><dd>1",
@@ -494,7 +494,7 @@ func TestConsoleAuditPaging(t *testing.T) {
 	if n := strings.Count(first.body, "<tr>") - 1; n != 50 {
 		t.Errorf("first page: %d rows, want 50", n)
 	}
-	if !strings.Contains(first.body, `<td class="num">`+itoa(newest)+`</td>`) {
+	if !strings.Contains(first.body, `<td data-label="#" class="num">`+itoa(newest)+`</td>`) {
 		t.Error("the first page does not start with the newest event")
 	}
 	m := regexpFind(`href="(/ui/audit\?before=\d+)" rel="next"`, first.body)
@@ -505,7 +505,7 @@ func TestConsoleAuditPaging(t *testing.T) {
 	if n := strings.Count(second.body, "<tr>") - 1; n != total-50 {
 		t.Errorf("second page: %d rows, want %d", n, total-50)
 	}
-	if !strings.Contains(second.body, `<td class="num">`+itoa(oldest)+`</td>`) || strings.Contains(second.body, `rel="next"`) {
+	if !strings.Contains(second.body, `<td data-label="#" class="num">`+itoa(oldest)+`</td>`) || strings.Contains(second.body, `rel="next"`) {
 		t.Error("the last page does not end with the oldest event, or offers more")
 	}
 	if !strings.Contains(second.body, `href="/ui/audit">Newest`) {

@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
@@ -11,14 +10,11 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
-// The console reads whole lists through the service's paged methods: an organisation holds at most
-// a few hundred credentials (the server's --max-credentials), so a page shows all of them.
+// Lists that are small by nature (projects, a credential's connections) are read whole through the
+// service's paged methods; credentials and the audit log are read a page at a time (credentials_list.go,
+// audit_page.go).
 
 const pageSize = 500
-
-// maxAuditScan bounds the audit events read to find each object's history: the store pages the log
-// oldest first, so the console reads it through to the newest.
-const maxAuditScan = 100_000
 
 // every reads all pages of a list: page fetches the one after the given token ("" for the first).
 func every[T any](page func(after string) (api.List[T], error)) ([]T, error) {
@@ -83,64 +79,4 @@ func (c *Console) inventory(ctx context.Context, p service.Principal, credential
 		inv.connections, err = c.allConnections(ctx, p, store.ConnectionFilter{})
 	}
 	return inv, err
-}
-
-// auditLog is the organisation's audit events, oldest first, and whether maxAuditScan cut it short.
-type auditLog struct {
-	events    []api.AuditEvent
-	truncated bool
-}
-
-func (c *Console) readAudit(ctx context.Context, p service.Principal) (auditLog, error) {
-	var log auditLog
-	var after int64
-	for {
-		page, err := c.svc.ListAudit(ctx, p, after, pageSize)
-		if err != nil {
-			return log, err
-		}
-		log.events = append(log.events, page.Items...)
-		if page.NextPageToken == "" {
-			return log, nil
-		}
-		if len(log.events) >= maxAuditScan {
-			log.truncated = true
-			return log, nil
-		}
-		if after, err = strconv.ParseInt(page.NextPageToken, 10, 64); err != nil {
-			return log, err
-		}
-	}
-}
-
-// of lists the events of one object, newest first.
-func (l auditLog) of(objectID string) []api.AuditEvent {
-	var out []api.AuditEvent
-	for i := len(l.events) - 1; i >= 0; i-- {
-		if l.events[i].ObjectID == objectID {
-			out = append(out, l.events[i])
-		}
-	}
-	return out
-}
-
-// byObject is each object's events, newest first.
-func (l auditLog) byObject() map[string][]api.AuditEvent {
-	out := map[string][]api.AuditEvent{}
-	for i := len(l.events) - 1; i >= 0; i-- {
-		e := l.events[i]
-		out[e.ObjectID] = append(out[e.ObjectID], e)
-	}
-	return out
-}
-
-// keySetAt is when a credential's secret was last written (its create or a rotation), from its
-// events (newest first); nil when the log does not say.
-func keySetAt(events []api.AuditEvent) *api.AuditEvent {
-	for i := range events {
-		if slices.Contains(events[i].Fields, api.SecretAPIKey) || slices.Contains(events[i].Fields, api.SecretAuthToken) {
-			return &events[i]
-		}
-	}
-	return nil
 }

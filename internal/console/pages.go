@@ -119,118 +119,22 @@ func projectOptions(projects []api.Project, selected string, leading ...option) 
 	return out
 }
 
-type credentialRow struct {
-	api.Credential
-	Connections int
-	KeySet      time.Time
-	LastChange  *api.AuditEvent
-}
-
-type scopeGroup struct {
-	Heading string
-	ID      string // "" for the organisation
-	Inherit bool
-	Rows    []credentialRow
-}
-
-type credentialsData struct {
-	Groups                   []scopeGroup
-	Providers, Statuses      []option
-	Scopes                   []option
-	Count                    int
-	Filtered, AuditTruncated bool
-}
-
-var statuses = []string{api.StatusVerified, api.StatusUnverified, api.StatusInvalid}
-
-func (c *Console) credentialsPage(w http.ResponseWriter, r *http.Request, req *request) {
-	ctx, p := r.Context(), req.p
-	q := r.URL.Query()
-	provider, status, project := q.Get("provider"), q.Get("status"), q.Get("project")
-	projects, err := c.allProjects(ctx, p)
-	if err != nil {
-		c.fail(w, r, req, err)
-		return
-	}
-	f := store.CredentialFilter{Provider: provider}
-	switch project {
-	case "":
-	case "-":
-		f.ProjectID = "-"
-	default:
-		f.ProjectID = project
-	}
-	creds, err := c.allCredentials(ctx, p, f)
-	if err != nil {
-		c.fail(w, r, req, err)
-		return
-	}
-	log, err := c.readAudit(ctx, p)
-	if err != nil {
-		c.fail(w, r, req, err)
-		return
-	}
-	history := log.byObject()
-
-	d := credentialsData{Filtered: provider != "" || status != "" || project != "", AuditTruncated: log.truncated}
-	d.Providers = providerOptions(provider)
-	d.Statuses = append(d.Statuses, option{Value: "", Label: "Any status", Selected: status == ""})
-	for _, s := range statuses {
-		d.Statuses = append(d.Statuses, option{Value: s, Label: s, Selected: s == status})
-	}
-	d.Scopes = projectOptions(projects, project, option{Value: "", Label: "All scopes"}, option{Value: "-", Label: "Organisation"})
-
-	groups := map[string]*scopeGroup{"": {Heading: "Organisation"}}
-	order := []string{""}
-	for _, pr := range projects {
-		groups[pr.ID] = &scopeGroup{Heading: "Project " + pr.Name, ID: pr.ID, Inherit: pr.InheritOrganizationCredentials}
-		order = append(order, pr.ID)
-	}
-	for _, cr := range creds {
-		if status != "" && cr.Status != status {
-			continue
-		}
-		events := history[cr.ID]
-		row := credentialRow{Credential: cr, Connections: len(cr.ConnectionIDs), KeySet: cr.CreatedAt}
-		if len(events) > 0 {
-			row.LastChange = &events[0]
-		}
-		if e := keySetAt(events); e != nil {
-			row.KeySet = e.Time
-		}
-		g := groups[cr.ProjectID]
-		if g == nil {
-			g = &scopeGroup{Heading: scopeName(cr.ProjectID, nil), ID: cr.ProjectID}
-			groups[cr.ProjectID] = g
-			order = append(order, cr.ProjectID)
-		}
-		g.Rows = append(g.Rows, row)
-		d.Count++
-	}
-	for _, id := range order {
-		g := groups[id]
-		if len(g.Rows) == 0 && (d.Filtered || id != "") {
-			continue // an empty project says nothing; the organisation's heading stays when unfiltered
-		}
-		slices.SortFunc(g.Rows, func(a, b credentialRow) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
-		d.Groups = append(d.Groups, *g)
-	}
-	c.render(w, r, http.StatusOK, "credentials", c.newPage(req, "Credentials", "credentials", d))
-}
+// The credentials list is credentials_list.go.
 
 // ---- One credential ----
 
 type credentialData struct {
 	api.Credential
-	Scope          string
-	ProviderDocs   string
-	Connections    []api.Connection
-	History        []api.AuditEvent
-	KeySet         time.Time
-	SecretField    string
-	SecretLabel    string
-	Terraform      bool
-	AuditTruncated bool
+	Scope        string
+	ProviderDocs string
+	Connections  []api.Connection
+	History      []api.AuditEvent
+	KeySet       time.Time
+	SecretField  string
+	SecretLabel  string
+	Terraform    bool
+	// MoreHistory links to the audit log of this credential when it has more than historySize events.
+	MoreHistory string
 	// Destination says where a new key goes (catalog.DescribeDestination); DestinationByOther is true
 	// when another token set it, so the rotate form asks the person to confirm it.
 	Destination        string
@@ -255,15 +159,16 @@ func (c *Console) credentialPage(w http.ResponseWriter, r *http.Request, req *re
 		c.fail(w, r, req, err)
 		return
 	}
-	log, err := c.readAudit(ctx, p)
+	// The newest changes of this credential only, on the audit log's object index.
+	history, err := c.svc.SearchAudit(ctx, p, store.AuditQuery{ObjectID: id, Limit: historySize})
 	if err != nil {
 		c.fail(w, r, req, err)
 		return
 	}
 	d := credentialData{Credential: cr, Scope: scopeName(cr.ProjectID, projectIndex(projects)), Connections: conns,
-		History: log.of(id), KeySet: cr.CreatedAt, Terraform: cr.ManagedBy == api.ManagedByTerraform, AuditTruncated: log.truncated}
-	if e := keySetAt(d.History); e != nil {
-		d.KeySet = e.Time
+		History: history.Items, KeySet: cr.RotatedAt, Terraform: cr.ManagedBy == api.ManagedByTerraform}
+	if history.NextPageToken != "" {
+		d.MoreHistory = "/ui/audit?object=" + url.QueryEscape(id)
 	}
 	if prov, ok := catalog.Provider(cr.Provider); ok {
 		d.ProviderDocs = prov.DocsURL
@@ -524,60 +429,4 @@ func (c *Console) policiesPage(w http.ResponseWriter, r *http.Request, req *requ
 	c.render(w, r, http.StatusOK, "policies", c.newPage(req, "Model policies", "policies", rows))
 }
 
-// ---- Audit ----
-
-const auditPageSize = 50
-
-type auditRow struct {
-	api.AuditEvent
-	Link string // the object's console page, when it has one
-}
-
-type auditData struct {
-	Rows            []auditRow
-	Older, Newest   string
-	Total           int
-	Truncated, Head bool
-}
-
-// auditPage shows the log newest first, auditPageSize events a page; ?before=ID pages back.
-func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, req *request) {
-	log, err := c.readAudit(r.Context(), req.p)
-	if err != nil {
-		c.fail(w, r, req, err)
-		return
-	}
-	var before int64
-	if b := r.URL.Query().Get("before"); b != "" {
-		if before, err = strconv.ParseInt(b, 10, 64); err != nil || before <= 0 {
-			c.renderError(w, r, req, http.StatusBadRequest, "Bad request", "before must be an audit event id.")
-			return
-		}
-	}
-	d := auditData{Total: len(log.events), Truncated: log.truncated, Head: before == 0}
-	for i := len(log.events) - 1; i >= 0 && len(d.Rows) < auditPageSize; i-- {
-		e := log.events[i]
-		if before != 0 && e.ID >= before {
-			continue
-		}
-		row := auditRow{AuditEvent: e}
-		if e.ObjectType == "credential" && e.Action != "delete" {
-			row.Link = credentialURL(e.ObjectID)
-		}
-		d.Rows = append(d.Rows, row)
-	}
-	if n := len(d.Rows); n == auditPageSize && d.Rows[n-1].ID > 1 && d.Rows[n-1].ID != firstID(log.events) {
-		d.Older = "/ui/audit?before=" + strconv.FormatInt(d.Rows[n-1].ID, 10)
-	}
-	if before != 0 {
-		d.Newest = "/ui/audit"
-	}
-	c.render(w, r, http.StatusOK, "audit", c.newPage(req, "Audit log", "audit", d))
-}
-
-func firstID(events []api.AuditEvent) int64 {
-	if len(events) == 0 {
-		return 0
-	}
-	return events[0].ID
-}
+// The audit log is audit_page.go.

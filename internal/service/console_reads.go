@@ -2,7 +2,10 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
@@ -74,4 +77,93 @@ func (s *Service) CountByProject(ctx context.Context, p Principal) (credentials,
 		}
 	}
 	return credentials, connections, err
+}
+
+// CredentialSearchPage is one page of SearchCredentials.
+type CredentialSearchPage struct {
+	Items []api.Credential
+	// NextKey and NextID are the cursor of the next page; NextID is "" on the last page.
+	NextKey, NextID string
+	// Scanned is how many credentials were read to fill the page: the lifecycle and violation
+	// filters are computed, so a rare match can need more than one batch (at most maxSearchScan).
+	Scanned int
+}
+
+// maxSearchScan bounds the credentials one search reads when a computed filter (lifecycle status,
+// policy violations) drops rows: the page then ends early, with a cursor to read on.
+const maxSearchScan = 2000
+
+// SearchCredentials is a page of credentials for the console: the store's filters and order, then the
+// lifecycle status and policy violations the service computes, filtered when asked (lifecycle "" and
+// violations false do not filter).
+func (s *Service) SearchCredentials(ctx context.Context, p Principal, q store.CredentialSearch, lifecycle string, violations bool) (CredentialSearchPage, error) {
+	if lifecycle != "" && !slices.Contains(api.LifecycleStatuses, lifecycle) {
+		return CredentialSearchPage{}, InvalidField("lifecycle_status", "lifecycle_status must be one of %s, not %q.", strings.Join(api.LifecycleStatuses, ", "), lifecycle)
+	}
+	if p.Scoped() {
+		q.ProjectID = p.ProjectID
+	}
+	limit := clampLimit(q.Limit)
+	out := CredentialSearchPage{Items: []api.Credential{}}
+	err := s.read(ctx, func(tx store.Tx) error {
+		cache := newLifecycleCache(s, tx, p.OrgID)
+		for {
+			q.Limit = limit + 1
+			items, err := tx.SearchCredentials(ctx, p.OrgID, q)
+			if err != nil {
+				return err
+			}
+			more := len(items) > limit
+			if more {
+				items = items[:limit]
+			}
+			for i := range items {
+				c := &items[i]
+				out.Scanned++
+				if err := cache.fill(ctx, c); err != nil {
+					return err
+				}
+				q.AfterKey, q.AfterID = sortKey(q.Sort, *c), c.ID
+				if (lifecycle != "" && c.LifecycleStatus != lifecycle) || (violations && len(c.PolicyViolations) == 0) {
+					continue
+				}
+				out.Items = append(out.Items, *c)
+				if len(out.Items) == limit {
+					if more || i < len(items)-1 {
+						out.NextKey, out.NextID = q.AfterKey, q.AfterID
+					}
+					return nil
+				}
+			}
+			if !more {
+				return nil
+			}
+			if out.Scanned >= maxSearchScan {
+				out.NextKey, out.NextID = q.AfterKey, q.AfterID
+				return nil
+			}
+		}
+	})
+	return out, err
+}
+
+// sortKey is c's value of the sort column, as the store compares it.
+func sortKey(sort string, c api.Credential) string {
+	switch sort {
+	case store.SortNewest:
+		return c.ID
+	case store.SortRotated:
+		return c.RotatedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return c.Name
+}
+
+// LatestEvents is each object's newest audit event, for lists that show the last change.
+func (s *Service) LatestEvents(ctx context.Context, p Principal, ids []string) (map[string]api.AuditEvent, error) {
+	var out map[string]api.AuditEvent
+	err := s.read(ctx, func(tx store.Tx) (err error) {
+		out, err = tx.LatestEvents(ctx, p.OrgID, ids)
+		return err
+	})
+	return out, err
 }

@@ -2,7 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
@@ -89,4 +92,102 @@ func (t *tx) CountByProject(ctx context.Context, orgID string) (map[string]int, 
 	}
 	conns, err := count("connections")
 	return creds, conns, err
+}
+
+// SearchCredentials pages credentials in the order asked, after the cursor (sort value, id).
+func (t *tx) SearchCredentials(ctx context.Context, orgID string, q store.CredentialSearch) ([]api.Credential, error) {
+	l := newListQuery("c", credentialSelect, append(append([]any{}, credentialSelectArgs...), orgID))
+	l.scope(q.ProjectID)
+	l.eq("provider", q.Provider)
+	l.eq("status", q.Status)
+	if q.Query != "" {
+		if k, v, ok := strings.Cut(q.Query, "="); ok && k != "" {
+			// The labels column is a JSON object: one label is the text "key":"value".
+			l.q += ` AND c.labels LIKE ? ESCAPE '\'`
+			l.args = append(l.args, "%"+likeEscape(jsonString(k)+":"+jsonString(v))+"%")
+		} else {
+			pat := "%" + likeEscape(strings.ToLower(q.Query)) + "%"
+			l.q += ` AND (LOWER(c.name) LIKE ? ESCAPE '\' OR LOWER(c.labels) LIKE ? ESCAPE '\')`
+			l.args = append(l.args, pat, pat)
+		}
+	}
+	col, desc := "c.name", false
+	switch q.Sort {
+	case store.SortNewest:
+		col, desc = "c.id", true
+	case store.SortRotated:
+		col = "c.rotated_at"
+	}
+	if q.AfterID != "" {
+		key := q.AfterKey
+		if q.Sort == store.SortRotated {
+			at, err := time.Parse(time.RFC3339Nano, key)
+			if err != nil {
+				return nil, fmt.Errorf("credential cursor: %w", err)
+			}
+			key = formatTime(at)
+		}
+		if col == "c.id" {
+			l.q += " AND c.id < ?"
+			l.args = append(l.args, q.AfterID)
+		} else {
+			l.q += " AND (" + col + " > ? OR (" + col + " = ? AND c.id > ?))"
+			l.args = append(l.args, key, key, q.AfterID)
+		}
+	}
+	if desc {
+		l.q += " ORDER BY c.id DESC"
+	} else {
+		l.q += " ORDER BY " + col + ", c.id"
+	}
+	l.q += " LIMIT ?"
+	l.args = append(l.args, limitOrDefault(q.Limit))
+	rows, err := t.query(ctx, l.q, l.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []api.Credential{}
+	for rows.Next() {
+		c, err := scanCredential(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// LatestEvents finds each object's newest event id with one aggregate on the (org_id, object_id, id)
+// index, then reads those events by primary key.
+func (t *tx) LatestEvents(ctx context.Context, orgID string, ids []string) (map[string]api.AuditEvent, error) {
+	out := map[string]api.AuditEvent{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
+	args := []any{orgID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	args = append(args, orgID)
+	rows, err := t.query(ctx, `SELECT `+auditColumns+` FROM audit_events WHERE id IN (
+		SELECT MAX(id) FROM audit_events WHERE org_id = ? AND object_id IN (`+marks+`) GROUP BY object_id) AND org_id = ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	events, err := scanAuditRows(rows)
+	for _, e := range events {
+		out[e.ObjectID] = e
+	}
+	return out, err
 }
