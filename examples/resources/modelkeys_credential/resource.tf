@@ -43,6 +43,33 @@ resource "modelkeys_credential" "ollama" {
   }
 }
 
+# Keyless (workload identity): no key is stored anywhere. modelkeys-server
+# (started with --issuer-url) signs a short-lived assertion for the credential
+# and exchanges it at the vendor for a token that lasts minutes. The vendor's
+# federation object must trust the issuer and the credential's subject (see the
+# modelkeys_issuer data source); until it does, the credential is saved with
+# status "invalid" and a status_message that says what to check.
+resource "modelkeys_credential" "anthropic_keyless" {
+  name           = "anthropic-keyless"
+  model_provider = "anthropic"
+  settings = {
+    auth_method        = "workload_identity"
+    federation_rule_id = "fdrl_0123456789abcdef"
+    organization_id    = "00000000-0000-0000-0000-000000000000"
+    service_account_id = "svac_0123456789abcdef"
+    audience           = "https://api.anthropic.com"
+  }
+}
+
+# The subject to name in the vendor's federation rule.
+data "modelkeys_issuer" "anthropic" {
+  credential_id = modelkeys_credential.anthropic_keyless.id
+}
+
+output "anthropic_federation_subject" {
+  value = data.modelkeys_issuer.anthropic.subject
+}
+
 variable "openai_api_key" {
   type      = string
   sensitive = true
