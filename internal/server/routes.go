@@ -82,6 +82,7 @@ func routes() []route {
 		{Method: "GET", Path: "/.well-known/jwks.json", Summary: "The issuer's public signing keys", Public: true, Status: 200, handle: (*Server).issuerJWKS},
 		{Method: "GET", Path: "/v1/issuer", Summary: "The issuer's URLs and a credential's subject", Query: []string{"credential_id"}, Response: api.Issuer{}, Status: 200, handle: (*Server).getIssuer},
 
+		{Method: "POST", Path: "/v1/credentials/{id}/access-token", Summary: "A minutes-lived vendor token of a keyless credential (admins and federated tokens that name it; rate-limited, audited)", Response: api.CredentialAccessToken{}, Status: 200, handle: (*Server).credentialAccessToken},
 		{Method: "POST", Path: "/v1/credentials/{id}/secret-matches", Summary: "Compare secrets with a credential's stored ones (editor or admin, rate-limited, audited)", Request: api.SecretMatch{}, Response: api.SecretMatchResult{}, Status: 200, handle: (*Server).secretMatches},
 		{Method: "GET", Path: "/v1/credential-policy", Summary: "Read a scope's credential policy", Query: []string{"project_id"}, Response: api.CredentialPolicy{}, Status: 200, handle: (*Server).getCredentialPolicy},
 		{Method: "PUT", Path: "/v1/credential-policy", Summary: "Write a scope's credential policy", Query: []string{"project_id"}, Request: api.CredentialPolicyPut{}, Response: api.CredentialPolicy{}, Status: 200, handle: (*Server).putCredentialPolicy},

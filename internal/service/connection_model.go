@@ -56,7 +56,7 @@ func (s *Service) liveModelIDs(ctx context.Context, p Principal, cred api.Creden
 	prov, _ := catalog.Provider(cred.Provider)
 	var ids []string
 	var lerr error
-	if err := s.probe(ctx, p.OrgID, func() { ids, lerr = lister.ListModels(ctx, prov, cred.Settings, plain) }); err != nil {
+	if err := s.probe(ctx, p.OrgID, func() { ids, lerr = s.listModels(ctx, lister, p.OrgID, cred, prov, plain) }); err != nil {
 		return nil, "", err
 	}
 	// A provider that cannot list its models leaves the model unconfirmed: the refusal says why, and

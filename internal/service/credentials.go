@@ -106,7 +106,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 
 	now := s.now()
 	c := api.Credential{
-		ID:                idgen.New("cred"),
+		ID:                id,
 		Name:              in.Name,
 		Description:       in.Description,
 		Provider:          in.Provider,
@@ -541,6 +541,9 @@ func (s *Service) sendsKey(wanted bool) bool {
 // destination the egress policy refuses is an egressError (422) with status unverified and the
 // reason as message. Messages come from the verifier, which never includes the key.
 func (s *Service) verify(ctx context.Context, orgID string, prov api.Provider, settings, plain map[string]string, wanted bool) (string, string, *time.Time, error) {
+	if catalog.IsKeyless(prov.ID, settings) {
+		return s.verifyKeyless(ctx, orgID, prov, settings, wanted)
+	}
 	if !s.sendsKey(wanted) {
 		if !wanted {
 			return api.StatusUnverified, "Verification was skipped (verify = false).", nil, nil

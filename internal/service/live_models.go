@@ -26,7 +26,7 @@ func (s *Service) CredentialModels(ctx context.Context, p Principal, id string) 
 		prov, _ := catalog.Provider(cred.Provider)
 		var ids []string
 		var lerr error
-		if err := s.probe(ctx, p.OrgID, func() { ids, lerr = lister.ListModels(ctx, prov, cred.Settings, plain) }); err != nil {
+		if err := s.probe(ctx, p.OrgID, func() { ids, lerr = s.listModels(ctx, lister, p.OrgID, cred, prov, plain) }); err != nil {
 			return api.List[api.Model]{}, err
 		}
 		if isEgressRefusal(lerr) {

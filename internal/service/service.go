@@ -109,8 +109,9 @@ type Service struct {
 	tokens   tokenCache     // see Config.TokenCacheTTL
 	probes   probeLimiter   // see Limits.ProbesPerOrg
 	compares compareLimiter // see SecretMatches
-	rot      rotationState  // managed rotation (managed_rotation.go)
+	keyless  keylessState   // see CredentialAccessToken
 	issuer   *issuer.Issuer // nil unless Config.IssuerURL is set (issuer.go)
+	rot      rotationState  // managed rotation (managed_rotation.go)
 }
 
 const metaFingerprintKey = "fingerprint_key"
