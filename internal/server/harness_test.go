@@ -93,6 +93,12 @@ type harnessOptions struct {
 	backend   string // "" for backendOf(t)
 	replicas  int    // > 1: that many servers on one PostgreSQL database behind a round-robin proxy
 	now       func() time.Time
+	// config changes every server's service.Config last (an egress policy, a token cache TTL).
+	config func(*service.Config)
+}
+
+func withConfig(f func(*service.Config)) func(*harnessOptions) {
+	return func(o *harnessOptions) { o.config = f }
 }
 
 // withReplicas runs n servers (n > 1), each with its own store, on one PostgreSQL database behind a
@@ -199,7 +205,11 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 		Verifier:    o.verifier,
 		Version:     "test",
 		Now:         o.now,
-	})
+	}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	h.srv, err = New(ctx, cfg)
 	if err != nil {
 		_ = h.store.Close()
 		t.Fatalf("server.New: %v", err)
@@ -213,10 +223,14 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 			if err != nil {
 				t.Fatalf("open replica store: %v", err)
 			}
-			srv, err := New(ctx, service.Config{
+			rcfg := service.Config{
 				Store: st, Keyring: h.keyring, Limits: limits, AllowReveal: o.allowReveal, Verifier: o.verifier, Version: "test",
 				Logger: slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			})
+			}
+			if o.config != nil {
+				o.config(&rcfg)
+			}
+			srv, err := New(ctx, rcfg)
 			if err != nil {
 				_ = st.Close()
 				t.Fatalf("server.New (replica): %v", err)

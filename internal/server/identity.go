@@ -245,14 +245,21 @@ func withFederation(cfg *service.Config) {
 	if cfg.Federation != nil {
 		return
 	}
-	type dialer interface {
-		DialContext(ctx context.Context, network, address string) (net.Conn, error)
-	}
 	d, ok := cfg.Egress.(dialer)
 	if !ok {
 		d = verify.ServerEgress(nil)
 	}
-	cfg.Federation = federation.NewVerifier(&http.Client{
+	cfg.Federation = federation.NewVerifier(federationHTTPClient(d))
+}
+
+type dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// federationHTTPClient is the client of identity-provider fetches: every dial through d (the egress
+// policy), no proxy from the environment, no redirect followed, bounded in time.
+func federationHTTPClient(d dialer) *http.Client {
+	return &http.Client{
 		Timeout: 15 * time.Second,
 		Transport: &http.Transport{
 			Proxy:                 nil,
@@ -263,5 +270,5 @@ func withFederation(cfg *service.Config) {
 			IdleConnTimeout:       90 * time.Second,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	})
+	}
 }

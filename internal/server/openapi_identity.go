@@ -5,6 +5,8 @@ package server
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 )
@@ -56,6 +58,23 @@ func init() {
 	} {
 		operationDocs[key] = d
 	}
+	// A token exchanged under a rule with a project_id is confined to that project (the service's
+	// project_scope.go): a 403 where a request names another scope, a 404 for an object outside it.
+	for key, d := range operationDocs {
+		if !slices.Contains(d.Errors, 401) || key == "GET /v1/whoami" || key == "GET /v1/providers" {
+			continue
+		}
+		d.Errors = errs(d.Errors, 403)
+		if key == "POST /v1/connections" || strings.HasSuffix(key, "/{id}") || strings.Contains(key, "/{id}/") {
+			d.Errors = errs(d.Errors, 404)
+		}
+		operationDocs[key] = d
+	}
+	e403, e404 := errorResponses[403], errorResponses[404]
+	e403.description += " A token exchanged under a federation rule with a project_id is refused outside that project, and an admin of it cannot manage identity providers or federation rules."
+	e404.description += " To a token confined to a project, objects outside that project do not exist."
+	errorResponses[403], errorResponses[404] = e403, e404
+
 	tagDocs = append(tagDocs, tagDoc{"Federation", "Identity providers the organisation trusts, the federation rules that say whose tokens count as whom, and the token exchange that turns a CI job's identity token into a short-lived modelkeys token."})
 
 	queryDocs["/v1/federation-rules identity_provider_id"] = queryDoc{"Only rules of this identity provider.", nil}
