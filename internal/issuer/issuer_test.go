@@ -1,9 +1,16 @@
 package issuer
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -475,3 +482,70 @@ func TestSigningKeysSealedUnderTheMasterKey(t *testing.T) {
 		t.Fatal("RewrapAll without the key that wraps the signing keys succeeded")
 	}
 }
+
+// A private signing key is never in the clear: not in the database file, not in the log, not in
+// the JWKS, not in an assertion.
+func TestPrivateKeysNeverInTheClear(t *testing.T) {
+	dir := t.TempDir()
+	st := open(t, filepath.Join(dir, "m.db"))
+	ring, c := newRing(t), newClock()
+	ctx := context.Background()
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) }), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	iss, err := New(ctx, Config{URL: testURL, Store: st, Keyring: ring, Now: c.Now, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Rotate(ctx, st, ring, c.Now(), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = iss.Reload(ctx)
+	// Someone without the master key: the log of a server that cannot open the keys.
+	if _, err := New(ctx, Config{URL: testURL, Store: st, Keyring: newRing(t), Now: c.Now, Logger: logger}); err != nil {
+		t.Fatal(err)
+	}
+	var tokens []string
+	for _, aud := range []string{"a", EntraAudiences[0]} {
+		tok, err := iss.Mint(ctx, "s", aud, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, tok)
+	}
+	keys, _ := List(ctx, st)
+	_ = st.Close()
+	var db []byte
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, _ := os.ReadFile(filepath.Join(dir, "m.db"+suffix))
+		db = append(db, b...)
+	}
+	places := map[string]string{"the database": string(db), "the log": logs.String(), "the JWKS": string(mustJWKS(t, iss)), "an assertion": strings.Join(tokens, "\n")}
+	for _, k := range keys {
+		signer, err := openKey(ring, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var private []byte
+		switch p := signer.(type) {
+		case *ecdsa.PrivateKey:
+			private = p.D.Bytes()
+		case *rsa.PrivateKey:
+			private = p.D.Bytes()
+		}
+		for _, enc := range []string{base64.RawURLEncoding.EncodeToString(private), base64.StdEncoding.EncodeToString(private), hex.EncodeToString(private)} {
+			for where, text := range places {
+				if strings.Contains(text, enc) {
+					t.Errorf("the private key %s is in %s", k.KID, where)
+				}
+			}
+		}
+		if bytes.Contains(db, private) {
+			t.Errorf("the private key %s is in the database as raw bytes", k.KID)
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
