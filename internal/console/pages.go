@@ -272,32 +272,7 @@ func (c *Console) flashOrFail(w http.ResponseWriter, r *http.Request, req *reque
 	c.fail(w, r, req, err)
 }
 
-// ---- Connections ----
-
-type connectionRow struct {
-	api.Connection
-	Scope          string
-	CredentialName string
-}
-
-func (c *Console) connectionsPage(w http.ResponseWriter, r *http.Request, req *request) {
-	ctx, p := r.Context(), req.p
-	inv, err := c.inventory(ctx, p, true, true)
-	if err != nil {
-		c.fail(w, r, req, err)
-		return
-	}
-	names := map[string]string{}
-	for _, cr := range inv.credentials {
-		names[cr.ID] = cr.Name
-	}
-	idx := projectIndex(inv.projects)
-	rows := make([]connectionRow, 0, len(inv.connections))
-	for _, cn := range inv.connections {
-		rows = append(rows, connectionRow{Connection: cn, Scope: scopeName(cn.ProjectID, idx), CredentialName: names[cn.CredentialID]})
-	}
-	c.render(w, r, http.StatusOK, "connections", c.newPage(req, "Connections", "connections", rows))
-}
+// The connections pages are connections_page.go.
 
 // ---- Models ----
 
@@ -364,39 +339,7 @@ func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, req *reques
 	c.render(w, r, http.StatusOK, "models", c.newPage(req, "Models", "models", d))
 }
 
-// ---- Projects ----
-
-type projectRow struct {
-	api.Project
-	Credentials, Connections int
-	Policy                   string
-}
-
-func (c *Console) projectsPage(w http.ResponseWriter, r *http.Request, req *request) {
-	ctx, p := r.Context(), req.p
-	inv, err := c.inventory(ctx, p, true, true)
-	if err != nil {
-		c.fail(w, r, req, err)
-		return
-	}
-	nCreds, nConns := map[string]int{}, map[string]int{}
-	for _, cr := range inv.credentials {
-		nCreds[cr.ProjectID]++
-	}
-	for _, cn := range inv.connections {
-		nConns[cn.ProjectID]++
-	}
-	rows := make([]projectRow, 0, len(inv.projects))
-	for _, pr := range inv.projects {
-		pol, err := c.svc.GetModelPolicy(ctx, p, pr.ID)
-		if err != nil {
-			c.fail(w, r, req, err)
-			return
-		}
-		rows = append(rows, projectRow{Project: pr, Credentials: nCreds[pr.ID], Connections: nConns[pr.ID], Policy: pol.Mode})
-	}
-	c.render(w, r, http.StatusOK, "projects", c.newPage(req, "Projects", "projects", rows))
-}
+// The projects pages are projects_page.go.
 
 // ---- Policies ----
 
