@@ -66,6 +66,8 @@ type credentialModel struct {
 	ConnectionIDs      types.Set         `tfsdk:"connection_ids"`
 	CreatedAt          timetypes.RFC3339 `tfsdk:"created_at"`
 	UpdatedAt          timetypes.RFC3339 `tfsdk:"updated_at"`
+	Purpose            types.String      `tfsdk:"purpose"`
+	Rotation           types.Object      `tfsdk:"rotation"`
 	credentialLifecycleModel
 }
 
@@ -76,6 +78,9 @@ func (r *credentialResource) Metadata(_ context.Context, req resource.MetadataRe
 func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	defer func() {
 		for name, a := range credentialLifecycleAttributes() {
+			resp.Schema.Attributes[name] = a
+		}
+		for name, a := range credentialRotationAttributes() {
 			resp.Schema.Attributes[name] = a
 		}
 	}()
@@ -258,7 +263,7 @@ func (r *credentialResource) ModifyPlan(ctx context.Context, req resource.Modify
 	settingsChanged := !plan.Settings.Equal(state.Settings)
 	anyChange := secretChanged || settingsChanged || !plan.Name.Equal(state.Name) || !plan.Description.Equal(state.Description) ||
 		!plan.Labels.Equal(state.Labels) || !plan.Verify.Equal(state.Verify) || !plan.ProjectID.Equal(state.ProjectID) ||
-		!plan.RotationPeriod.Equal(state.RotationPeriod) || !plan.ExpiresAt.Equal(state.ExpiresAt)
+		!plan.RotationPeriod.Equal(state.RotationPeriod) || !plan.ExpiresAt.Equal(state.ExpiresAt) || !plan.Rotation.Equal(state.Rotation)
 
 	// connection_ids is the server's view as of the last refresh. Connections re-pointed or deleted in
 	// the same run may land before or after this update, so Update keeps this value rather than
@@ -325,6 +330,9 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 
 		RotationPeriod: plan.RotationPeriod.ValueString(),
 		ExpiresAt:      plan.ExpiresAt.ValueString(),
+
+		Purpose:  plan.Purpose.ValueString(),
+		Rotation: rotationFromModel(plan.Rotation),
 	}
 	var d diag.Diagnostics
 	in.Settings, d = stringMap(ctx, plan.Settings)
@@ -392,6 +400,11 @@ func (r *credentialResource) refresh(ctx context.Context, state *credentialModel
 	// key in state so that the plan shows an update that puts it back.
 	stateFP := state.SecretFingerprint.ValueString()
 	drift := known(state.SecretFingerprint) && secretDrifted(stateFP, state.SecretVersion, c.SecretFingerprint, c.SecretVersion)
+	if drift && managedRotationMoved(state, c) {
+		// modelkeys rotated the key itself, as the configuration asks: no drift, the refresh takes it in.
+		tflog.Info(ctx, "managed rotation moved the key", map[string]any{"id": c.ID, "secret_version": c.SecretVersion})
+		drift = false
+	}
 	if known(state.SecretFingerprint) && !drift && stateFP != c.SecretFingerprint {
 		tflog.Debug(ctx, "secret fingerprint scheme changed on the server; the secret did not", map[string]any{
 			"id": c.ID, "from_scheme": fingerprintScheme(stateFP), "to_scheme": fingerprintScheme(c.SecretFingerprint), "secret_version": c.SecretVersion})
@@ -448,6 +461,7 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		return
 	}
 	patch.Settings, patch.Labels = &settings, &labels
+	patch.Rotation = rotationPatch(&plan, &state)
 
 	// Secrets are sent only when they change: a resent key is harmless, but a request without one
 	// cannot leak it. One that ModifyPlan found already on the server (adopted) is not a change.
@@ -576,5 +590,8 @@ func credentialToModel(ctx context.Context, c *api.Credential, m *credentialMode
 	m.CreatedAt = timeValue(&c.CreatedAt)
 	m.UpdatedAt = timeValue(&c.UpdatedAt)
 	diags.Append(lifecycleToModel(ctx, c, &m.credentialLifecycleModel)...)
+	m.Purpose = types.StringValue(catalog.PurposeOrDefault(c.Purpose))
+	m.Rotation, d = rotationToModel(c.Rotation, m.Rotation)
+	diags.Append(d...)
 	return diags
 }

@@ -43,7 +43,8 @@ func (r *credentialResource) ValidateConfig(ctx context.Context, req resource.Va
 	}
 	hasKey := !cfg.APIKey.IsNull() || !cfg.APIKeyWO.IsNull()
 	hasToken := !cfg.AuthToken.IsNull() || !cfg.AuthTokenWO.IsNull()
-	fields := catalog.ValidateCredential(cfg.ModelProvider.ValueString(), settings, hasKey, hasToken)
+	validateRotationConfig(&cfg, settings, hasKey, &resp.Diagnostics)
+	fields := catalog.ValidateCredential(cfg.ModelProvider.ValueString(), settings, hasKey || managedInConfig(&cfg), hasToken)
 	for _, f := range fields {
 		if f.Field == "provider" {
 			continue // the OneOf validator on model_provider says it already
@@ -80,8 +81,8 @@ func (r *credentialResource) checkCreateHasKey(cfg *credentialModel, diags *diag
 	}
 	hasKey := !cfg.APIKey.IsNull() || !cfg.APIKeyWO.IsNull()
 	hasToken := !cfg.AuthToken.IsNull() || !cfg.AuthTokenWO.IsNull()
-	if hasKey {
-		return
+	if hasKey || managedInConfig(cfg) || !rotationKnown(cfg.Rotation) {
+		return // a managed credential's key is minted by the server
 	}
 	for _, f := range catalog.ValidateCredential(cfg.ModelProvider.ValueString(), settings, hasKey, hasToken) {
 		if f.Field == api.SecretAPIKey {

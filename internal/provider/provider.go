@@ -319,6 +319,7 @@ func (p *modelkeysProvider) ListResources(context.Context) []func() list.ListRes
 func (p *modelkeysProvider) Actions(context.Context) []func() action.Action {
 	return []func() action.Action{
 		NewCredentialVerifyAction,
+		NewCredentialRotateAction,
 	}
 }
 

@@ -25,7 +25,7 @@ func (s *Service) DeleteCredential(ctx context.Context, p Principal, id string, 
 	if err := s.credentialInScope(ctx, p, id); err != nil {
 		return err
 	}
-	var retire string
+	var retire []string
 	err := s.tx(ctx, func(tx store.Tx) error {
 		c, err := tx.GetCredential(ctx, p.OrgID, id)
 		if err != nil {
@@ -55,9 +55,12 @@ func (s *Service) DeleteCredential(ctx context.Context, p Principal, id string, 
 		}
 		return s.audit(ctx, tx, p, "delete", "credential", id, fields)
 	})
-	if err == nil && retire != "" {
-		// A managed credential's key is revoked now if the vendor answers; otherwise the sweep does.
-		if _, rerr := s.driveRotation(ctx, retire, true); rerr != nil {
+	for _, rid := range retire {
+		if err != nil {
+			break
+		}
+		// A managed credential's keys are revoked now if the vendor answers; otherwise the sweep does.
+		if _, rerr := s.driveRotation(ctx, rid, true); rerr != nil {
 			s.log.Warn("the deleted credential's key could not be revoked yet; the rotation sweep retries", "credential", id, "error", rerr)
 		}
 	}

@@ -392,10 +392,17 @@ func (s *Service) rotationStep(ctx context.Context, r store.RotationEntry, fresh
 	}
 	now := s.now()
 	switch r.Step {
-	case stepRevoking: // a deleted credential's key
+	case stepRevoking: // a deleted credential's key, by id or (one being minted) by name
 		req, err := s.adminRequest(ctx, r)
 		if err != nil {
 			return r, true, err
+		}
+		if r.OldKeyID == "" {
+			if err := s.revokeByName(ctx, adm, req, r); err != nil {
+				return r, true, err
+			}
+			next, err := s.finish(ctx, r, "", nil)
+			return next, false, err
 		}
 		req.KeyID = r.OldKeyID
 		if err := adm.RevokeKey(ctx, req); err != nil {
@@ -413,20 +420,8 @@ func (s *Service) rotationStep(ctx context.Context, r store.RotationEntry, fresh
 		if !fresh {
 			// The process that wrote this step may have been answered a key it never recorded: find
 			// keys of this rotation's name and revoke them before minting again.
-			for range maxFindRevokes {
-				keyID, found, err := adm.FindKey(ctx, req)
-				if err != nil {
-					return r, true, err
-				}
-				if !found {
-					break
-				}
-				req.KeyID = keyID
-				if err := adm.RevokeKey(ctx, req); err != nil {
-					return r, true, err
-				}
-				s.rot.revoked.Add(1)
-				_ = s.auditRotation(ctx, nil, r, "rotation.revoked", []api.AuditChange{{Field: "rotation.key_id", From: keyID}})
+			if err := s.revokeByName(ctx, adm, req, r); err != nil {
+				return r, true, err
 			}
 		}
 		minted, err := adm.MintKey(ctx, req)
@@ -514,20 +509,8 @@ func (s *Service) rotationStep(ctx context.Context, r store.RotationEntry, fresh
 			if err != nil {
 				return r, true, err
 			}
-			for range maxFindRevokes {
-				keyID, found, err := adm.FindKey(ctx, req)
-				if err != nil {
-					return r, true, err
-				}
-				if !found {
-					break
-				}
-				req.KeyID = keyID
-				if err := adm.RevokeKey(ctx, req); err != nil {
-					return r, true, err
-				}
-				s.rot.revoked.Add(1)
-				_ = s.auditRotation(ctx, nil, r, "rotation.revoked", []api.AuditChange{{Field: "rotation.key_id", From: keyID}})
+			if err := s.revokeByName(ctx, adm, req, r); err != nil {
+				return r, true, err
 			}
 			next, err := s.finish(ctx, r, "", nil)
 			return next, false, err
@@ -545,6 +528,24 @@ func (s *Service) rotationStep(ctx context.Context, r store.RotationEntry, fresh
 		return next, false, err
 	}
 	return r, true, fmt.Errorf("rotation %s: unknown step %q", r.ID, r.Step)
+}
+
+// revokeByName revokes every key of the rotation's name at the vendor (a mint whose answer was lost).
+func (s *Service) revokeByName(ctx context.Context, adm AdminAPI, req api.AdminKeyRequest, r store.RotationEntry) error {
+	req.Name = r.NewKeyName
+	for range maxFindRevokes {
+		keyID, found, err := adm.FindKey(ctx, req)
+		if err != nil || !found {
+			return err
+		}
+		req.KeyID = keyID
+		if err := adm.RevokeKey(ctx, req); err != nil {
+			return err
+		}
+		s.rot.revoked.Add(1)
+		_ = s.auditRotation(ctx, nil, r, "rotation.revoked", []api.AuditChange{{Field: "rotation.key_id", From: keyID}})
+	}
+	return nil
 }
 
 // failRotation records that the rotation failed (the next step revokes the new key).

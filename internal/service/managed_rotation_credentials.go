@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
@@ -104,29 +105,77 @@ func sameRotation(a, b *api.CredentialRotation) bool {
 
 // deleteRotationRules runs in a credential's delete transaction: an admin credential that managed
 // credentials use is refused; a managed credential's key gets a retire row, so it is revoked at the
-// vendor. It returns the retire row's id ("" for none).
-func (s *Service) deleteRotationRules(ctx context.Context, tx store.Tx, p Principal, c api.Credential) (string, error) {
+// vendor. It returns the ids of the retire rows.
+func (s *Service) deleteRotationRules(ctx context.Context, tx store.Tx, p Principal, c api.Credential) ([]string, error) {
 	if c.Purpose == api.PurposeAdmin {
 		if err := requireAdmin(p); err != nil {
-			return "", forbidden(fmt.Sprintf("token %q has role %s; credential %q is an admin credential and only admins may delete it.", p.Actor, p.Role, c.Name))
+			return nil, forbidden(fmt.Sprintf("token %q has role %s; credential %q is an admin credential and only admins may delete it.", p.Actor, p.Role, c.Name))
 		}
 		users, err := tx.CredentialsUsingAdmin(ctx, p.OrgID, c.ID)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if len(users) > 0 {
-			return "", conflict(fmt.Sprintf("Admin credential %q mints the keys of %d managed credential(s) (or has rotations under way): %v. End their managed rotation or delete them first; their keys would otherwise be left at the vendor with nothing to revoke them.", c.Name, len(users), users), users...)
+			return nil, conflict(fmt.Sprintf("Admin credential %q mints the keys of %d managed credential(s) (or has rotations under way): %v. End their managed rotation or delete them first; their keys would otherwise be left at the vendor with nothing to revoke them.", c.Name, len(users), users), users...)
 		}
-		return "", nil
+		return nil, nil
 	}
-	if c.Rotation == nil || c.Rotation.KeyID == "" {
-		return "", nil
+	// A rotation under way goes with its credential: its keys (the previous one in its overlap, a new
+	// one not yet switched to, or one being minted, found by name) are retired with the current one.
+	var keyIDs, names []string
+	adminID := ""
+	if c.Rotation != nil {
+		adminID = c.Rotation.AdminCredentialID
+		if c.Rotation.KeyID != "" {
+			keyIDs = append(keyIDs, c.Rotation.KeyID)
+		}
+	}
+	active, err := tx.ActiveRotation(ctx, p.OrgID, c.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		adminID = active.AdminCredentialID
+		switch active.Step {
+		case api.RotationSwitched:
+			keyIDs = append(keyIDs, active.OldKeyID)
+		case api.RotationMinting:
+			names = append(names, active.NewKeyName)
+		default:
+			if active.NewKeyID != "" {
+				keyIDs = append(keyIDs, active.NewKeyID)
+			} else {
+				names = append(names, active.NewKeyName)
+			}
+		}
+		if err := tx.DeleteRotation(ctx, active.ID, active.LeaseOwner); err != nil {
+			return nil, err
+		}
+	}
+	if adminID == "" || (len(keyIDs) == 0 && len(names) == 0) {
+		return nil, nil
 	}
 	now := s.now()
-	r := store.RotationEntry{ID: idgen.New("rot"), OrgID: p.OrgID, CredentialID: c.ID, Kind: store.RotationKindRetire,
-		Provider: c.Provider, Settings: c.Settings, AdminCredentialID: c.Rotation.AdminCredentialID, Step: stepRevoking,
-		OldKeyID: c.Rotation.KeyID, Trigger: "delete", Actor: p.Actor, CreatedAt: now, UpdatedAt: now}
-	return r.ID, tx.InsertRotation(ctx, r)
+	var ids []string
+	add := func(keyID, name string) error {
+		r := store.RotationEntry{ID: idgen.New("rot"), OrgID: p.OrgID, CredentialID: c.ID, Kind: store.RotationKindRetire,
+			Provider: c.Provider, Settings: c.Settings, AdminCredentialID: adminID, Step: stepRevoking,
+			OldKeyID: keyID, NewKeyName: name, Trigger: "delete", Actor: p.Actor, CreatedAt: now, UpdatedAt: now}
+		ids = append(ids, r.ID)
+		return tx.InsertRotation(ctx, r)
+	}
+	for _, id := range keyIDs {
+		if err := add(id, ""); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range names {
+		if err := add("", n); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 // revealRule refuses to reveal an admin key.

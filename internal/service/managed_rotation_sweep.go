@@ -57,7 +57,11 @@ func (s *Service) SweepRotations(ctx context.Context) (RotationReport, error) {
 		if r.Step == api.RotationSwitched && r.RevokeAt != nil && now.Before(*r.RevokeAt) {
 			continue // still in its overlap
 		}
-		if _, err := s.driveRotation(ctx, r.ID, false); err != nil {
+		last, err := s.driveRotation(ctx, r.ID, false)
+		if err == nil && last.Step == "" && r.Kind == store.RotationKindRotate {
+			delete(active, r.CredentialID) // finished: the credential may be due again
+		}
+		if err != nil {
 			if errors.Is(err, errRotationBusy) {
 				rep.Busy++
 			} else {

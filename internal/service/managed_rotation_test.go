@@ -405,3 +405,26 @@ func TestAdminCredentialRules(t *testing.T) {
 		t.Fatal("a key was set by hand on a managed credential")
 	}
 }
+
+// Deleting a managed credential during a rotation's overlap revokes both of its keys at the vendor,
+// and frees its admin credential.
+func TestManagedCredentialDeletedDuringOverlap(t *testing.T) {
+	eachRotationVendor(t, func(t *testing.T, e *rotEnv) {
+		ctx := context.Background()
+		admin := e.createAdmin()
+		c := e.createManaged(admin.ID, "")
+		if _, err := e.svc.RotateCredential(ctx, e.admin, c.ID, TriggerAPI); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(e.fake.LiveSecrets()); n != 2 {
+			t.Fatalf("%d live keys during the overlap, want 2", n)
+		}
+		if err := e.svc.DeleteCredential(ctx, e.admin, c.ID, 0, false); err != nil {
+			t.Fatal(err)
+		}
+		e.wantLive()
+		if err := e.svc.DeleteCredential(ctx, e.admin, admin.ID, 0, false); err != nil {
+			t.Fatalf("delete the admin credential once nothing uses it: %v", err)
+		}
+	})
+}
