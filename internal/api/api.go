@@ -437,4 +437,7 @@ type WhoAmI struct {
 	// another database has another. Clients remember it to notice that an endpoint now reaches a
 	// different database.
 	StoreID string `json:"store_id"`
+	// ProjectID is the project a token exchanged under a federation rule is confined to; absent for
+	// a token of the whole organisation.
+	ProjectID string `json:"project_id,omitempty"`
 }

@@ -328,7 +328,7 @@ func TestTokenExchangeScopedToken(t *testing.T) {
 		}
 		ci := h.client(out.AccessToken)
 		who, err := ci.WhoAmI(ctx)
-		if err != nil || who.Role != api.RoleEditor || !strings.Contains(who.Actor, "repo:acme/infra:ref:refs/heads/main") || !strings.Contains(who.Actor, "ci-apply") {
+		if err != nil || who.Role != api.RoleEditor || who.ProjectID != proj.ID || !strings.Contains(who.Actor, "repo:acme/infra:ref:refs/heads/main") || !strings.Contains(who.Actor, "ci-apply") {
 			t.Fatalf("whoami = %+v, %v", who, err)
 		}
 

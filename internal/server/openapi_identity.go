@@ -108,6 +108,7 @@ func init() {
 		"TokenExchangeResponse.expires_in":        {description: "Seconds until the token expires."},
 		"AuditEvent.actor_federation_rule":        {description: "The federation rule whose token did this; absent for an API token."},
 		"AuditEvent.actor_claims":                 {description: "The claims of the identity token that was exchanged (sub, repository, ref, environment, workflow, run_id, job_workflow_ref, namespace_path, terraform_run_phase, email, where present). Never a token."},
+		"WhoAmI.project_id":                       {description: "The project a token exchanged under a federation rule is confined to; absent for a token of the whole organisation."},
 		"AuditEvent.detail":                       {description: "Why, for a refusal: which check of a token exchange failed. Never a token."},
 	} {
 		fieldDocs[key] = fd

@@ -79,10 +79,9 @@ func (s *Service) ListProjectsFiltered(ctx context.Context, p Principal, name, n
 	if p.Scoped() {
 		// A confined principal lists its own project, when it passes the filters.
 		pr, err := s.GetProject(ctx, p, p.ProjectID)
-		if errors.Is(err, notFound("project", p.ProjectID)) || err != nil {
-			if _, isAPI := AsError(err); isAPI {
-				return out, nil
-			}
+		if _, gone := AsError(err); gone {
+			return out, nil // its project is gone (a rule keeps it from being deleted, so rarely)
+		} else if err != nil {
 			return out, err
 		}
 		if (name == "" || pr.Name == name) && strings.HasPrefix(pr.Name, namePrefix) && pr.ID > after {

@@ -41,9 +41,6 @@ type OAuthError struct {
 	Status      int
 	Code        string
 	Description string
-	// Retryable marks a failure that was not the caller's (the database): it does not count toward
-	// the failed-authentication limit.
-	Retryable bool
 }
 
 func (e *OAuthError) Error() string { return e.Code + ": " + e.Description }

@@ -28,7 +28,7 @@ func (s *Service) WhoAmI(ctx context.Context, p Principal) (api.WhoAmI, error) {
 	if err != nil {
 		return api.WhoAmI{}, err
 	}
-	return api.WhoAmI{OrganizationID: org.ID, Organization: org.Name, Role: p.Role, Actor: p.Actor, StoreID: storeID}, nil
+	return api.WhoAmI{OrganizationID: org.ID, Organization: org.Name, Role: p.Role, Actor: p.Actor, StoreID: storeID, ProjectID: p.ProjectID}, nil
 }
 
 // StoreID is the database's random id, made and kept in the meta table the first time it is asked for
