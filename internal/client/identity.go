@@ -172,8 +172,9 @@ func (e *ExchangeError) Error() string {
 		b.WriteString(" " + e.Code)
 	}
 	b.WriteString(")")
-	if e.Description != "" && e.Description != e.Code {
-		b.WriteString(": " + e.Description)
+	desc := strings.TrimRight(e.Description, ". ")
+	if desc != "" && desc != e.Code {
+		b.WriteString(": " + desc)
 	}
 	switch {
 	case e.Status == http.StatusTooManyRequests:
@@ -182,11 +183,14 @@ func (e *ExchangeError) Error() string {
 		b.WriteString(". The request was malformed; check that the federation rule id is right and that the provider and server versions match")
 	case e.Status == http.StatusNotFound:
 		b.WriteString(". The server has no token endpoint: it is older than workload identity support")
+	case desc != "" && desc != e.Code:
+		// The server's own words say what to check.
 	default:
 		b.WriteString(". The server does not say which check failed (its log and audit events do). Check that the federation rule exists and is a " +
 			"\"workload\" rule, that its identity provider's issuer is the token's iss exactly and one of its audiences is the token's aud, that the " +
 			"token's claims match every condition of the rule, and that the token has not expired")
 	}
+	b.WriteString(".")
 	return b.String()
 }
 

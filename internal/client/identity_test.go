@@ -183,13 +183,20 @@ func TestExchangeTokenRefusals(t *testing.T) {
 		code     string
 		contains []string
 	}{
+		"invalid_grant without a description": {
+			h: func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, 400, api.OAuthError{Error: "invalid_grant"})
+			},
+			code:     "invalid_grant",
+			contains: []string{`federation rule "fr_9"`, "invalid_grant", "issuer", "audiences", "every condition", "expired"},
+		},
 		"invalid_grant echoing the token": {
 			h: func(w http.ResponseWriter, r *http.Request) {
 				_ = r.ParseForm()
 				writeJSON(w, 400, api.OAuthError{Error: "invalid_grant", ErrorDescription: "the subject token is not accepted: " + r.PostForm.Get("subject_token")})
 			},
 			code:     "invalid_grant",
-			contains: []string{`federation rule "fr_9"`, "invalid_grant", "issuer", "audiences", "every condition", "expired"},
+			contains: []string{`federation rule "fr_9"`, "invalid_grant", "not accepted: [REDACTED]."},
 		},
 		"invalid_request": {
 			h: func(w http.ResponseWriter, r *http.Request) {

@@ -263,7 +263,7 @@ resource "modelkeys_credential" "test" {
 		Steps: []resource.TestStep{
 			{
 				Config:      cred(""),
-				ExpectError: regexp.MustCompile(`(?s)project.*` + regexp.QuoteMeta(tr.project.ID)),
+				ExpectError: wrappedText(`is confined to project ` + regexp.QuoteMeta(tr.project.ID) + ` by its federation rule, so it cannot reach the organisation.s own objects \(set project_id to its project\)`),
 			},
 			{
 				Config: cred(fmt.Sprintf("project_id = %q", tr.project.ID)),
@@ -313,6 +313,7 @@ func TestAccWorkloadIdentity_refused(t *testing.T) {
 				t.Fatal("the plan signed in with a token the rule does not trust")
 			}
 			msg := strings.Join(strings.Fields(got.Error()), " ")
+			t.Log(msg)
 			for _, w := range tc.want {
 				if !strings.Contains(msg, w) {
 					t.Errorf("error lacks %q:\n%s", w, msg)
