@@ -17,6 +17,9 @@ import (
 // SearchAudit is a page of the audit log, newest first, narrowed by object, actor and action; its
 // NextPageToken is the id to pass as BeforeID for the page after (older events).
 func (s *Service) SearchAudit(ctx context.Context, p Principal, q store.AuditQuery) (api.List[api.AuditEvent], error) {
+	if err := requireUnscoped(p, "the organisation's audit log"); err != nil {
+		return api.List[api.AuditEvent]{}, err
+	}
 	limit := clampLimit(q.Limit)
 	q.Limit = limit + 1
 	out := api.List[api.AuditEvent]{Items: []api.AuditEvent{}}
