@@ -119,7 +119,8 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			},
 			"api_key": schema.StringAttribute{
 				MarkdownDescription: "The provider's API key (for Vertex AI, the service-account JSON). Stored in Terraform state, marked sensitive. " +
-					"Set exactly one of `api_key` and `api_key_wo` for providers that need a key.",
+					"Set exactly one of `api_key` and `api_key_wo` for providers that need a key. " +
+					"A keyless credential (`settings.auth_method = \"workload_identity\"`) takes none: it stores no secret at all.",
 				Optional:  true,
 				Sensitive: true,
 			},
@@ -157,7 +158,9 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			},
 			"settings": schema.MapAttribute{
 				MarkdownDescription: "Provider-specific, non-secret settings, such as `endpoint`, `deployment` and `api_version` for Azure OpenAI or `region` for Bedrock. " +
-					"Keys, and which are required, come from the catalog; they are checked at plan time.",
+					"Keys, and which are required, come from the catalog; they are checked at plan time. " +
+					"`auth_method = \"workload_identity\"` (openai, anthropic, openrouter, azure_openai, azure_ai_foundry, vertex_ai) makes the credential keyless: " +
+					"modelkeys-server, started with `--issuer-url`, signs an assertion for it and exchanges it at the vendor (`token_url`) with the vendor's federation settings for a token that lasts minutes.",
 				ElementType: types.StringType,
 				Optional:    true,
 			},
@@ -169,6 +172,7 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			},
 			"verify": schema.BoolAttribute{
 				MarkdownDescription: "Ask the server to check the key with the provider on create and on every change of key or settings; a refused key fails the apply. " +
+					"A keyless credential is checked by a fresh exchange at the vendor; one the vendor refuses is saved with status `invalid` (with a warning), since the vendor's federation object can name its subject only once it exists. " +
 					"Defaults to `true`. Set `false` where the server cannot reach the provider.",
 				Optional: true,
 				Computed: true,
