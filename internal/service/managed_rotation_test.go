@@ -41,7 +41,7 @@ func (c *testClock) Advance(d time.Duration) {
 
 // rotEnv is a Service on a real store with a real verifier whose vendor is a loopback fake.
 type rotEnv struct {
-	t      *testing.T
+	t      testing.TB
 	st     store.Store
 	ring   *secrets.Keyring
 	clock  *testClock
@@ -51,7 +51,7 @@ type rotEnv struct {
 	vendor string
 }
 
-func newRotEnv(t *testing.T, vendor, backend string) *rotEnv {
+func newRotEnv(t testing.TB, vendor, backend string) *rotEnv {
 	t.Helper()
 	ctx := context.Background()
 	var st store.Store
