@@ -26,6 +26,7 @@ resource "modelkeys_identity_provider" "test" {
   name      = "ci"
   issuer    = %q
   audiences = ["modelkeys"]
+  client_id = "modelkeys-console" # people rules need it: the console signs in as this client
 }
 
 resource "modelkeys_project" "test" {
