@@ -216,11 +216,11 @@ func (c *Console) authed(h func(http.ResponseWriter, *http.Request, *request), w
 			if errors.As(err, &e) && e.Status == http.StatusUnauthorized {
 				c.sessions.delete(id)
 				c.clearCookie(w, r, sessionCookie)
-				ended := "revoked"
-				if sess.sso != "" {
-					ended = "sso" // its rule changed or went, or its time ran out
+				to := "/ui/login?ended=revoked"
+				if sess.sso != "" { // its rule changed or went, or its time ran out
+					to = "/ui/login?ended=sso&via=" + url.QueryEscape(sess.sso)
 				}
-				http.Redirect(w, r, "/ui/login?ended="+ended, http.StatusSeeOther)
+				http.Redirect(w, r, to, http.StatusSeeOther)
 				return
 			}
 			c.fail(w, r, nil, err)

@@ -16,7 +16,7 @@ type session struct {
 	csrf          string
 	created, seen time.Time
 	flash, errMsg string // one-shot messages for the next page
-	// sso names the identity provider of a single sign-on session ("" for token sign-in); its token
+	// sso is the identity provider id of a single sign-on session ("" for token sign-in); its token
 	// was issued under a federation rule and ends with it.
 	sso string
 }
@@ -52,7 +52,7 @@ func (s *sessionStore) create(tokenHash string, now time.Time, ttl, idle time.Du
 	return s.createSSO(tokenHash, "", now, ttl, idle)
 }
 
-// createSSO starts a session opened by single sign-on with the identity provider named provider.
+// createSSO starts a session opened by single sign-on with the identity provider of id provider.
 func (s *sessionStore) createSSO(tokenHash, provider string, now time.Time, ttl, idle time.Duration) string {
 	cookie := randomToken()
 	s.mu.Lock()

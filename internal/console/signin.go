@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,8 @@ type loginData struct {
 	// "Sign in with ..." links (sso.go).
 	TokenSignIn bool
 	Providers   []ssoLink
+	// Again is the sign-in link of the identity provider whose session just ended.
+	Again string
 }
 
 // loginPage shows the sign-in form. There is no session yet to tie its CSRF token to, so the cookie
@@ -47,6 +50,9 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 		d.Notice = "You are signed out."
 	case "sso":
 		d.Notice = "Your single sign-on session ended: its federation rule changed or was deleted, or its time ran out. Sign in again."
+		if via := r.URL.Query().Get("via"); via != "" {
+			d.Again = "/ui/login/oidc/" + url.PathEscape(via)
+		}
 	}
 	c.showLogin(w, r, http.StatusOK, d)
 }

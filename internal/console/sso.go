@@ -285,7 +285,7 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ttl := min(c.opts.SessionTTL, expiresAt.Sub(now))
-	cookie := c.sessions.createSSO(service.HashToken(value), sp.Provider.Name, now, c.opts.SessionTTL, c.opts.IdleTimeout)
+	cookie := c.sessions.createSSO(service.HashToken(value), sp.Provider.ID, now, c.opts.SessionTTL, c.opts.IdleTimeout)
 	c.setCookie(w, r, sessionCookie, cookie, ttl)
 	// A page, not a redirect: the session cookie is SameSite=Strict, and a browser does not send it
 	// on a redirect chain that began at the identity provider's site. The page's own navigation is

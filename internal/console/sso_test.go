@@ -356,11 +356,12 @@ func TestConsoleSSOSessionEndsWithItsRule(t *testing.T) {
 			}
 			tc.change(rule)
 			a := b.get("/ui/credentials")
-			if a.status != http.StatusSeeOther || a.header.Get("Location") != "/ui/login?ended=sso" {
+			if a.status != http.StatusSeeOther || a.header.Get("Location") != "/ui/login?ended=sso&via="+e.provider.ID {
 				t.Fatalf("after the rule changed: %d %s", a.status, a.header.Get("Location"))
 			}
-			if a := b.get("/ui/login?ended=sso"); !strings.Contains(a.body, "single sign-on session ended") {
-				t.Errorf("the sign-in page does not say why:\n%s", a.body)
+			if a := b.get(a.header.Get("Location")); !strings.Contains(a.body, "single sign-on session ended") ||
+				!strings.Contains(a.body, `id="sso-again" href="/ui/login/oidc/`+e.provider.ID+`"`) {
+				t.Errorf("the sign-in page does not say why, or offers no way back:\n%s", a.body)
 			}
 			_ = svc.DeleteFederationRule(ctx, e.admin, rule.ID, 0)
 		})
