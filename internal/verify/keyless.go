@@ -483,6 +483,9 @@ func vendorDescription(body []byte, code string, red func(string) string) string
 	return trim(redactTokens(red(m)), maxSummary)
 }
 
+// maxClaim bounds an issuer or subject quoted in a message.
+const maxClaim = 160
+
 // assertionClaims reads iss and sub from an assertion's payload, for messages. They are not secret
 // (the vendor's federation rule names them); the signature is not checked, nothing else is read.
 func assertionClaims(jwt string) (iss, sub string) {
@@ -503,10 +506,10 @@ func assertionClaims(jwt string) (iss, sub string) {
 		return iss, sub
 	}
 	if c.Iss != "" {
-		iss = trim(c.Iss, maxSummary)
+		iss = trim(c.Iss, maxClaim)
 	}
 	if c.Sub != "" {
-		sub = trim(c.Sub, maxSummary)
+		sub = trim(c.Sub, maxClaim)
 	}
 	return iss, sub
 }
