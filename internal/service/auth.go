@@ -126,7 +126,7 @@ func (s *Service) PrincipalOfTokenHash(ctx context.Context, hash string) (Princi
 	if errors.Is(err, store.ErrNotFound) {
 		// The console keeps a session's hash, not its token, so it cannot tell an exchanged token
 		// (a sign-in through a people rule) by its prefix: look there too.
-		return s.principalOfExchangedHash(ctx, hash)
+		return s.principalOfExchanged(ctx, hash, "The token is not valid: it is unknown, revoked or expired.")
 	}
 	if err == nil && tok.RevokedAt != nil {
 		return Principal{}, unauthorized("The API token is not valid: it is unknown or revoked.")

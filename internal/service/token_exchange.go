@@ -248,6 +248,11 @@ func federatedPrincipal(orgID string, rule api.FederationRule, claims map[string
 // serving it from their caches for at most TokenCacheTTL after the change (as with a revoked API
 // token), then refuse it.
 func (s *Service) principalOfExchangedHash(ctx context.Context, hash string) (Principal, error) {
+	return s.principalOfExchanged(ctx, hash, "The token is not valid: it is unknown or expired, or the federation rule it was issued under has changed or gone. Exchange a new identity token at /v1/oauth/token.")
+}
+
+// principalOfExchanged is principalOfExchangedHash with the words of its 401.
+func (s *Service) principalOfExchanged(ctx context.Context, hash, refusal string) (Principal, error) {
 	ttl := s.cfg.TokenCacheTTL
 	if ttl > 0 {
 		if p, ok := s.tokens.get(hash, time.Now()); ok {
@@ -263,7 +268,7 @@ func (s *Service) principalOfExchangedHash(ctx context.Context, hash string) (Pr
 		et, rule, err = tx.ExchangedTokenByHash(ctx, hash)
 		return err
 	})
-	invalid := unauthorized("The token is not valid: it is unknown or expired, or the federation rule it was issued under has changed or gone. Exchange a new identity token at /v1/oauth/token.")
+	invalid := unauthorized(refusal)
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, invalid
 	}
