@@ -21,6 +21,21 @@ provider "modelkeys" {
   max_retries     = 4
 }
 
+# In CI, no stored token: the run's own OIDC identity (here GitHub Actions',
+# with `permissions: id-token: write`) is exchanged for a short-lived token
+# under a modelkeys_federation_rule. Environment: MODELKEYS_FEDERATION_RULE,
+# MODELKEYS_OIDC_TOKEN, MODELKEYS_OIDC_TOKEN_FILE.
+provider "modelkeys" {
+  alias    = "ci"
+  endpoint = "https://modelkeys.internal.example.com:8443"
+
+  workload_identity {
+    federation_rule = "fr_0123456789abcdef"
+    token_source    = "github_actions" # or auto, gitlab, terraform_cloud, file, env
+    audience        = "modelkeys"
+  }
+}
+
 variable "modelkeys_token" {
   description = "A modelkeys-server token: editor to apply, viewer is enough to plan."
   type        = string

@@ -1,0 +1,3 @@
+list "modelkeys_identity_provider" "all" {
+  provider = modelkeys
+}
