@@ -31,6 +31,7 @@ func (c *Console) routeWrites(m *http.ServeMux) {
 	m.HandleFunc("POST /ui/credentials/{id}/edit", c.authed(c.updateCredential, true))
 	m.HandleFunc("GET /ui/credentials/{id}/delete", c.authed(c.deleteCredentialPage, false))
 	m.HandleFunc("POST /ui/credentials/{id}/delete", c.authed(c.deleteCredential, true))
+	m.HandleFunc("POST /ui/credentials/{id}/rotate-now", c.authed(c.rotateManaged, true)) // managed rotation (managed_rotation.go)
 	m.HandleFunc("GET /ui/connections/new", c.authed(c.newConnectionPage, false))
 	m.HandleFunc("POST /ui/connections/new", c.authed(c.createConnection, true))
 	m.HandleFunc("POST /ui/connections/{id}/{action}", c.authed(c.connectionAction, true))
