@@ -241,7 +241,7 @@ func (s *Service) CredentialAccessToken(ctx context.Context, p Principal, id str
 		if err != nil {
 			return api.CredentialAccessToken{}, err
 		}
-		tok = v.(api.CredentialAccessToken)
+		tok, _ = v.(api.CredentialAccessToken) // the only value the flight returns
 	}
 	if err := s.tx(ctx, func(tx store.Tx) error {
 		return s.audit(ctx, tx, p, "access_token", "credential", c.ID, nil)
