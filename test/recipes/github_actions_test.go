@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAccRecipeGitHubActions runs examples/ci/github-actions as GitHub would: the admin's trust
@@ -99,9 +100,9 @@ func TestAccRecipeGitHubActions(t *testing.T) {
 		t.Fatalf("the drift job with nothing drifted must pass and open no issue (failed at %q):\n%s", run.failed, run.log.String())
 	}
 
-	// A pending change (a label edited in the configuration) is drift, but no key is due for
-	// rotation: the issue must not say so.
-	must(t, os.WriteFile(cfg, []byte(strings.Replace(string(orig), `managed_by = "github-actions"`, `managed_by = "github-actions-v2"`, 1)), 0o644))
+	// A pending change (a key's version bumped in the configuration, so its lifecycle is unknown
+	// until the apply) is drift, but no key is due for rotation: the issue must not say so.
+	must(t, os.WriteFile(cfg, []byte(strings.Replace(string(orig), "openai    = 1", "openai    = 2", 1)), 0o644))
 	run = job("drift", "schedule", "refs/heads/main", "")
 	calls = e.ghCalls()
 	issue := issueBody(t, calls)
@@ -116,6 +117,18 @@ func TestAccRecipeGitHubActions(t *testing.T) {
 	issue = issueBody(t, e.ghCalls())
 	if run.ok() || strings.Count(issue, "anthropic-prod") != 1 || !strings.Contains(issue, "Keys that failed verification:") {
 		t.Fatalf("a refused key must be listed once in the drift issue; issue:\n%s\nlog:\n%s", issue, run.log.String())
+	}
+
+	// A key about to expire fails the keys_are_current check: the issue says to rotate it.
+	soon := time.Now().UTC().Add(48 * time.Hour).Format(time.RFC3339)
+	must(t, os.WriteFile(cfg, []byte(strings.Replace(string(orig), `expires_at = "2027-06-30T00:00:00Z"`, `expires_at = "`+soon+`"`, 1)), 0o644))
+	if run := job("apply", "push", "refs/heads/main", "modelkeys"); !run.ok() {
+		t.Fatalf("the apply job failed at %q:\n%s", run.failed, run.log.String())
+	}
+	run = job("drift", "schedule", "refs/heads/main", "")
+	issue = issueBody(t, e.ghCalls())
+	if run.ok() || !strings.Contains(issue, "Rotate these keys: anthropic-prod is expiring") {
+		t.Fatalf("a key about to expire must raise the rotation alarm; issue:\n%s\nlog:\n%s", issue, run.log.String())
 	}
 
 	// A manual run from another branch does not run the drift job; and were it changed to run, the
