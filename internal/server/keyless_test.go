@@ -200,3 +200,32 @@ func auditText(l *api.List[api.AuditEvent]) string {
 	}
 	return b.String()
 }
+
+// TestKeyedCredentialBecomesKeyless: a credential that keeps a key becomes keyless only when the same
+// change deletes the key (the refusal names api_key), and the stored key is gone after it.
+func TestKeyedCredentialBecomesKeyless(t *testing.T) { forEachBackend(t, testKeyedCredentialBecomesKeyless) }
+
+func testKeyedCredentialBecomesKeyless(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	key := h.secret("sk-proj-")
+	c, err := h.admin.CreateCredential(ctx, api.CredentialCreate{Name: "openai", Provider: "openai", APIKey: &key, Verify: ptr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyless := map[string]string{"auth_method": "workload_identity", "identity_provider_id": "wip_1", "service_account_id": "svc_acct_1", "audience": "https://api.openai.com/v1"}
+	_, err = h.admin.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &keyless}, c.Version)
+	if !client.IsValidation(err) || !strings.Contains(err.Error(), "api_key") || !strings.Contains(err.Error(), "keyless") {
+		t.Fatalf("keyless settings with the key kept: %v, want 422 naming api_key", err)
+	}
+	c, err = h.admin.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &keyless, APIKey: ptr("")}, c.Version)
+	if err != nil || c.HasAPIKey || c.SecretFingerprint != "" {
+		t.Fatalf("keyless with the key deleted: %+v, %v", c, err)
+	}
+	// Back to a key: the catalog asks for one.
+	keyed := map[string]string{}
+	_, err = h.admin.UpdateCredential(ctx, c.ID, api.CredentialPatch{Settings: &keyed}, c.Version)
+	if !client.IsValidation(err) || !strings.Contains(err.Error(), "api_key") {
+		t.Errorf("back to a key without one: %v, want 422 naming api_key", err)
+	}
+}
