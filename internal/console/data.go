@@ -33,14 +33,6 @@ func every[T any](page func(after string) (api.List[T], error)) ([]T, error) {
 	}
 }
 
-func (c *Console) allCredentials(ctx context.Context, p service.Principal, f store.CredentialFilter) ([]api.Credential, error) {
-	f.Limit = pageSize
-	return every(func(after string) (api.List[api.Credential], error) {
-		f.AfterID = after
-		return c.svc.ListCredentials(ctx, p, f)
-	})
-}
-
 func (c *Console) allConnections(ctx context.Context, p service.Principal, f store.ConnectionFilter) ([]api.Connection, error) {
 	f.Limit = pageSize
 	return every(func(after string) (api.List[api.Connection], error) {
@@ -56,27 +48,4 @@ func (c *Console) allProjects(ctx context.Context, p service.Principal) ([]api.P
 	})
 	slices.SortFunc(out, func(a, b api.Project) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	return out, err
-}
-
-// inventory is what the overview pages list together: every project and, as asked, every
-// credential and connection the principal can see.
-type inventory struct {
-	projects    []api.Project
-	credentials []api.Credential
-	connections []api.Connection
-}
-
-func (c *Console) inventory(ctx context.Context, p service.Principal, credentials, connections bool) (inv inventory, err error) {
-	if inv.projects, err = c.allProjects(ctx, p); err != nil {
-		return inv, err
-	}
-	if credentials {
-		if inv.credentials, err = c.allCredentials(ctx, p, store.CredentialFilter{}); err != nil {
-			return inv, err
-		}
-	}
-	if connections {
-		inv.connections, err = c.allConnections(ctx, p, store.ConnectionFilter{})
-	}
-	return inv, err
 }

@@ -278,7 +278,7 @@ func (c *Console) flashOrFail(w http.ResponseWriter, r *http.Request, req *reque
 
 type modelRow struct {
 	api.Model
-	Connections []api.Connection
+	Connections []store.ConnectionRef
 }
 
 type modelsData struct {
@@ -294,7 +294,13 @@ func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, req *reques
 	ctx, p := r.Context(), req.p
 	q := r.URL.Query()
 	scope, provider, allowed := q.Get("project"), q.Get("provider"), q.Get("allowed")
-	inv, err := c.inventory(ctx, p, false, true)
+	projects, err := c.allProjects(ctx, p)
+	if err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	// The scope's connections by name and model only: their statuses are the connections page's.
+	refs, err := c.svc.ConnectionRefs(ctx, p, scope)
 	if err != nil {
 		c.fail(w, r, req, err)
 		return
@@ -304,7 +310,7 @@ func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, req *reques
 		c.fail(w, r, req, err)
 		return
 	}
-	d := modelsData{ScopeName: scopeName(scope, projectIndex(inv.projects))}
+	d := modelsData{ScopeName: scopeName(scope, projectIndex(projects))}
 	if d.OrgPolicy, err = c.svc.GetModelPolicy(ctx, p, ""); err != nil {
 		c.fail(w, r, req, err)
 		return
@@ -315,13 +321,11 @@ func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, req *reques
 			return
 		}
 	}
-	through := map[string][]api.Connection{}
-	for _, cn := range inv.connections {
-		if cn.ProjectID == scope {
-			through[cn.Provider+"/"+cn.Model] = append(through[cn.Provider+"/"+cn.Model], cn)
-		}
+	through := map[string][]store.ConnectionRef{}
+	for _, cn := range refs {
+		through[cn.Provider+"/"+cn.Model] = append(through[cn.Provider+"/"+cn.Model], cn)
 	}
-	d.Scopes = projectOptions(inv.projects, scope, option{Value: "", Label: "Organisation"})
+	d.Scopes = projectOptions(projects, scope, option{Value: "", Label: "Organisation"})
 	d.Providers = providerOptions(provider)
 	d.Allowed = []option{{Value: "", Label: "Allowed and blocked", Selected: allowed == ""},
 		{Value: "yes", Label: "Allowed only", Selected: allowed == "yes"}, {Value: "no", Label: "Blocked only", Selected: allowed == "no"}}

@@ -94,7 +94,7 @@ type CredentialSearchPage struct {
 
 // maxSearchScan bounds the credentials one search reads when a computed filter (lifecycle status,
 // policy violations) drops rows: the page then ends early, with a cursor to read on.
-const maxSearchScan = 2000
+const maxSearchScan = 300
 
 // SearchCredentials is a page of credentials for the console: the store's filters and order, then the
 // lifecycle status and policy violations the service computes, filtered when asked (lifecycle "" and
@@ -166,6 +166,20 @@ func (s *Service) LatestEvents(ctx context.Context, p Principal, ids []string) (
 	var out map[string]api.AuditEvent
 	err := s.read(ctx, func(tx store.Tx) (err error) {
 		out, err = tx.LatestEvents(ctx, p.OrgID, ids)
+		return err
+	})
+	return out, err
+}
+
+// ConnectionRefs names the connections of one scope ("" the organisation) and what they connect; a
+// principal confined to another project gets none.
+func (s *Service) ConnectionRefs(ctx context.Context, p Principal, projectID string) ([]store.ConnectionRef, error) {
+	if p.Scoped() && p.ProjectID != projectID {
+		return []store.ConnectionRef{}, nil
+	}
+	var out []store.ConnectionRef
+	err := s.read(ctx, func(tx store.Tx) (err error) {
+		out, err = tx.ConnectionRefs(ctx, p.OrgID, projectID)
 		return err
 	})
 	return out, err

@@ -53,6 +53,14 @@ type ConsoleReads interface {
 	// ObjectNames names the credentials, connections and projects among ids; ids it does not know
 	// (deleted objects, tokens) are absent from the answer.
 	ObjectNames(ctx context.Context, orgID string, ids []string) (map[string]string, error)
+	// ConnectionRefs are the id, name, credential and model of each connection of one scope ("" the
+	// organisation), without the statuses a full read computes: the models page names them.
+	ConnectionRefs(ctx context.Context, orgID, projectID string) ([]ConnectionRef, error)
 	// CountByProject counts the credentials and connections of each scope ("" the organisation).
 	CountByProject(ctx context.Context, orgID string) (credentials, connections map[string]int, err error)
+}
+
+// ConnectionRef names a connection and what it connects.
+type ConnectionRef struct {
+	ID, Name, CredentialID, Provider, Model string
 }

@@ -131,7 +131,8 @@ func (t *tx) SearchCredentials(ctx context.Context, orgID string, q store.Creden
 			l.q += " AND c.id < ?"
 			l.args = append(l.args, q.AfterID)
 		} else {
-			l.q += " AND (" + col + " > ? OR (" + col + " = ? AND c.id > ?))"
+			// col >= key bounds the index range; the rest skips the rows of key up to the cursor's id.
+			l.q += " AND " + col + " >= ? AND (" + col + " > ? OR c.id > ?)"
 			l.args = append(l.args, key, key, q.AfterID)
 		}
 	}
@@ -190,4 +191,25 @@ func (t *tx) LatestEvents(ctx context.Context, orgID string, ids []string) (map[
 		out[e.ObjectID] = e
 	}
 	return out, err
+}
+
+// ConnectionRefs reads one scope's connections with their credential's provider, on the
+// (org_id, project_id, name) unique index.
+func (t *tx) ConnectionRefs(ctx context.Context, orgID, projectID string) ([]store.ConnectionRef, error) {
+	rows, err := t.query(ctx, `SELECT n.id, n.name, COALESCE(n.credential_id, ''), COALESCE(c.provider, ''), n.model
+		FROM connections n LEFT JOIN credentials c ON c.org_id = n.org_id AND c.id = n.credential_id
+		WHERE n.org_id = ? AND n.project_id = ? ORDER BY n.name`, orgID, projectID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.ConnectionRef{}
+	for rows.Next() {
+		var r store.ConnectionRef
+		if err := rows.Scan(&r.ID, &r.Name, &r.CredentialID, &r.Provider, &r.Model); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
