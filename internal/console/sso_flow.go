@@ -129,7 +129,7 @@ func (u *usedStates) consume(state string, now time.Time) bool {
 // cookie would not be sent. It carries no authority of its own (it only ties the callback to the
 // browser that started the flow), and it is HttpOnly, __Host- prefixed under TLS, and one use.
 func (c *Console) flowCookieOf(r *http.Request, value string, maxAge int) *http.Cookie {
-	ck := c.cookie(r, flowCookie, value, maxAge)
+	ck := c.cookie(r, flowCookie, value, maxAge) //nolint:gosec // G124: Secure and HttpOnly as every console cookie (c.cookie); Lax on purpose, see above
 	ck.SameSite = http.SameSiteLaxMode
 	return ck
 }

@@ -55,7 +55,7 @@ func (v *Verifier) Discover(ctx context.Context, issuerURL string) (Discovery, e
 		v.disc.mu.Unlock()
 		return e, nil
 	})
-	got := res.(discEntry)
+	got, _ := res.(discEntry) // the only type the function returns
 	return got.doc, got.err
 }
 

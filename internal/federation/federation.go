@@ -71,9 +71,9 @@ func refuse(format string, args ...any) *Error {
 // quote renders a value from a token for a log line: quoted, and cut short so a hostile token
 // cannot fill the log.
 func quote(s string) string {
-	const max = 80
-	if len(s) > max {
-		cut := max
+	const maxLen = 80
+	if len(s) > maxLen {
+		cut := maxLen
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}

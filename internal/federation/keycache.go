@@ -94,7 +94,10 @@ func (c *keyCache) get(ctx context.Context, issuer string, force bool) ([]jose.J
 		c.byURL[issuer] = &ne
 		return &ne, nil
 	})
-	got := res.(*issuerKeys)
+	got, ok := res.(*issuerKeys)
+	if !ok { // never: the function returns only *issuerKeys
+		return nil, refuse("the keys of issuer %s could not be read", quote(issuer))
+	}
 	if got.keys == nil || (got.lastErr != nil && got.triedAt.Sub(got.fetchedAt) > 24*time.Hour) {
 		// No keys at all, or keys a day older than the issuer's last answer: refuse rather
 		// than trust keys the issuer may have withdrawn.
