@@ -229,3 +229,35 @@ func testKeyedCredentialBecomesKeyless(t *testing.T) {
 		t.Errorf("back to a key without one: %v, want 422 naming api_key", err)
 	}
 }
+
+// TestKeylessEveryVendor: for each vendor that accepts keyless credentials, a credential verified by
+// an exchange at the vendor's fake (which checks the server's assertion against its discovery document
+// and keys) and a vendor token that the fake issued.
+func TestKeylessEveryVendor(t *testing.T) { forEachBackend(t, testKeylessEveryVendor) }
+
+func testKeylessEveryVendor(t *testing.T) {
+	for _, provider := range []string{"openai", "anthropic", "openrouter", "azure_openai", "azure_ai_foundry", "vertex_ai"} {
+		t.Run(provider, func(t *testing.T) {
+			ctx := context.Background()
+			vendor := vendortest.NewVendor(t, provider, "", "")
+			ks := startKeylessServer(t, vendor)
+			vendor.Issuer = ks.url
+			admin := ks.clients[api.RoleAdmin]
+			c, err := admin.CreateCredential(ctx, api.CredentialCreate{Name: "keyless", Provider: provider, Settings: vendor.Settings(), Verify: ptr(false)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vendor.Trust(service.CredentialSubject(ks.orgID, c.ID))
+			if c, err = admin.VerifyCredential(ctx, c.ID); err != nil || c.Status != api.StatusVerified {
+				t.Fatalf("verify: %+v, %v", c, err)
+			}
+			tok, err := admin.CredentialAccessToken(ctx, c.ID)
+			if err != nil || !vendor.Issued(tok.AccessToken) {
+				t.Fatalf("access token: %+v, %v", tok, err)
+			}
+			if vendor.Reads.Load() != 1 {
+				t.Errorf("%d reads with the vendor token, want the verification's one", vendor.Reads.Load())
+			}
+		})
+	}
+}
