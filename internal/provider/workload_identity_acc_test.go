@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/federation/federationtest"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 // These tests sign in as a CI job would: no MODELKEYS_TOKEN anywhere, an identity token from the
@@ -400,5 +402,90 @@ func TestAccWorkloadIdentity_tokenSources(t *testing.T) {
 	}
 	if len(asked) == 0 {
 		t.Error("GitHub's endpoint was never asked")
+	}
+}
+
+// TestAccWorkloadIdentity_secretHygiene signs in through GitHub Actions' endpoint at TRACE level and
+// finds none of the tokens in the logs of Terraform, the provider and the server, nor in the state:
+// not the job's request token, not the identity token, not the exchanged modelkeys tokens.
+func TestAccWorkloadIdentity_secretHygiene(t *testing.T) {
+	clearSignInEnv(t)
+	logPath := filepath.Join(t.TempDir(), "tf.log")
+	t.Setenv("TF_LOG", "TRACE")
+	t.Setenv("TF_ACC_LOG_PATH", logPath)
+	iss := federationtest.NewIssuer(t)
+	s := newTestServer(t, withLoopbackIssuers)
+	tr := newTrust(t, s, iss, "2s") // short-lived: several exchanges in one run
+	const requestToken = "gh-request-token-hygiene-5c1d9e7a3b"
+	var (
+		mu     sync.Mutex
+		minted []string
+	)
+	gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+requestToken {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		tok := iss.Mint(map[string]any{"aud": r.URL.Query().Get("audience"), "repository": "acme/infra", "ref": "refs/heads/main"})
+		mu.Lock()
+		minted = append(minted, tok)
+		mu.Unlock()
+		_ = json.NewEncoder(w).Encode(map[string]string{"value": tok})
+	}))
+	t.Cleanup(gh.Close)
+	t.Setenv(envGitHubURL, gh.URL+"/?api-version=2.0")
+	t.Setenv(envGitHubToken, requestToken)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
+		Steps: []resource.TestStep{{
+			Config: ciProvider(s, "", tr.rules["apply"].ID, `    audience = "modelkeys"`) + fmt.Sprintf(`
+resource "modelkeys_credential" "test" {
+  name           = "hygiene"
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+}
+
+resource "terraform_data" "pause" {
+  depends_on = [modelkeys_credential.test]
+  provisioner "local-exec" {
+    command = "sleep 3"
+  }
+}
+
+resource "modelkeys_project" "test" {
+  depends_on = [terraform_data.pause]
+  name       = "hygiene"
+}
+`, keyOne),
+		}},
+	})
+	logs, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(logs), "exchanged the workload identity for a modelkeys token") {
+		t.Fatal("the TRACE log lacks the provider's exchange line: the logs were not captured, so the scan proves nothing")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(minted) < 2 {
+		t.Fatalf("%d identity tokens asked for: the run did not renew its 2-second token", len(minted))
+	}
+	exchanged := regexp.MustCompile(regexp.QuoteMeta(service.ExchangedTokenPrefix) + `[A-Za-z0-9_-]{8,}`)
+	for where, b := range map[string][]byte{"terraform and provider logs": logs, "server logs": s.Logs.Bytes()} {
+		for _, tok := range append([]string{requestToken}, minted...) {
+			if strings.Contains(string(b), tok) {
+				t.Errorf("%s hold a token", where)
+			}
+			if sig := tok[strings.LastIndex(tok, ".")+1:]; len(sig) > 16 && strings.Contains(string(b), sig) {
+				t.Errorf("%s hold an identity token's signature", where)
+			}
+		}
+		if m := exchanged.Find(b); m != nil {
+			t.Errorf("%s hold an exchanged token (%d characters of mkx_...)", where, len(m))
+		}
 	}
 }
