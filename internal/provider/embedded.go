@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/server"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
@@ -90,6 +92,12 @@ func openEmbedded(ctx context.Context, path, version string) (embeddedStore, err
 		return es, fmt.Errorf("open %s: %w", path, err)
 	}
 	es.transport = server.InProcessTransport(srv.Handler())
+	// Managed rotation has no background loop here either: each run does what is due once, at open
+	// (old keys whose overlap ended are revoked, due managed credentials rotated), so the refresh
+	// that follows takes it in. A vendor that does not answer leaves it to the next run.
+	if _, err := srv.Service().SweepRotations(ctx); err != nil {
+		tflog.Warn(ctx, "managed rotations due in the embedded store could not run; the next run retries", map[string]any{"error": err.Error()})
+	}
 	kept := es
 	kept.created = false // said by the configuration that made it, not by later ones in this process
 	embeddedStores[path] = kept
