@@ -247,7 +247,7 @@ func checkRuleShape(r api.FederationRule) []api.FieldError {
 	}
 	out = append(out, checkID("project_id", r.ProjectID)...)
 	if _, err := parseTokenTTL(r.TokenTTL); err != nil {
-		out = append(out, api.FieldError{Field: "token_ttl", Message: err.Error()})
+		out = append(out, api.FieldError{Field: "token_ttl", Message: err.Error() + "."})
 	}
 	if len(r.Credentials) > maxRuleCreds {
 		out = append(out, api.FieldError{Field: "credentials", Message: fmt.Sprintf("at most %d credentials.", maxRuleCreds)})
@@ -272,10 +272,10 @@ func checkRuleShape(r api.FederationRule) []api.FieldError {
 func parseTokenTTL(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("token_ttl %q is not a duration; write it as Go does, such as \"15m\" or \"1h\".", s)
+		return 0, fmt.Errorf("token_ttl %q is not a duration; write it as Go does, such as \"15m\" or \"1h\"", s)
 	}
 	if d <= 0 || d > MaxTokenTTL {
-		return 0, fmt.Errorf("token_ttl must be above 0 and at most 1h, not %s: a longer-lived token is what federation replaces.", s)
+		return 0, fmt.Errorf("token_ttl must be above 0 and at most 1h, not %s: a longer-lived token is what federation replaces", s)
 	}
 	return d, nil
 }

@@ -408,7 +408,7 @@ func (s *Service) checkIssuer(issuer string) []api.FieldError {
 		if !loopback && !strings.EqualFold(host, "localhost") {
 			return bad("issuer must be https:// (plain http is accepted only on a loopback address the server's egress policy allows).")
 		}
-		if !s.egressAllows(host, ip, ipErr == nil) {
+		if !s.egressAllows(ip, ipErr == nil) {
 			return bad("issuer %q is on loopback, which this server's egress policy refuses; the operator opens it with --egress-allow 127.0.0.0/8 (or ::1/128).", issuer)
 		}
 		return nil
@@ -425,7 +425,7 @@ func (s *Service) checkIssuer(issuer string) []api.FieldError {
 
 // egressAllows reports whether the egress policy allows the loopback host (an address, or
 // "localhost", whose addresses 127.0.0.1 and ::1 must then both be allowed).
-func (s *Service) egressAllows(host string, ip netip.Addr, isIP bool) bool {
+func (s *Service) egressAllows(ip netip.Addr, isIP bool) bool {
 	if s.cfg.Egress == nil {
 		return false
 	}
