@@ -150,7 +150,8 @@ func (d *providersDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 						},
 						"auth_methods": schema.ListAttribute{
 							MarkdownDescription: "How the key is presented to the provider, such as `bearer`, `x-api-key` or `service_account`. " +
-								"A provider with more than one takes the `auth_method` setting, which chooses among them; they are its values, the default first.",
+								"A provider with more than one takes the `auth_method` setting, which chooses among them; they are its values, the default first. " +
+								"`workload_identity` makes a credential keyless: it takes no secret, and modelkeys-server exchanges an assertion it signs for a vendor token.",
 							ElementType: types.StringType,
 							Computed:    true,
 						},
