@@ -692,3 +692,53 @@ func logHas(h *harness, msg string, values ...string) bool {
 	}
 	return false
 }
+
+// TestFederatedSessionEndsWithItsRule: the console's sessions from people rules are exchanged tokens
+// (IssueFederatedToken), so they carry the rule's role (admin is allowed there) and scope, and end
+// when the rule changes, as the API's do.
+func TestFederatedSessionEndsWithItsRule(t *testing.T) {
+	forEachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		h := newHarness(t, withFederationTest())
+		svc := h.srv.Service()
+		iss := federationtest.NewIssuer(t)
+		p, err := h.admin.CreateIdentityProvider(ctx, api.IdentityProviderCreate{Name: "sso", Issuer: iss.URL(), ClientID: "console"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rule, err := h.admin.CreateFederationRule(ctx, api.FederationRuleCreate{Name: "platform", IdentityProviderID: p.ID, Kind: api.FederationPeople,
+			Role: api.RoleAdmin, Conditions: map[string]string{"groups": "platform"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims := federation.Claims{"sub": "user-42", "email": "dev@example.com", "groups": []any{"platform"}}
+		value, pr, expires, err := svc.IssueFederatedToken(ctx, mustOrg(t, h), *rule, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.remember(value)
+		if pr.Role != api.RoleAdmin || pr.FederationRuleID != rule.ID || pr.Claims["email"] != "dev@example.com" || time.Until(expires) > 15*time.Minute {
+			t.Errorf("principal %+v, expires %v", pr, expires)
+		}
+		// The console keeps the hash of the session's token, not the token.
+		got, err := svc.PrincipalOfTokenHash(ctx, service.HashToken(value))
+		if err != nil || got.Role != api.RoleAdmin || got.OrgID != pr.OrgID {
+			t.Fatalf("session principal = %+v, %v", got, err)
+		}
+		if _, err := h.admin.UpdateFederationRule(ctx, rule.ID, api.FederationRulePatch{Role: ptr(api.RoleViewer)}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.PrincipalOfTokenHash(ctx, service.HashToken(value)); err == nil {
+			t.Error("a session of a changed rule still signs in")
+		}
+		var signIns int
+		for _, e := range auditEvents(t, h) {
+			if e.Action == "sign_in" && e.ActorFederationRule == rule.ID && e.ActorClaims["sub"] == "user-42" {
+				signIns++
+			}
+		}
+		if signIns != 1 {
+			t.Errorf("%d sign_in audit events, want 1", signIns)
+		}
+	})
+}
