@@ -742,3 +742,32 @@ func TestFederatedSessionEndsWithItsRule(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenExchangeWithUploadedKeys: a provider with jwks_json verifies with the uploaded keys and
+// never fetches discovery or keys from the issuer.
+func TestTokenExchangeWithUploadedKeys(t *testing.T) {
+	forEachBackend(t, func(t *testing.T) {
+		ctx := context.Background()
+		h := newHarness(t, withFederationTest())
+		iss := federationtest.NewIssuer(t)
+		p, err := h.admin.CreateIdentityProvider(ctx, api.IdentityProviderCreate{Name: "gitlab", Issuer: iss.URL(),
+			Audiences: []string{testAudience}, JWKSJSON: iss.JWKSJSON()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rule, err := h.admin.CreateFederationRule(ctx, api.FederationRuleCreate{Name: "ci", IdentityProviderID: p.ID, Role: api.RoleViewer,
+			Conditions: map[string]string{"namespace_path": "acme", "ref": "main"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := h.exchanged(rule.ID, iss.Mint(map[string]any{"aud": testAudience, "sub": "project_path:acme/infra:ref_type:branch:ref:main",
+			"namespace_path": "acme", "ref": "main"}))
+		who, err := h.client(out.AccessToken).WhoAmI(ctx)
+		if err != nil || who.Role != api.RoleViewer {
+			t.Fatalf("whoami = %+v, %v", who, err)
+		}
+		if iss.JWKSFetches()+iss.DiscoveryFetches() != 0 {
+			t.Errorf("the issuer was asked for keys %d times and discovery %d times; uploaded keys need neither", iss.JWKSFetches(), iss.DiscoveryFetches())
+		}
+	})
+}

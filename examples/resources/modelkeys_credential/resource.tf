@@ -80,3 +80,31 @@ variable "azure_openai_api_key" {
   sensitive = true
   ephemeral = true
 }
+
+# A key modelkeys rotates itself through OpenAI's admin API (see the guide
+# "Keys that rotate themselves"): no api_key, an admin credential instead.
+resource "modelkeys_credential" "openai_admin" {
+  name               = "openai-admin"
+  model_provider     = "openai"
+  purpose            = "admin"
+  api_key_wo         = var.openai_admin_key
+  api_key_wo_version = 1
+}
+
+resource "modelkeys_credential" "openai_managed" {
+  name            = "openai-app"
+  model_provider  = "openai"
+  settings        = { project = "proj_AbCdEf0123456789" }
+  rotation_period = "30d"
+  rotation = {
+    mode                = "managed"
+    admin_credential_id = modelkeys_credential.openai_admin.id
+    overlap             = "1h"
+  }
+}
+
+variable "openai_admin_key" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
