@@ -483,6 +483,9 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	case adopted.APIKey:
 	case !cfg.APIKeyWO.IsNull() && !plan.APIKeyWOVersion.Equal(state.APIKeyWOVersion):
 		patch.APIKey = cfg.APIKeyWO.ValueStringPointer()
+	case cfg.APIKeyWO.IsNull() && plan.APIKey.IsNull() && managedInConfig(&cfg):
+		// The key left the configuration because modelkeys now mints it: the current key stays in use
+		// until the first managed rotation replaces it.
 	case cfg.APIKeyWO.IsNull() && !plan.APIKey.Equal(state.APIKey):
 		v := plan.APIKey.ValueString() // "" removes the key, for providers where it is optional
 		patch.APIKey = &v

@@ -104,12 +104,12 @@ func rotationToModel(r *api.CredentialRotation, prior types.Object) (types.Objec
 	overlap := types.StringValue(r.Overlap)
 	if p := rotationFromModel(prior); p != nil {
 		switch {
-		case p.Overlap == "" && r.Overlap == api.DefaultRotationOverlap:
+		case p.Overlap == "" && catalog.DurationsEqual(r.Overlap, api.DefaultRotationOverlap):
 			overlap = types.StringNull()
 		case p.Overlap != "" && catalog.DurationsEqual(p.Overlap, r.Overlap):
 			overlap = types.StringValue(p.Overlap)
 		}
-	} else if r.Overlap == api.DefaultRotationOverlap {
+	} else if catalog.DurationsEqual(r.Overlap, api.DefaultRotationOverlap) {
 		overlap = types.StringNull()
 	}
 	return types.ObjectValue(rotationAttrTypes, map[string]attr.Value{

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -292,4 +293,77 @@ func TestManagedRotationMovedIsQuietOnlyWhenManaged(t *testing.T) {
 			t.Errorf("state managed %v, server managed %v: quiet = %v, want %v", c.state != nil, c.server != nil, got, c.quiet)
 		}
 	}
+}
+
+// An existing key brought under management: api_key leaves the configuration and rotation comes in,
+// in one change; the key stays in use until the first managed rotation, after which the plan is empty.
+func TestAccCredentialManaged_adoptExistingKey(t *testing.T) {
+	s, fake, _ := managedServer(t)
+	existing := fake.AddKey("made-by-hand")
+	handConfig := s.providerConfig() + fmt.Sprintf(`
+resource "modelkeys_credential" "admin" {
+  name           = "openai-admin"
+  model_provider = "openai"
+  purpose        = "admin"
+  api_key        = %q
+}
+
+resource "modelkeys_credential" "app" {
+  name           = "openai-app"
+  model_provider = "openai"
+  settings       = { project = %q }
+  api_key        = %q
+}
+`, fake.AdminKey, fake.Project, existing.Secret)
+	managed := strings.Replace(handConfig, fmt.Sprintf("  api_key        = %q\n}\n", existing.Secret), `  rotation = {
+    mode                = "managed"
+    admin_credential_id = modelkeys_credential.admin.id
+  }
+}
+`, 1)
+	var appID string
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		Steps: []resource.TestStep{
+			{
+				Config: handConfig,
+				Check: func(st *terraform.State) error {
+					appID = st.RootModule().Resources["modelkeys_credential.app"].Primary.ID
+					return nil
+				},
+			},
+			{
+				Config: managed,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("modelkeys_credential.app", tfjsonpath.New("secret_version"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue("modelkeys_credential.app", tfjsonpath.New("api_key"), knownvalue.Null()),
+				},
+				Check: func(*terraform.State) error {
+					c, err := s.Client.GetCredential(context.Background(), appID)
+					if err != nil {
+						return err
+					}
+					if !c.HasAPIKey || c.Rotation == nil || c.Rotation.Mode != api.RotationModeManaged {
+						return fmt.Errorf("after the change: has_api_key %v, rotation %+v; want the existing key kept, now managed", c.HasAPIKey, c.Rotation)
+					}
+					return nil
+				},
+			},
+			{
+				PreConfig: func() {
+					if _, err := s.Client.RotateCredential(context.Background(), appID, "api"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: managed,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("modelkeys_credential.app", tfjsonpath.New("secret_version"), knownvalue.Int64Exact(2)),
+				},
+			},
+		},
+	})
 }
