@@ -293,8 +293,8 @@ func (i *Issuer) reload(ctx context.Context) error {
 	return nil
 }
 
-// ErrNoSigningKey: no key of the algorithm may sign now (every one is retired, or sealed under a
-// master key this server does not hold).
+// ErrNoSigningKey means that no key of the algorithm may sign now: every one is retired, or sealed
+// under a master key this server does not hold.
 var ErrNoSigningKey = errors.New("the issuer has no signing key it can use")
 
 // Mint signs an assertion: iss = the issuer URL, sub, aud, iat = nbf = now, exp = now + lifetime
