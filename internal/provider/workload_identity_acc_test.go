@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -21,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/federation/federationtest"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
@@ -487,5 +489,74 @@ resource "modelkeys_project" "test" {
 		if m := exchanged.Find(b); m != nil {
 			t.Errorf("%s hold an exchanged token (%d characters of mkx_...)", where, len(m))
 		}
+	}
+}
+
+// A rule deleted while a run uses it ends the run's token: the next request, and the fresh exchange it
+// tries, are refused, and the error says so instead of a bare 401.
+func TestAccWorkloadIdentity_ruleDeletedMidRun(t *testing.T) {
+	clearSignInEnv(t)
+	iss := federationtest.NewIssuer(t)
+	s := newTestServer(t, withLoopbackIssuers)
+	tr := newTrust(t, s, iss, "15m")
+	t.Setenv(envOIDCToken, tr.mainBranch())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	deleted := make(chan error, 1)
+	go func() {
+		// As soon as the first credential exists, an administrator deletes the rule.
+		for ctx.Err() == nil {
+			if creds, err := s.Client.ListAllCredentials(ctx, clientListAll()); err == nil && len(creds) > 0 {
+				deleted <- s.Client.DeleteFederationRule(ctx, tr.rules["apply"].ID, 0)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: protoV6Providers,
+		CheckDestroy:             checkAllDestroyed(s),
+		Steps: []resource.TestStep{{
+			Config: ciProvider(s, "", tr.rules["apply"].ID, `    token_source = "env"`) + fmt.Sprintf(`
+resource "modelkeys_credential" "first" {
+  name           = "first"
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+}
+
+resource "terraform_data" "pause" {
+  depends_on = [modelkeys_credential.first]
+  provisioner "local-exec" {
+    command = "sleep 2"
+  }
+}
+
+resource "modelkeys_project" "after" {
+  depends_on = [terraform_data.pause]
+  name       = "after"
+}
+`, keyOne),
+			ExpectError: wrappedText(`workload identity \(token_source = "env"\): the modelkeys server refused the identity token`),
+		}, {
+			PreConfig: func() {
+				if ps, err := s.Client.ListAllProjects(context.Background(), client.ProjectListOptions{Name: "after"}); err != nil || len(ps) != 0 {
+					t.Fatalf("the project was created after the rule was deleted (%v)", err)
+				}
+			},
+			// The administrator takes over what the run left, so the test's destroy can run.
+			Config: s.providerConfig() + fmt.Sprintf(`
+resource "modelkeys_credential" "first" {
+  name           = "first"
+  model_provider = "openai"
+  api_key        = %q
+  verify         = false
+}
+`, keyOne),
+		}},
+	})
+	if err := <-deleted; err != nil {
+		t.Fatal(err)
 	}
 }
