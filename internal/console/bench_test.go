@@ -150,6 +150,7 @@ func seedBench(b *testing.B, backend string, nCreds, nEvents int) *benchEnv {
 		{"projects", "/ui/projects"},
 		{"project", "/ui/projects/" + projects[0].ID},
 		{"policies", "/ui/policies"},
+		{"permissions", "/ui/permissions"},
 		{"audit", "/ui/audit"},
 		{"audit_old_page", fmt.Sprintf("/ui/audit?before=%d", nEvents/10)},
 		{"audit_by_object", "/ui/audit?object=" + mid},

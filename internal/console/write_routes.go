@@ -6,7 +6,7 @@ import (
 )
 
 // writePages are the templates of the write forms (issue 36); each is parsed with the layout.
-var writePages = []string{"credential_pick", "credential_form", "credential_delete", "project", "connection_form"}
+var writePages = []string{"credential_pick", "credential_form", "credential_delete", "project", "connection_form", "permissions"}
 
 func init() {
 	funcs["hasFieldError"] = func(f credentialForm) bool {
@@ -35,6 +35,8 @@ func (c *Console) routeWrites(m *http.ServeMux) {
 	m.HandleFunc("GET /ui/connections/new", c.authed(c.newConnectionPage, false))
 	m.HandleFunc("POST /ui/connections/new", c.authed(c.createConnection, true))
 	m.HandleFunc("POST /ui/connections/{id}/{action}", c.authed(c.connectionAction, true))
+	m.HandleFunc("GET /ui/permissions", c.authed(c.permissionsPage, false))
+	m.HandleFunc("POST /ui/permissions", c.authed(c.savePermissions, true))
 	m.HandleFunc("GET /ui/projects/{id}", c.authed(c.projectPage, false))
 	m.HandleFunc("POST /ui/projects/{id}/inherit", c.authed(c.setInherit, true))
 }
