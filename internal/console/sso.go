@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -140,8 +141,11 @@ func (c *Console) discover(w http.ResponseWriter, r *http.Request, sp service.Si
 
 func oauthConfig(sp service.SignInProvider, disc federation.Discovery, redirect string) *oauth2.Config {
 	style := oauth2.AuthStyleInHeader // client_secret_basic, OpenID Connect's default
-	if sp.ClientSecret == "" {
-		style = oauth2.AuthStyleInParams // a public client: client_id in the body, PKCE proves the rest
+	m := disc.TokenEndpointAuthMethodsSupported
+	if sp.ClientSecret == "" || (len(m) > 0 && !slices.Contains(m, "client_secret_basic") && slices.Contains(m, "client_secret_post")) {
+		// A public client (client_id in the body, PKCE proves the rest), or a provider that takes
+		// the secret only in the body.
+		style = oauth2.AuthStyleInParams
 	}
 	return &oauth2.Config{
 		ClientID:     sp.Provider.ClientID,

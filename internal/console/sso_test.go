@@ -416,3 +416,37 @@ func TestCheckPublicURL(t *testing.T) {
 		}
 	}
 }
+
+// The client authenticates at the token endpoint as the provider says it may: HTTP Basic by default,
+// the secret in the body where discovery lists only client_secret_post, and a public client (no
+// secret) by its client_id and PKCE alone.
+func TestConsoleSSOClientAuthentication(t *testing.T) {
+	t.Parallel()
+	t.Run("client_secret_post only", func(t *testing.T) {
+		e := newSSOEnv(t)
+		e.iss.TokenAuthMethods("client_secret_post")
+		if a := e.signIn(e.browser()); !signedInBy(a) {
+			t.Fatalf("%d\n%s", a.status, a.body)
+		}
+	})
+	t.Run("public client", func(t *testing.T) {
+		e := newSSOEnv(t)
+		e.iss.RegisterClient(ssoClientID, "")
+		e.iss.TokenAuthMethods("none")
+		none := ""
+		if _, err := e.srv.Service().UpdateIdentityProvider(context.Background(), e.admin, e.provider.ID, api.IdentityProviderPatch{ClientSecret: &none}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if a := e.signIn(e.browser()); !signedInBy(a) {
+			t.Fatalf("%d\n%s", a.status, a.body)
+		}
+	})
+	t.Run("wrong secret", func(t *testing.T) {
+		e := newSSOEnv(t)
+		e.iss.RegisterClient(ssoClientID, "another-secret")
+		a := e.signIn(e.browser())
+		if a.status != http.StatusBadGateway || signedInBy(a) || !strings.Contains(a.body, "HTTP 401") || !strings.Contains(a.body, "invalid_client") {
+			t.Fatalf("%d\n%s", a.status, a.body)
+		}
+	})
+}

@@ -16,6 +16,9 @@ type Discovery struct {
 	TokenEndpoint                 string   `json:"token_endpoint"`
 	JWKSURI                       string   `json:"jwks_uri"`
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported"`
+	// TokenEndpointAuthMethodsSupported lists how clients authenticate at the token endpoint
+	// (absent: client_secret_basic, OpenID Connect Discovery's default).
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 }
 
 // discoveryCache keeps discovery documents for the verifier's key age, and a failure for its refetch

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,6 +25,22 @@ type codeFlow struct {
 	codes   map[string]grant
 	hook    func(claims map[string]any)
 	tokenN  int
+	// authMethods, when set, are the only client authentications /token accepts (and discovery
+	// lists): "client_secret_basic", "client_secret_post", "none".
+	authMethods []string
+}
+
+// TokenAuthMethods limits how clients may authenticate at /token, and says so in discovery.
+func (i *Issuer) TokenAuthMethods(methods ...string) {
+	i.flow.mu.Lock()
+	defer i.flow.mu.Unlock()
+	i.flow.authMethods = methods
+}
+
+func (i *Issuer) tokenAuthMethods() []string {
+	i.flow.mu.Lock()
+	defer i.flow.mu.Unlock()
+	return i.flow.authMethods
 }
 
 type grant struct {
@@ -103,11 +120,20 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	clientID, secret, basic := r.BasicAuth()
+	method := "client_secret_basic"
 	if basic {
 		clientID, _ = url.QueryUnescape(clientID)
 		secret, _ = url.QueryUnescape(secret)
 	} else {
 		clientID, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+		method = "client_secret_post"
+		if secret == "" {
+			method = "none"
+		}
+	}
+	if allowed := i.tokenAuthMethods(); len(allowed) > 0 && !slices.Contains(allowed, method) {
+		writeJSONStatus(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		return
 	}
 	code := r.PostForm.Get("code")
 	i.flow.mu.Lock()
@@ -117,8 +143,7 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request) {
 	hook := i.flow.hook
 	i.flow.mu.Unlock()
 	if !known || subtle.ConstantTimeCompare([]byte(want), []byte(secret)) != 1 {
-		w.WriteHeader(http.StatusUnauthorized)
-		writeJSON(w, map[string]string{"error": "invalid_client"})
+		writeJSONStatus(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
 		return
 	}
 	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
@@ -147,6 +172,5 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func tokenError(w http.ResponseWriter, code string) {
-	w.WriteHeader(http.StatusBadRequest)
-	writeJSON(w, map[string]string{"error": code})
+	writeJSONStatus(w, http.StatusBadRequest, map[string]string{"error": code})
 }

@@ -52,7 +52,7 @@ func NewIssuer(t testing.TB) *Issuer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		i.discoveryFetches.Add(1)
-		writeJSON(w, map[string]any{
+		doc := map[string]any{
 			"issuer":                                i.URL(),
 			"jwks_uri":                              i.URL() + "/jwks",
 			"authorization_endpoint":                i.URL() + "/authorize",
@@ -61,7 +61,11 @@ func NewIssuer(t testing.TB) *Issuer {
 			"subject_types_supported":               []string{"public"},
 			"id_token_signing_alg_values_supported": []string{"RS256"},
 			"code_challenge_methods_supported":      []string{"S256"},
-		})
+		}
+		if m := i.tokenAuthMethods(); len(m) > 0 {
+			doc["token_endpoint_auth_methods_supported"] = m
+		}
+		writeJSON(w, doc)
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
 		i.jwksFetches.Add(1)
@@ -75,8 +79,11 @@ func NewIssuer(t testing.TB) *Issuer {
 	return i
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
