@@ -48,6 +48,8 @@ func (s *Service) liveModelIDs(ctx context.Context, p Principal, cred api.Creden
 		return nil, "this server does not ask providers for their model lists", nil
 	case !cred.Verify:
 		return nil, catalog.NoteNotAsked(cred.Name, cred.Provider), nil
+	case cred.Purpose == api.PurposeAdmin: // an admin key is never sent to an inference endpoint
+		return nil, fmt.Sprintf("credential %q is an admin credential, whose key is not used for models", cred.Name), nil
 	}
 	_, plain, err := s.readCredentialWithSecrets(ctx, p, cred.ID)
 	if err != nil {

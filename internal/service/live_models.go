@@ -22,7 +22,8 @@ func (s *Service) CredentialModels(ctx context.Context, p Principal, id string) 
 	}
 	models := catalog.ModelsFor(cred.Provider)
 	// verify = false says "do not call the provider with this key": keep to the catalog then.
-	if lister, ok := s.cfg.Verifier.(ModelLister); ok && cred.Verify {
+	// An admin key is never sent to an inference endpoint: its provider's catalog models it is.
+	if lister, ok := s.cfg.Verifier.(ModelLister); ok && cred.Verify && cred.Purpose != api.PurposeAdmin {
 		prov, _ := catalog.Provider(cred.Provider)
 		var ids []string
 		var lerr error

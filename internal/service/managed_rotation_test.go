@@ -386,6 +386,16 @@ func TestAdminCredentialRules(t *testing.T) {
 	if _, _, err := e.svc.CreateConnection(ctx, e.admin, api.ConnectionCreate{Name: "c", CredentialID: admin.ID, Model: "gpt-4o", AllowUnknownModel: true}, nil); err == nil || !strings.Contains(err.Error(), "admin credential") {
 		t.Fatalf("a connection to an admin credential: %v, want a 422 naming it", err)
 	}
+	probes := e.fake.Probes.Load()
+	if _, _, err := e.svc.CreateConnection(ctx, e.admin, api.ConnectionCreate{Name: "c2", CredentialID: admin.ID, Model: "gpt-4o"}, nil); err == nil || !strings.Contains(err.Error(), "admin credential") {
+		t.Fatalf("a connection to an admin credential: %v, want a refusal naming it", err)
+	}
+	if _, err := e.svc.CredentialModels(ctx, e.admin, admin.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e.fake.Probes.Load() != probes {
+		t.Fatal("the admin key was sent to the inference endpoint")
+	}
 	wrong := "sk-wrong-admin"
 	if _, _, err := e.svc.CreateCredential(ctx, e.admin, api.CredentialCreate{Name: "bad-admin", Provider: "openai", Purpose: api.PurposeAdmin, APIKey: &wrong, Settings: map[string]string{"base_url": e.fake.URL()}}, nil); err == nil {
 		t.Fatal("an admin key the vendor refuses was stored")
