@@ -2,10 +2,12 @@ package console_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -449,4 +451,60 @@ func TestConsoleSSOClientAuthentication(t *testing.T) {
 			t.Fatalf("%d\n%s", a.status, a.body)
 		}
 	})
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The server's log of sign-ins, refused or not, holds no client secret, authorization code, PKCE
+// verifier or ID token (a JWT starts "eyJ").
+func TestConsoleSSOLogsHoldNoSecret(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	e := newSSOEnv(t, func(o *harnessOptions) {
+		prev := o.config
+		o.config = func(c *service.Config) {
+			prev(c)
+			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+	})
+	var codes []string
+	run := func() answer {
+		b := e.browser()
+		back := e.authorize(b, e.start(b))
+		u, _ := url.Parse(back)
+		codes = append(codes, u.Query().Get("code"))
+		return b.get(back)
+	}
+	run() // signed in
+	e.iss.OnIDToken(func(c map[string]any) { c["nonce"] = "other" })
+	run() // refused: the nonce
+	e.iss.OnIDToken(nil)
+	e.iss.SignInAs(map[string]any{"sub": "user-eve", "email": "eve@elsewhere.example"})
+	run() // refused: no rule
+	e.iss.RegisterClient(ssoClientID, "another-secret")
+	run() // refused: the client's secret
+	out := logs.String()
+	if !strings.Contains(out, "no people rule matches") || !strings.Contains(out, "ID token refused") || !strings.Contains(out, "code exchange failed") {
+		t.Fatalf("the log lacks the refusals:\n%s", out)
+	}
+	for _, s := range append([]string{ssoClientSecret, "another-secret", "eyJ"}, codes...) {
+		if s != "" && strings.Contains(out, s) {
+			t.Errorf("the log holds %q:\n%s", s, out)
+		}
+	}
 }
