@@ -133,6 +133,8 @@ type credentialData struct {
 	SecretField  string
 	SecretLabel  string
 	Terraform    bool
+	// HCL and ImportBlock adopt the credential into Terraform configuration (hcl.go).
+	HCL, ImportBlock string
 	// MoreHistory links to the audit log of this credential when it has more than historySize events.
 	MoreHistory string
 	// Destination says where a new key goes (catalog.DescribeDestination); DestinationByOther is true
@@ -174,6 +176,7 @@ func (c *Console) credentialPage(w http.ResponseWriter, r *http.Request, req *re
 		d.ProviderDocs = prov.DocsURL
 	}
 	d.SecretField, d.SecretLabel = secretFieldOf(cr)
+	d.HCL, d.ImportBlock = credentialHCL(cr)
 	d.Destination, d.DestinationByOther = service.DescribeDestination(cr), service.DestinationSetByOther(cr, p)
 	c.render(w, r, http.StatusOK, "credential", c.newPage(req, cr.Name, "credentials", d))
 }
