@@ -508,3 +508,19 @@ func TestConsoleSSOLogsHoldNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// The sign-in page's list and the whole flow on PostgreSQL (skipped where it is not installed).
+func TestConsoleSSOOnPostgres(t *testing.T) {
+	t.Parallel()
+	e := newSSOEnv(t, func(o *harnessOptions) { o.postgres = true })
+	b := e.browser()
+	if page := b.get("/ui/login"); !strings.Contains(page.body, "Sign in with acme-sso") {
+		t.Fatalf("no provider listed:\n%s", page.body)
+	}
+	if a := e.signIn(b); !signedInBy(a) {
+		t.Fatalf("%d\n%s", a.status, a.body)
+	}
+	if page := b.get("/ui/credentials"); !strings.Contains(page.body, `<span class="role">viewer</span>`) {
+		t.Fatalf("after SSO:\n%s", page.body)
+	}
+}
