@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -392,7 +393,7 @@ func TestCachingTokenSourceRefreshesBeforeExpiry(t *testing.T) {
 		if fail.Load() {
 			return ExpiringToken{}, errors.New("exchange refused")
 		}
-		return ExpiringToken{Token: "tok-" + string(rune('0'+n)), Expiry: clock.now().Add(lifetime)}, nil
+		return ExpiringToken{Token: "tok-" + strconv.Itoa(int(n)), Expiry: clock.now().Add(lifetime)}, nil
 	})
 	src.now = clock.now
 	ctx := context.Background()
