@@ -169,7 +169,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 	if managed {
 		// The first key: minted, verified and switched to before the create answers. A failure
 		// removes the credential again (its key, if one was made, is revoked by the rotation).
-		if _, err := s.startRotation(ctx, p.OrgID, c, TriggerCreate, p.Actor); err != nil {
+		if err := s.startRotation(ctx, p.OrgID, c, TriggerCreate, p.Actor); err != nil {
 			if derr := s.tx(ctx, func(tx store.Tx) error { return tx.DeleteCredential(ctx, p.OrgID, c.ID) }); derr != nil {
 				s.log.Warn("a managed credential whose first key failed could not be removed; the sweep mints one later", "credential", c.ID, "error", derr)
 			}

@@ -176,16 +176,16 @@ func (s *Service) RotateCredential(ctx context.Context, p Principal, id, trigger
 	if !catalog.IsManaged(c.Rotation) {
 		return api.Credential{}, conflict(fmt.Sprintf("Credential %q is not managed: its key is set by hand. Set rotation = { mode = \"managed\", admin_credential_id = ... } to have modelkeys rotate it, or set a new api_key.", c.Name))
 	}
-	if _, err := s.startRotation(ctx, p.OrgID, c, trigger, p.Actor); err != nil {
+	if err := s.startRotation(ctx, p.OrgID, c, trigger, p.Actor); err != nil {
 		return api.Credential{}, err
 	}
 	return s.GetCredential(ctx, p, id)
 }
 
 // startRotation records a new rotation of c and drives it as far as it goes now (to the overlap).
-func (s *Service) startRotation(ctx context.Context, orgID string, c api.Credential, trigger, actor string) (store.RotationEntry, error) {
+func (s *Service) startRotation(ctx context.Context, orgID string, c api.Credential, trigger, actor string) error {
 	if s.adminAPI() == nil {
-		return store.RotationEntry{}, rotationUnavailable()
+		return rotationUnavailable()
 	}
 	now := s.now()
 	r := store.RotationEntry{
@@ -207,9 +207,10 @@ func (s *Service) startRotation(ctx context.Context, orgID string, c api.Credent
 		return err
 	})
 	if err != nil {
-		return r, err
+		return err
 	}
-	return s.driveRotation(ctx, r.ID, true)
+	_, err = s.driveRotation(ctx, r.ID, true)
+	return err
 }
 
 func rotationInProgress(c api.Credential, cur store.RotationEntry) *Error {

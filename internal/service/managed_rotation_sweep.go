@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"time"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
@@ -87,7 +86,7 @@ func (s *Service) SweepRotations(ctx context.Context) (RotationReport, error) {
 		if !due {
 			continue
 		}
-		if _, err := s.startRotation(ctx, ref.OrgID, c, TriggerSchedule, rotationActor); err != nil {
+		if err := s.startRotation(ctx, ref.OrgID, c, TriggerSchedule, rotationActor); err != nil {
 			var se *Error
 			if errors.As(err, &se) && se.Status == StatusConflict {
 				rep.Busy++
@@ -109,7 +108,7 @@ func (s *Service) RunRotations(ctx context.Context, interval time.Duration, lock
 	if interval <= 0 {
 		interval = DefaultRotationSweepInterval
 	}
-	wait := time.Duration(rand.Int64N(int64(interval) / 2))
+	wait := jitter(interval) / 2 // replicas and restarts do not sweep in step
 	for {
 		t := time.NewTimer(wait)
 		select {
