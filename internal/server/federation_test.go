@@ -419,8 +419,9 @@ func TestTokenExchangeScopedToken(t *testing.T) {
 	})
 }
 
-// TestExchangedTokenEndsWithItsRule: a change of the rule, or its deletion, ends the tokens issued
-// under it at once, also with the token cache on; a provider that rules trust is not deleted.
+// TestExchangedTokenEndsWithItsRule: a change of the rule, or its deletion, or a change of its
+// identity provider, ends the tokens issued under it at once, also with the token cache on; a
+// provider that rules trust is not deleted.
 func TestExchangedTokenEndsWithItsRule(t *testing.T) {
 	forEachBackend(t, func(t *testing.T) {
 		ctx := context.Background()
@@ -442,6 +443,18 @@ func TestExchangedTokenEndsWithItsRule(t *testing.T) {
 		ci = h.client(h.exchanged(rule.ID, f.iss.Mint(ciClaims(nil))).AccessToken)
 		if _, err := ci.ListCredentials(ctx, client.CredentialListOptions{}); err != nil {
 			t.Fatalf("token of the changed rule: %v", err)
+		}
+		// A change of the provider's trust (here a second audience) ends the tokens verified under
+		// the old one, too.
+		if _, err := h.admin.UpdateIdentityProvider(ctx, f.provider.ID, api.IdentityProviderPatch{Audiences: &[]string{testAudience, "https://other.example.test"}}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ci.ListCredentials(ctx, client.CredentialListOptions{}); !client.IsUnauthorized(err) {
+			t.Errorf("token verified with a changed provider: %v, want 401", err)
+		}
+		ci = h.client(h.exchanged(rule.ID, f.iss.Mint(ciClaims(nil))).AccessToken)
+		if _, err := ci.ListCredentials(ctx, client.CredentialListOptions{}); err != nil {
+			t.Fatalf("token of the changed provider: %v", err)
 		}
 		if err := h.admin.DeleteIdentityProvider(ctx, f.provider.ID, 0); !client.IsConflict(err) || !strings.Contains(err.Error(), rule.ID) {
 			t.Errorf("delete of a provider a rule trusts: %v, want 409 naming %s", err, rule.ID)

@@ -228,6 +228,9 @@ func (s *Service) UpdateIdentityProvider(ctx context.Context, p Principal, id st
 	if errors.Is(err, store.ErrVersionMismatch) {
 		return api.IdentityProvider{}, lostRace("identity provider", id)
 	}
+	if err == nil {
+		s.forgetProviderTokens(id) // a new version ends the tokens verified with the old one
+	}
 	return out, err
 }
 

@@ -215,6 +215,8 @@ type Principal struct {
 	Credentials []string
 	// Claims are the identity token's claims kept for the audit log (sub, repository, ref, ...).
 	Claims map[string]string
+	// identityProviderID is the rule's identity provider (to forget cached tokens when it changes).
+	identityProviderID string
 }
 
 // CanWrite reports whether the principal may change things (an editor or admin token), the rule

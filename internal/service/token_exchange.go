@@ -159,7 +159,7 @@ func (s *Service) ExchangeToken(ctx context.Context, in TokenExchangeRequest) (a
 	if !federation.Match(rule.Conditions, claims) {
 		return api.TokenExchangeResponse{}, s.refuseExchange(ctx, found, "conditions", "the token's claims do not meet the rule's conditions", kept)
 	}
-	value, p, expires, err := s.issueFederatedToken(ctx, found.OrgID, rule, kept, "token_exchange")
+	value, p, expires, err := s.issueFederatedToken(ctx, found.OrgID, rule, provider.Version, kept, "token_exchange")
 	if err != nil {
 		return api.TokenExchangeResponse{}, err
 	}
@@ -194,10 +194,25 @@ func (s *Service) IssueFederatedToken(ctx context.Context, orgID string, rule ap
 	if rule.Kind == api.FederationWorkload {
 		action = "token_exchange"
 	}
-	return s.issueFederatedToken(ctx, orgID, rule, auditClaims(claims), action)
+	var provider api.IdentityProvider
+	err = s.readOne(ctx, func(tx store.Tx) error {
+		var err error
+		provider, err = tx.GetIdentityProvider(ctx, orgID, rule.IdentityProviderID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", Principal{}, time.Time{}, errGrantRefused
+	}
+	if err != nil {
+		return "", Principal{}, time.Time{}, err
+	}
+	return s.issueFederatedToken(ctx, orgID, rule, provider.Version, auditClaims(claims), action)
 }
 
-func (s *Service) issueFederatedToken(ctx context.Context, orgID string, rule api.FederationRule, kept map[string]string, action string) (string, Principal, time.Time, error) {
+// issueFederatedToken issues a token under rule at its version, bound to providerVersion, the version
+// of the identity provider the subject's token was verified with: a change of the provider's trust
+// (its keys, audiences) ends the tokens verified under the old one.
+func (s *Service) issueFederatedToken(ctx context.Context, orgID string, rule api.FederationRule, providerVersion int64, kept map[string]string, action string) (string, Principal, time.Time, error) {
 	ttl, err := parseTokenTTL(rule.TokenTTL)
 	if err != nil {
 		ttl = DefaultTokenTTL // a stored rule was checked when written; never longer than the default
@@ -213,7 +228,7 @@ func (s *Service) issueFederatedToken(ctx context.Context, orgID string, rule ap
 	p := federatedPrincipal(orgID, rule, kept, hash)
 	err = s.tx(ctx, func(tx store.Tx) error {
 		if err := tx.InsertExchangedToken(ctx, store.ExchangedToken{Hash: hash, OrgID: orgID, RuleID: rule.ID, RuleVersion: rule.Version,
-			Claims: kept, CreatedAt: now, ExpiresAt: expires}); err != nil {
+			ProviderVersion: providerVersion, Claims: kept, CreatedAt: now, ExpiresAt: expires}); err != nil {
 			return err
 		}
 		// Expired tokens of the rule go as new ones come, so the table holds about one token
@@ -238,11 +253,13 @@ func federatedPrincipal(orgID string, rule api.FederationRule, claims map[string
 		// Each exchanged token is its own "token" for the per-token rate limit and for who set a
 		// credential's destination; the id is derived from the hash, never the token.
 		TokenID:   "xt_" + hash[:24],
-		ProjectID: rule.ProjectID, FederationRuleID: rule.ID, Credentials: rule.Credentials, Claims: claims}
+		ProjectID: rule.ProjectID, FederationRuleID: rule.ID, Credentials: rule.Credentials, Claims: claims,
+		identityProviderID: rule.IdentityProviderID}
 }
 
 // principalOfExchangedHash finds the principal of an exchanged token: unknown, expired, or issued
-// under a rule that has since changed or gone (or whose provider has gone) is a 401. With the token
+// under a rule that has since changed or gone, or verified with a provider that has since changed, is
+// a 401. With the token
 // cache on, a valid one is remembered until the earlier of its expiry and the cache's TTL; a change
 // or delete of its rule on this process drops it at once (forgetRuleTokens). Other replicas keep
 // serving it from their caches for at most TokenCacheTTL after the change (as with a revoked API
@@ -299,12 +316,21 @@ func (s *Service) ruleGeneration() uint64 {
 }
 
 func (s *Service) forgetRuleTokens(ruleID string) {
+	s.forgetTokens(func(p Principal) bool { return p.FederationRuleID == ruleID })
+}
+
+// forgetProviderTokens is forgetRuleTokens for every rule of an identity provider that changed.
+func (s *Service) forgetProviderTokens(providerID string) {
+	s.forgetTokens(func(p Principal) bool { return p.identityProviderID == providerID })
+}
+
+func (s *Service) forgetTokens(match func(Principal) bool) {
 	c := &s.tokens
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ruleGen++
 	for h, e := range c.m {
-		if e.p.FederationRuleID == ruleID {
+		if e.p.FederationRuleID != "" && match(e.p) {
 			delete(c.m, h)
 		}
 	}

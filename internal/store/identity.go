@@ -24,6 +24,9 @@ type ExchangedToken struct {
 	OrgID       string
 	RuleID      string
 	RuleVersion int64
+	// ProviderVersion is the version of the rule's identity provider the subject's token was
+	// verified with.
+	ProviderVersion int64
 	// Claims are the subject's claims kept for the audit log (sub, repository, ref, ...), never a token.
 	Claims    map[string]string
 	CreatedAt time.Time
@@ -87,9 +90,9 @@ type Identity interface {
 	DeleteFederationRule(ctx context.Context, orgID, id string) error
 
 	InsertExchangedToken(ctx context.Context, t ExchangedToken) error
-	// ExchangedTokenByHash finds a token with its rule, in one statement, only while the rule and
-	// its identity provider exist (ErrNotFound otherwise). Expiry and the rule's version are the
-	// caller's to check.
+	// ExchangedTokenByHash finds a token with its rule, in one statement, only while the rule exists
+	// and its identity provider exists at ProviderVersion (ErrNotFound otherwise). Expiry and the
+	// rule's version are the caller's to check.
 	ExchangedTokenByHash(ctx context.Context, hash string) (ExchangedToken, api.FederationRule, error)
 	// DeleteExpiredExchangedTokens deletes the rule's tokens that expired before now.
 	DeleteExpiredExchangedTokens(ctx context.Context, orgID, ruleID string, now time.Time) (int, error)

@@ -416,9 +416,9 @@ func (t *tx) InsertExchangedToken(ctx context.Context, et store.ExchangedToken) 
 	if err != nil {
 		return err
 	}
-	_, err = t.write(ctx, `INSERT INTO exchanged_tokens (hash, org_id, rule_id, rule_version, claims, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		et.Hash, et.OrgID, et.RuleID, et.RuleVersion, claims, formatTime(et.CreatedAt), formatTime(et.ExpiresAt))
+	_, err = t.write(ctx, `INSERT INTO exchanged_tokens (hash, org_id, rule_id, rule_version, provider_version, claims, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		et.Hash, et.OrgID, et.RuleID, et.RuleVersion, et.ProviderVersion, claims, formatTime(et.CreatedAt), formatTime(et.ExpiresAt))
 	if t.d.violation(err) == violationForeignKey {
 		return fmt.Errorf("federation rule %s: %w", et.RuleID, store.ErrNotFound)
 	}
@@ -426,10 +426,10 @@ func (t *tx) InsertExchangedToken(ctx context.Context, et store.ExchangedToken) 
 }
 
 func (t *tx) ExchangedTokenByHash(ctx context.Context, hash string) (store.ExchangedToken, api.FederationRule, error) {
-	rows, err := t.query(ctx, `SELECT e.hash, e.org_id, e.rule_id, e.rule_version, e.claims, e.created_at, e.expires_at, `+
+	rows, err := t.query(ctx, `SELECT e.hash, e.org_id, e.rule_id, e.rule_version, e.provider_version, e.claims, e.created_at, e.expires_at, `+
 		federationRuleColumns+` FROM exchanged_tokens e
 		JOIN federation_rules r ON r.org_id = e.org_id AND r.id = e.rule_id
-		JOIN identity_providers p ON p.org_id = r.org_id AND p.id = r.identity_provider_id
+		JOIN identity_providers p ON p.org_id = r.org_id AND p.id = r.identity_provider_id AND p.version = e.provider_version
 		WHERE e.hash = ?`, hash)
 	if err != nil {
 		return store.ExchangedToken{}, api.FederationRule{}, err
@@ -444,7 +444,7 @@ func (t *tx) ExchangedTokenByHash(ctx context.Context, hash string) (store.Excha
 	var et store.ExchangedToken
 	var r api.FederationRule
 	var claims, created, expires, cond, creds, rcreated, rupdated string
-	if err := rows.Scan(&et.Hash, &et.OrgID, &et.RuleID, &et.RuleVersion, &claims, &created, &expires,
+	if err := rows.Scan(&et.Hash, &et.OrgID, &et.RuleID, &et.RuleVersion, &et.ProviderVersion, &claims, &created, &expires,
 		&r.ID, &r.Name, &r.IdentityProviderID, &r.Kind, &cond, &r.Role, &r.ProjectID, &r.TokenTTL, &creds,
 		&r.Version, &rcreated, &rupdated); err != nil {
 		return et, r, err

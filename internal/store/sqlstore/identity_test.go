@@ -255,7 +255,7 @@ func TestExchangedTokens(t *testing.T) {
 			if err := tx.InsertFederationRule(ctx, org, r); err != nil {
 				return err
 			}
-			et := store.ExchangedToken{Hash: "h1", OrgID: org, RuleID: "fr_1", RuleVersion: 1,
+			et := store.ExchangedToken{Hash: "h1", OrgID: org, RuleID: "fr_1", RuleVersion: 1, ProviderVersion: 1,
 				Claims:    map[string]string{"sub": "repo:acme/infra:ref:refs/heads/main", "repository": "acme/infra"},
 				CreatedAt: at(5), ExpiresAt: at(5).Add(15 * time.Minute)}
 			if err := tx.InsertExchangedToken(ctx, et); err != nil {
@@ -264,7 +264,7 @@ func TestExchangedTokens(t *testing.T) {
 			if err := tx.InsertExchangedToken(ctx, store.ExchangedToken{Hash: "h2", OrgID: org, RuleID: "fr_none", CreatedAt: at(5), ExpiresAt: at(6)}); !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("token of no rule: %v", err)
 			}
-			if err := tx.InsertExchangedToken(ctx, store.ExchangedToken{Hash: "h3", OrgID: org, RuleID: "fr_1", RuleVersion: 1, CreatedAt: at(0), ExpiresAt: at(1)}); err != nil {
+			if err := tx.InsertExchangedToken(ctx, store.ExchangedToken{Hash: "h3", OrgID: org, RuleID: "fr_1", RuleVersion: 1, ProviderVersion: 1, CreatedAt: at(0), ExpiresAt: at(1)}); err != nil {
 				return err
 			}
 			got, rule, err := tx.ExchangedTokenByHash(ctx, "h1")
@@ -280,11 +280,26 @@ func TestExchangedTokens(t *testing.T) {
 			if _, _, err := tx.ExchangedTokenByHash(ctx, "h3"); !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("pruned token: %v", err)
 			}
+			// A change of the provider (a new version) ends its tokens.
+			p := newIdentityProvider("idp_1", "github")
+			p.Audiences, p.Version = []string{"other"}, 2
+			if err := tx.UpdateIdentityProvider(ctx, org, p, 1); err != nil {
+				return err
+			}
+			if _, _, err := tx.ExchangedTokenByHash(ctx, "h1"); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("token of a changed provider: %v", err)
+			}
+			if err := tx.InsertExchangedToken(ctx, store.ExchangedToken{Hash: "h4", OrgID: org, RuleID: "fr_1", RuleVersion: 1, ProviderVersion: 2, CreatedAt: at(5), ExpiresAt: at(900)}); err != nil {
+				return err
+			}
+			if _, _, err := tx.ExchangedTokenByHash(ctx, "h4"); err != nil {
+				return fmt.Errorf("token of the provider's new version: %v", err)
+			}
 			// Deleting the rule ends its tokens.
 			if err := tx.DeleteFederationRule(ctx, org, "fr_1"); err != nil {
 				return err
 			}
-			if _, _, err := tx.ExchangedTokenByHash(ctx, "h1"); !errors.Is(err, store.ErrNotFound) {
+			if _, _, err := tx.ExchangedTokenByHash(ctx, "h4"); !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("token of a deleted rule: %v", err)
 			}
 			return nil

@@ -5,8 +5,9 @@
 -- rotate-master-key with the others. federation_rules say which tokens of a provider are trusted, as
 -- whom; a provider with rules is not deleted (RESTRICT: the service answers 409 naming them).
 -- exchanged_tokens keep only the SHA-256 of each token issued, with the rule and the rule's version it
--- was issued under: a token is valid only while that rule exists at that version (a changed or
--- deleted rule ends it) and its provider exists. Deleting a rule deletes its tokens (CASCADE).
+-- was issued under and the provider's version it was verified with: a token is valid only while that
+-- rule and that provider exist at those versions (a changed or deleted rule ends it, and so does a
+-- change of the provider's trust: its keys, audiences). Deleting a rule deletes its tokens (CASCADE).
 -- audit_events gain the actor's federation rule and identity claims, and a detail (why a token
 -- exchange was refused).
 
@@ -60,6 +61,7 @@ CREATE TABLE exchanged_tokens (
     org_id       TEXT    NOT NULL,
     rule_id      TEXT    NOT NULL,
     rule_version BIGINT  NOT NULL,
+    provider_version BIGINT NOT NULL,
     claims       TEXT    NOT NULL DEFAULT '{}',
     created_at   TEXT    NOT NULL,
     expires_at   TEXT    NOT NULL,
