@@ -29,6 +29,7 @@ type Issuer struct {
 	current *signingKey
 	// published are the keys in the JWKS (the current one first).
 	published []*signingKey
+	stranger  *signingKey // signs the tokens of unknown kids
 
 	flow codeFlow
 
@@ -167,10 +168,15 @@ func (i *Issuer) Mint(claims map[string]any) string {
 	return i.sign(jose.SigningKey{Algorithm: jose.RS256, Key: k.key}, k.kid, i.Claims(claims))
 }
 
-// MintWithUnknownKid signs with a key the issuer never published, under a kid nobody knows.
+// MintWithUnknownKid signs with a key the issuer never published, under a new kid nobody knows.
 func (i *Issuer) MintWithUnknownKid(claims map[string]any) string {
-	k := i.newKey()
-	return i.sign(jose.SigningKey{Algorithm: jose.RS256, Key: k.key}, k.kid, i.Claims(claims))
+	i.mu.Lock()
+	if i.stranger == nil {
+		i.stranger = i.newKey() // one key for all: generating RSA keys is slow, and only the kid matters
+	}
+	k := i.stranger
+	i.mu.Unlock()
+	return i.sign(jose.SigningKey{Algorithm: jose.RS256, Key: k.key}, "unknown-"+randomID(), i.Claims(claims))
 }
 
 // MintHS256WithPublicKey forges a token the classic way: HS256 "signed" with the issuer's public
