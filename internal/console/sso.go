@@ -247,7 +247,7 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		reason := "its token endpoint could not be reached"
 		var re *oauth2.RetrieveError
-		if errors.As(err, &re) {
+		if errors.As(err, &re) && re.Response != nil {
 			reason = "its token endpoint answered HTTP " + strconv.Itoa(re.Response.StatusCode)
 			if re.ErrorCode != "" {
 				reason += " " + short(re.ErrorCode)
