@@ -25,6 +25,7 @@ func init() {
 			Description: "One identity provider, with its version as ETag (admin). It never carries the client secret, only has_client_secret."},
 		"PATCH /v1/identity-providers/{id}": {ID: "updateIdentityProvider", Tag: "Federation", Errors: errs(adminErrors, 404, 409, 412, 413, 422, 503),
 			Description: "Changes the fields the body carries (admin). The issuer never changes. client_secret \"\" removes the secret. " +
+				"Any change ends the tokens exchanged with the provider's previous version (a key withdrawn from jwks_json stops counting at once). " +
 				"Audiences cannot be emptied while workload rules trust the provider, nor client_id removed while people rules do (409 names them)."},
 		"DELETE /v1/identity-providers/{id}": {ID: "deleteIdentityProvider", Tag: "Federation", Errors: errs(adminErrors, 404, 409, 412),
 			Description: "Deletes an identity provider that no federation rule trusts (409 names the rules that do: delete them first).", Success: "Deleted"},
