@@ -26,7 +26,10 @@ var (
 )
 
 // NewCredentialPolicyResource is the modelkeys_credential_policy resource.
-func NewCredentialPolicyResource() resource.Resource {
+func NewCredentialPolicyResource() resource.Resource { return newCredentialPolicyResource() }
+
+// newCredentialPolicyResource is the resource and, for terraform query, its list resource.
+func newCredentialPolicyResource() *credentialPolicyResource {
 	return &credentialPolicyResource{scopedPolicy[credentialPolicyModel]{kind: policyKind[credentialPolicyModel]{
 		name:    "credential policy",
 		resetTo: "no rules",

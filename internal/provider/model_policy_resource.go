@@ -25,7 +25,10 @@ var (
 )
 
 // NewModelPolicyResource is the modelkeys_model_policy resource.
-func NewModelPolicyResource() resource.Resource {
+func NewModelPolicyResource() resource.Resource { return newModelPolicyResource() }
+
+// newModelPolicyResource is the resource and, for terraform query, its list resource.
+func newModelPolicyResource() *modelPolicyResource {
 	return &modelPolicyResource{scopedPolicy[modelPolicyModel]{kind: policyKind[modelPolicyModel]{
 		name:    "model policy",
 		resetTo: "mode all",

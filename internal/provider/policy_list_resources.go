@@ -28,12 +28,12 @@ var (
 
 // NewCredentialPolicyListResource is the modelkeys_credential_policy list resource.
 func NewCredentialPolicyListResource() list.ListResource {
-	return NewCredentialPolicyResource().(*credentialPolicyResource)
+	return newCredentialPolicyResource()
 }
 
 // NewModelPolicyListResource is the modelkeys_model_policy list resource.
 func NewModelPolicyListResource() list.ListResource {
-	return NewModelPolicyResource().(*modelPolicyResource)
+	return newModelPolicyResource()
 }
 
 // policyIdentitySchema is the identity of both scope policies.
