@@ -139,6 +139,18 @@ func testKeylessCredentials(t *testing.T) {
 		t.Errorf("verify after the vendor's rule changed: %+v, %v", c, err)
 	}
 
+	// The same policies govern it: a provider the scope no longer allows hands out no tokens.
+	pol, err := admin.PutCredentialPolicy(ctx, "", api.CredentialPolicyPut{AllowedProviders: []string{"openai"}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CredentialAccessToken(ctx, c.ID); err == nil || !strings.Contains(err.Error(), "violates its scope's credential policy") {
+		t.Errorf("a credential the policy refuses: %v, want 409", err)
+	}
+	if err := admin.DeleteCredentialPolicy(ctx, "", pol.Version); err != nil {
+		t.Fatal(err)
+	}
+
 	// Who may have one: an editor without a federation rule naming the credential may not.
 	if _, err := editor.CredentialAccessToken(ctx, c.ID); !client.IsForbidden(err) {
 		t.Errorf("editor: %v, want 403", err)

@@ -85,7 +85,7 @@ var operationDocs = map[string]operationDoc{
 	"POST /v1/credentials/{id}/access-token": {ID: "getCredentialAccessToken", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 409, 422, 429, 502, 503), NoStore: true,
 		Description: "A vendor access token of a keyless credential (auth_method workload_identity), valid for minutes: the server signs an assertion for the credential as its OpenID issuer and exchanges it at the vendor, " +
 			"and hands the same token out again until a minute before it expires (it is kept in memory only). For admins, and for tokens exchanged from a federation rule whose credentials list names the credential (or \"*\", within the rule's project). " +
-			"A credential that stores a key is a 409: keys never leave modelkeys. 422 when the vendor refuses the exchange or the egress policy refuses its token endpoint, 502 when the vendor fails; " +
+			"A credential that stores a key is a 409: keys never leave modelkeys; so is one its scope's credential policy refuses. 422 when the vendor refuses the exchange or the egress policy refuses its token endpoint, 502 when the vendor fails; " +
 			"rate-limited per caller (429); every call is audited as access_token with the caller, never the token.",
 		Success: "The vendor token"},
 	"POST /v1/credentials/{id}/secret-matches": {ID: "matchCredentialSecrets", Tag: "Credentials", Errors: errs(tokenErrors, 403, 404, 413, 422), NoStore: true,

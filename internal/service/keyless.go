@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -206,6 +207,12 @@ func (s *Service) CredentialAccessToken(ctx context.Context, p Principal, id str
 		return api.CredentialAccessToken{}, &Error{Status: StatusConflict, Title: "Not a keyless credential",
 			Detail: fmt.Sprintf("Credential %q stores a key (auth_method %q), and keys never leave modelkeys: only keyless credentials (auth_method %q) have access tokens.",
 				c.Name, catalog.AuthMethod(prov, c.Settings), api.AuthMethodWorkloadIdentity)}
+	}
+	// A keyless credential is governed by the same policies: one its scope's credential policy now
+	// refuses (a provider no longer allowed, say) hands out no tokens until it complies.
+	if len(c.PolicyViolations) > 0 {
+		return api.CredentialAccessToken{}, &Error{Status: StatusConflict, Title: "Credential violates policy",
+			Detail: fmt.Sprintf("Credential %q violates its scope's credential policy (%s), so it hands out no access tokens until it complies.", c.Name, strings.Join(c.PolicyViolations, "; "))}
 	}
 	if s.IssuerURL() == "" {
 		return api.CredentialAccessToken{}, ErrNoIssuer
