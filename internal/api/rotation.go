@@ -69,6 +69,9 @@ type AdminKeyRequest struct {
 	Name string
 	// KeyID is the vendor's id of the key to revoke (Revoke).
 	KeyID string
+	// CurrentKeyID is the vendor's id of the credential's current key, for vendors whose keys are
+	// fixed slots (Azure's key1 and key2: Mint regenerates the other one).
+	CurrentKeyID string
 }
 
 // MintedKey is a key the vendor made: its id at the vendor and the secret (shown once).

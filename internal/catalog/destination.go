@@ -74,6 +74,11 @@ var settingRoles = map[string]settingRole{
 	// Portkey, Portkey uses: the Portkey key itself still goes only to base_url (SECURITY.md).
 	"virtual_key": roleRequest,
 	"config":      roleRequest,
+	// Azure's managed rotation scope: the path of the resource at Azure Resource Manager, a fixed host,
+	// where the admin credential's token goes; the inference key still goes only to endpoint.
+	"subscription_id": roleRequest,
+	"resource_group":  roleRequest,
+	"account_name":    roleRequest,
 }
 
 // destinationAuthMethod is the key of the effective authentication method in a Destination.

@@ -20,6 +20,11 @@ type managedSupport struct {
 	scope []string
 	// mint says how a rotation makes a key, for messages and docs.
 	mint string
+	// apart is true when the admin key goes elsewhere than the inference keys (Azure: Entra ID and
+	// Resource Manager), so the two credentials need not share a destination.
+	apart bool
+	// adminAuth is the auth_method an admin credential must use ("" any).
+	adminAuth string
 }
 
 var managedProviders = map[string]managedSupport{
@@ -36,7 +41,21 @@ var managedProviders = map[string]managedSupport{
 		adminKey: "the LiteLLM proxy's master key",
 		mint:     "a new virtual key (/key/generate), the old one deleted after the overlap",
 	},
+	"azure_openai":     azureManaged,
+	"azure_ai_foundry": azureManaged,
 }
+
+var azureManaged = managedSupport{
+	adminKey:  "the client secret of a Microsoft Entra ID service principal (auth_method entra_id, tenant_id, client_id) allowed to call listKeys and regenerateKey on the resource (Cognitive Services Contributor)",
+	scope:     []string{"subscription_id", "resource_group", "account_name"},
+	mint:      "the resource's other key (key1 and key2 alternate) by Azure Resource Manager's regenerateKey",
+	apart:     true,
+	adminAuth: "entra_id",
+}
+
+// ManagedAdminApart reports whether provider id's admin key goes elsewhere than its inference keys,
+// so a managed credential and its admin credential need not share a destination.
+func ManagedAdminApart(id string) bool { return managedProviders[id].apart }
 
 // ManagedRotationProviders lists the providers that support purpose "admin" and managed rotation.
 func ManagedRotationProviders() []string {
@@ -87,6 +106,9 @@ func ValidatePurposeAndRotation(providerID, purpose string, r *api.CredentialRot
 		}
 		if r != nil && r.Mode != "" {
 			fields = append(fields, api.FieldError{Field: "rotation", Message: "an admin credential's own key is set by hand: remove rotation (managed rotation is for the inference credentials the admin key mints)."})
+		}
+		if p, ok := Provider(providerID); ok && supported && sup.adminAuth != "" && AuthMethod(p, settings) != sup.adminAuth {
+			fields = append(fields, api.FieldError{Field: "settings.auth_method", Message: fmt.Sprintf("an admin credential of %s holds %s: set auth_method = %q with tenant_id and client_id.", providerID, sup.adminKey, sup.adminAuth)})
 		}
 		return "", fields
 	}

@@ -152,7 +152,7 @@ func (s *Service) checkManagedCredential(ctx context.Context, orgID string, c ap
 		return InvalidField("rotation.admin_credential_id", "admin credential %q belongs to project %s; a managed credential may use an admin credential of its own project or of the organisation.", admin.Name, admin.ProjectID)
 	}
 	prov, _ := catalog.Provider(c.Provider)
-	if !maps.Equal(catalog.Destination(prov, admin.Settings), catalog.Destination(prov, c.Settings)) {
+	if !catalog.ManagedAdminApart(c.Provider) && !maps.Equal(catalog.Destination(prov, admin.Settings), catalog.Destination(prov, c.Settings)) {
 		return InvalidField("settings", "credential %q sends its keys to %s but its admin credential %q to %s: keys are minted where the admin key goes, so the two must have the same destination settings.",
 			c.Name, catalog.DescribeDestination(prov, c.Settings), admin.Name, catalog.DescribeDestination(prov, admin.Settings))
 	}
@@ -191,7 +191,7 @@ func (s *Service) startRotation(ctx context.Context, orgID string, c api.Credent
 	r := store.RotationEntry{
 		ID: idgen.New("rot"), OrgID: orgID, CredentialID: c.ID, Kind: store.RotationKindRotate, Provider: c.Provider,
 		Settings: maps.Clone(c.Settings), AdminCredentialID: c.Rotation.AdminCredentialID, Step: api.RotationMinting,
-		Overlap: c.Rotation.Overlap, Trigger: trigger, Actor: actor,
+		Overlap: c.Rotation.Overlap, Trigger: trigger, Actor: actor, OldKeyID: c.Rotation.KeyID, // the switch records it again
 		LeaseOwner: s.rotOwner(), LeaseUntil: now.Add(rotationLease), CreatedAt: now, UpdatedAt: now,
 	}
 	r.NewKeyName = vendorKeyName(c.Name, r.ID)
@@ -381,7 +381,7 @@ func (s *Service) adminRequest(ctx context.Context, r store.RotationEntry) (api.
 	if !ok {
 		return api.AdminKeyRequest{}, fmt.Errorf("provider %q is not in this server's catalog", r.Provider)
 	}
-	return api.AdminKeyRequest{Provider: prov, Settings: r.Settings, AdminSettings: admin.Settings, AdminSecrets: plain, Name: r.NewKeyName}, nil
+	return api.AdminKeyRequest{Provider: prov, Settings: r.Settings, AdminSettings: admin.Settings, AdminSecrets: plain, Name: r.NewKeyName, CurrentKeyID: r.OldKeyID}, nil
 }
 
 // rotationStep makes one step of r. wait is true when r must wait (the overlap) or a vendor call

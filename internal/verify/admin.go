@@ -125,6 +125,16 @@ func (v *Verifier) VerifyAdmin(ctx context.Context, p api.Provider, settings, se
 	if key == "" {
 		return api.VerifyResult{Refused: true, Message: "no api_key to check"}
 	}
+	if p.ID == "azure_openai" || p.ID == "azure_ai_foundry" {
+		if err := v.azureVerifyAdmin(ctx, settings, secrets); err != nil {
+			var ae *AdminError
+			if errors.As(err, &ae) {
+				return api.VerifyResult{Refused: ae.Refused, Blocked: ae.Blocked, Message: ae.Msg}
+			}
+			return api.VerifyResult{Message: red(err.Error())}
+		}
+		return api.VerifyResult{OK: true, Message: "Azure Resource Manager accepted the service principal."}
+	}
 	base, err := v.adminBase(p, settings)
 	if err != nil {
 		return api.VerifyResult{Message: err.Error()}
@@ -152,6 +162,9 @@ func (v *Verifier) VerifyAdmin(ctx context.Context, p api.Provider, settings, se
 
 // MintKey makes a new inference key at the vendor, named r.Name.
 func (v *Verifier) MintKey(ctx context.Context, r api.AdminKeyRequest) (api.MintedKey, error) {
+	if r.Provider.ID == "azure_openai" || r.Provider.ID == "azure_ai_foundry" {
+		return v.azureMint(ctx, r)
+	}
 	red := newRedactor(r.AdminSecrets)
 	base, err := v.adminBase(r.Provider, r.AdminSettings)
 	if err != nil {
@@ -213,6 +226,9 @@ func (v *Verifier) MintKey(ctx context.Context, r api.AdminKeyRequest) (api.Mint
 
 // FindKey looks for the key named r.Name (a mint whose answer was lost) and returns its id.
 func (v *Verifier) FindKey(ctx context.Context, r api.AdminKeyRequest) (string, bool, error) {
+	if r.Provider.ID == "azure_openai" || r.Provider.ID == "azure_ai_foundry" {
+		return "", false, nil // slots, not named keys: see admin_azure.go
+	}
 	red := newRedactor(r.AdminSecrets)
 	base, err := v.adminBase(r.Provider, r.AdminSettings)
 	if err != nil {
@@ -296,6 +312,13 @@ func (v *Verifier) FindKey(ctx context.Context, r api.AdminKeyRequest) (string, 
 
 // RevokeKey deletes the key r.KeyID at the vendor; a key already gone is not an error.
 func (v *Verifier) RevokeKey(ctx context.Context, r api.AdminKeyRequest) error {
+	if r.Provider.ID == "azure_openai" || r.Provider.ID == "azure_ai_foundry" {
+		if r.KeyID == "" {
+			return nil
+		}
+		_, err := v.azureRegenerate(ctx, r, r.KeyID) // its old value stops working
+		return err
+	}
 	red := newRedactor(r.AdminSecrets)
 	base, err := v.adminBase(r.Provider, r.AdminSettings)
 	if err != nil {

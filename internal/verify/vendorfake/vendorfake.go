@@ -162,6 +162,70 @@ func New(vendor, adminKey string) *Fake {
 		}))
 		mux.HandleFunc("GET /models", f.inference)
 		mux.HandleFunc("GET /v1/models", f.inference)
+	case "azure_openai":
+		// One server is Microsoft Entra ID, Azure Resource Manager and the resource's endpoint.
+		f.keys = []*Key{{ID: "key1", Name: "key1", Secret: "azure-key1-" + random(16), Live: true}, {ID: "key2", Name: "key2", Secret: "azure-key2-" + random(16), Live: true}}
+		mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", func(w http.ResponseWriter, r *http.Request) {
+			f.Calls.Add(1)
+			_ = r.ParseForm()
+			if r.PostForm.Get("client_secret") != f.AdminKey || r.PostForm.Get("scope") != "https://management.azure.com/.default" || r.PostForm.Get("grant_type") != "client_credentials" {
+				writeJSON(w, 401, map[string]any{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
+				return
+			}
+			writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": 3599, "access_token": "arm-token-" + f.AdminKey[len(f.AdminKey)-4:]})
+		})
+		arm := func(h http.HandlerFunc) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				f.Calls.Add(1)
+				if r.Header.Get("Authorization") != "Bearer arm-token-"+f.AdminKey[len(f.AdminKey)-4:] || r.URL.Query().Get("api-version") == "" {
+					writeJSON(w, 401, map[string]any{"error": map[string]any{"code": "InvalidAuthenticationToken", "message": "The access token is invalid."}})
+					return
+				}
+				h(w, r)
+			}
+		}
+		mux.HandleFunc("GET /subscriptions", arm(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, 200, map[string]any{"value": []any{map[string]any{"subscriptionId": "00000000-1111-2222-3333-444444444444"}}})
+		}))
+		mux.HandleFunc("POST /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/{acct}/regenerateKey", arm(func(w http.ResponseWriter, r *http.Request) {
+			var body struct {
+				KeyName string `json:"keyName"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			slot := map[string]string{"Key1": "key1", "Key2": "key2"}[body.KeyName]
+			if slot == "" || r.PathValue("acct") != "contoso-openai" {
+				writeJSON(w, 400, map[string]any{"error": map[string]any{"code": "InvalidRequest", "message": "keyName must be Key1 or Key2"}})
+				return
+			}
+			f.revoke(slot)
+			f.mu.Lock()
+			k := &Key{ID: slot, Name: slot, Secret: "azure-" + slot + "-" + random(16), Live: true}
+			f.keys = append(f.keys, k)
+			if f.refuseNew {
+				f.refused[k.Secret] = true
+			}
+			f.mu.Unlock()
+			if f.dropMint.CompareAndSwap(true, false) {
+				panic(http.ErrAbortHandler)
+			}
+			f.mu.Lock()
+			out := map[string]string{}
+			for _, k := range f.keys {
+				if k.Live {
+					out[k.ID] = k.Secret
+				}
+			}
+			f.mu.Unlock()
+			writeJSON(w, 200, out)
+		}))
+		mux.HandleFunc("GET /openai/models", func(w http.ResponseWriter, r *http.Request) {
+			f.Probes.Add(1)
+			if !f.Works(r.Header.Get("api-key")) {
+				writeJSON(w, 401, map[string]any{"error": map[string]any{"code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint."}})
+				return
+			}
+			writeJSON(w, 200, map[string]any{"data": []any{map[string]any{"id": "gpt-4o"}}})
+		})
 	default:
 		panic("vendorfake: unknown vendor " + vendor)
 	}
@@ -221,7 +285,7 @@ func (f *Fake) Works(secret string) bool {
 	defer f.mu.Unlock()
 	for _, k := range f.keys {
 		if k.Secret == secret {
-			return k.Live && !f.refused[k.ID]
+			return k.Live && !f.refused[k.ID] && !f.refused[k.Secret]
 		}
 	}
 	return false
