@@ -239,7 +239,9 @@ func (v *Verifier) prepareExchange(p api.Provider, settings map[string]string) (
 		if err := need("identity_provider_id", "service_account_id", "audience"); err != nil {
 			return nil, err
 		}
-		tokenURL, err := v.tokenURL(p, settings, v.overridden(p.ID, "/oauth/token", OpenAITokenURL))
+		// OpenAI's token endpoint is on its own host, not under the API's base URL (as Anthropic's
+		// and OpenRouter's are, whose SDKs append the path to the base URL).
+		tokenURL, err := v.tokenURL(p, settings, OpenAITokenURL)
 		if err != nil {
 			return nil, err
 		}

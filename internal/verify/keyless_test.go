@@ -132,3 +132,26 @@ func TestKeylessVendorTokenNeverInMessages(t *testing.T) {
 		t.Errorf("redaction kept the token: %q", got)
 	}
 }
+
+// The token endpoints default to the vendors' documented ones (checked without dialling them).
+func TestKeylessDefaultTokenURLs(t *testing.T) {
+	v := New(Options{})
+	want := map[string]string{
+		"openai":           "https://auth.openai.com/oauth/token",
+		"anthropic":        "https://api.anthropic.com/v1/oauth/token",
+		"openrouter":       "https://openrouter.ai/api/v1/oauth/token",
+		"azure_openai":     "https://login.microsoftonline.com/" + vendortest.AzureTenant + "/oauth2/v2.0/token",
+		"azure_ai_foundry": "https://login.microsoftonline.com/" + vendortest.AzureTenant + "/oauth2/v2.0/token",
+		"vertex_ai":        "https://sts.googleapis.com/v1/token",
+	}
+	for id, url := range want {
+		vendor := &vendortest.Vendor{Provider: id, URL: "http://127.0.0.1:1", Audience: vendortest.DefaultAudience(id)}
+		settings := vendor.Settings()
+		delete(settings, "token_url")
+		p, _ := catalog.Provider(id)
+		ex, err := v.prepareExchange(p, settings)
+		if err != nil || ex.tokenURL != url || ex.audience != vendortest.DefaultAudience(id) {
+			t.Errorf("%s: %+v, %v; want %s for audience %s", id, ex, err, url, vendortest.DefaultAudience(id))
+		}
+	}
+}

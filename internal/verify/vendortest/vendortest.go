@@ -180,6 +180,7 @@ func (v *Vendor) Settings() map[string]string {
 	switch v.Provider {
 	case "openai":
 		s["identity_provider_id"], s["service_account_id"], s["audience"] = OpenAIIdentityProvider, OpenAIServiceAccount, v.Audience
+		s["token_url"] = v.URL + "/oauth/token"
 	case "anthropic":
 		s["federation_rule_id"], s["organization_id"], s["service_account_id"] = AnthropicRule, AnthropicOrganization, AnthropicServiceAccount
 		s["audience"] = v.Audience
