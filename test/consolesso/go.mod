@@ -1,6 +1,7 @@
 // test/consolesso is its own module so that the OpenID provider it signs in with (zitadel/oidc's
 // example provider, which needs a newer Go than the provider's module promises) weighs on nothing
-// else; it builds against this tree (the replace below).
+// else; it builds against this tree (the replace below). When the provider's module gains a
+// dependency, run `go mod tidy` here too.
 module github.com/modelkeys/terraform-provider-modelkeys/test/consolesso
 
 go 1.26.0
