@@ -70,6 +70,35 @@ terraform_path() {
     fi
     sed -i -E -e "/\"github\.com\/hashicorp\/terraform\/internal\/backend\/remote-state\/$b\"$/d" -e "/[^A-Za-z0-9_]$alias\.New\(/d" "$init"
   done
+  # 1.17 adds github.com/hashicorp/go-tfe/v2, which the module proxy does not serve, for one HCP Terraform
+  # feature (terraform query -policies against a cloud workspace): build without it, so that feature
+  # fails with a message in this build. Releases without it are left alone.
+  if grep -q 'github.com/hashicorp/go-tfe/v2' "$src/go.mod"; then
+    sed -i -E '/^[[:space:]]*(require[[:space:]]+)?github\.com\/hashicorp\/go-tfe\/v2[[:space:]]/d' "$src/go.mod"
+    python3 - "$src/internal/cloud" <<'PY'
+import re, sys
+d = sys.argv[1]
+def patch(name, edits):
+    path = d + "/" + name
+    s = open(path).read()
+    for pattern, repl in edits:
+        s, n = re.subn(pattern, repl, s, count=1, flags=re.S | re.M)
+        if n != 1:
+            sys.exit("%s: cannot drop the go-tfe v2 client (%r not found)" % (path, pattern))
+    open(path, "w").write(s)
+patch("backend.go", [
+    (r'^\s*tfev2 "github\.com/hashicorp/go-tfe/v2"\n', ''),
+    (r'clientV2 \*tfev2\.Client', 'clientV2 *struct{}'),
+    (r'^\t\tv2Headers := cfg\.Headers\.Clone\(\).*?failed to create go-tfe v2 client[^\n]*\n\t\t\}\n', ''),
+])
+patch("backend_query.go", [
+    (r'^\s*tfev2models "github\.com/hashicorp/go-tfe/v2/api/models"\n', ''),
+    (r'r, err = b\.createQueryRunV2\(stopCtx, queryRunOptions, op\.PolicyPaths\)',
+     'err = fmt.Errorf("-policies is not in this build of Terraform (built without go-tfe v2)")'),
+    (r'^// createQueryRunV2 .*?^\}\n', ''),
+])
+PY
+  fi
   if [ -n "$profiled" ]; then
     # main(): a CPU profile per run, named after the working directory, the command and the pid. The
     # godebug lines go too: older releases name settings (tlskyber) that newer Go refuses.
@@ -126,7 +155,7 @@ testacc)
     TF_ACC_TERRAFORM_PATH="$terraform" \
     TF_CLI_CONFIG_FILE="$rc" \
     CHECKPOINT_DISABLE=1 \
-    "$go" test -count=1 -timeout 30m -run "${TESTACC_RUN:-TestAcc}" "$@" ./internal/provider/
+    "$go" test -count=1 -timeout 30m -run "${TESTACC_RUN:-TestAcc}" "$@" ./internal/provider/ ./test/recipes/
   ;;
 *)
   echo "usage: $0 path|profiled|testacc [go test flags]" >&2
