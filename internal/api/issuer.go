@@ -13,6 +13,10 @@ type Issuer struct {
 	DiscoveryURL string `json:"discovery_url"`
 	// SubjectFormat shows the form of every subject: modelkeys:org:<organisation id>:credential:<credential id>.
 	SubjectFormat string `json:"subject_format"`
+	// SubjectPrefix is what every subject of the caller's organisation starts with,
+	// modelkeys:org:<organisation id>:credential:, for a vendor rule that trusts the whole organisation
+	// (a subject prefix or a condition), written before a credential exists.
+	SubjectPrefix string `json:"subject_prefix"`
 	// CredentialID echoes the credential_id asked about, when one was.
 	CredentialID string `json:"credential_id,omitempty"`
 	// Subject is the `sub` of that credential's assertions, stable for the credential's life.

@@ -26,6 +26,7 @@ type issuerDataModel struct {
 	DiscoveryURL  types.String `tfsdk:"discovery_url"`
 	Subject       types.String `tfsdk:"subject"`
 	SubjectFormat types.String `tfsdk:"subject_format"`
+	SubjectPrefix types.String `tfsdk:"subject_prefix"`
 }
 
 func (d *issuerDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -61,6 +62,12 @@ func (d *issuerDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 				MarkdownDescription: "The `sub` of every assertion minted for `credential_id`: " +
 					"`modelkeys:org:<organisation id>:credential:<credential id>`, stable for the credential's life. " +
 					"Match it exactly in the vendor's federation rule. Null without `credential_id`.",
+				Computed: true,
+			},
+			"subject_prefix": schema.StringAttribute{
+				MarkdownDescription: "What every subject of this organisation starts with, `modelkeys:org:<organisation id>:credential:`: " +
+					"for a vendor rule that trusts every credential of the organisation (a subject prefix, or a condition such as Google's " +
+					"`assertion.sub.startsWith(...)`), which can be written before any credential exists.",
 				Computed: true,
 			},
 			"subject_format": schema.StringAttribute{
@@ -101,6 +108,7 @@ func (d *issuerDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	m.JWKSURI = types.StringValue(out.JWKSURI)
 	m.DiscoveryURL = types.StringValue(out.DiscoveryURL)
 	m.SubjectFormat = types.StringValue(out.SubjectFormat)
+	m.SubjectPrefix = types.StringValue(out.SubjectPrefix)
 	m.Subject = types.StringNull()
 	if out.Subject != "" {
 		m.Subject = types.StringValue(out.Subject)

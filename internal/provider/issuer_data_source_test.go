@@ -36,6 +36,7 @@ func TestAccIssuerDataSource(t *testing.T) {
 			statecheck.ExpectKnownValue(addr, tfjsonpath.New("jwks_uri"), knownvalue.StringExact(issuerURL+"/.well-known/jwks.json")),
 			statecheck.ExpectKnownValue(addr, tfjsonpath.New("discovery_url"), knownvalue.StringExact(issuerURL+"/.well-known/openid-configuration")),
 			statecheck.ExpectKnownValue(addr, tfjsonpath.New("subject_format"), knownvalue.StringExact("modelkeys:org:<organisation id>:credential:<credential id>")),
+			statecheck.ExpectKnownValue(addr, tfjsonpath.New("subject_prefix"), knownvalue.StringExact("modelkeys:org:"+who.OrganizationID+":credential:")),
 		}
 	}
 	checks := append(common("data.modelkeys_issuer.for_credential"),

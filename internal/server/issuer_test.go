@@ -299,9 +299,13 @@ func TestIssuerRoute(t *testing.T) {
 		}
 		want := api.Issuer{Issuer: is.url, JWKSURI: is.url + "/.well-known/jwks.json", DiscoveryURL: is.url + "/.well-known/openid-configuration",
 			SubjectFormat: "modelkeys:org:<organisation id>:credential:<credential id>",
+			SubjectPrefix: "modelkeys:org:" + who.OrganizationID + ":credential:",
 			CredentialID:  cred.ID, Subject: "modelkeys:org:" + who.OrganizationID + ":credential:" + cred.ID}
 		if got != want {
 			t.Fatalf("GET /v1/issuer\n got %+v\nwant %+v", got, want)
+		}
+		if !strings.HasPrefix(got.Subject, got.SubjectPrefix) {
+			t.Fatalf("the subject %q does not start with the organisation's prefix %q", got.Subject, got.SubjectPrefix)
 		}
 		if got.Subject != service.CredentialSubject(who.OrganizationID, cred.ID) {
 			t.Fatalf("the route's subject %q is not the one assertions carry", got.Subject)

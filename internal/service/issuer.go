@@ -94,7 +94,8 @@ func (s *Service) Issuer(ctx context.Context, p Principal, credentialID string) 
 	if s.issuer == nil {
 		return api.Issuer{}, ErrNoIssuer
 	}
-	out := api.Issuer{Issuer: s.issuer.URL(), JWKSURI: s.issuer.JWKSURL(), DiscoveryURL: s.issuer.DiscoveryURL(), SubjectFormat: CredentialSubject("<organisation id>", "<credential id>")}
+	out := api.Issuer{Issuer: s.issuer.URL(), JWKSURI: s.issuer.JWKSURL(), DiscoveryURL: s.issuer.DiscoveryURL(), SubjectFormat: CredentialSubject("<organisation id>", "<credential id>"),
+		SubjectPrefix: CredentialSubject(p.OrgID, "")}
 	if credentialID == "" {
 		return out, nil
 	}
