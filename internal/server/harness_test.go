@@ -196,7 +196,7 @@ func newHarness(t testing.TB, opts ...func(*harnessOptions)) *harness {
 	if o.limits != nil {
 		limits = *o.limits
 	}
-	h.srv, err = New(ctx, service.Config{
+	cfg := service.Config{
 		Store:       h.store,
 		Keyring:     h.keyring,
 		Logger:      slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
