@@ -84,6 +84,16 @@ func isWildcard(pattern string) bool {
 	return strings.Trim(pattern, "*") == ""
 }
 
+// unpinningClaims are claims that do not say who the subject is: every token of the issuer has the
+// same iss, the requester of a token picks its aud (any GitHub workflow may ask for any audience),
+// and the rest are times, ids and sign-in bookkeeping. A rule pinned only by these trusts every
+// token the issuer signs, which for a shared issuer (GitHub Actions, gitlab.com, HCP Terraform) is
+// everyone's.
+var unpinningClaims = map[string]bool{
+	"iss": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true, "nonce": true,
+	"auth_time": true, "at_hash": true, "c_hash": true, "sid": true, "azp": true,
+}
+
 // CheckConditions refuses conditions a rule must not have: none at all, an empty claim name or
 // pattern, or only wildcards (a rule that trusts every token of the issuer). The error says what to
 // fix and names the claim.
@@ -99,7 +109,7 @@ func CheckConditions(conditions map[string]string) error {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	onlyWildcards := true
+	onlyWildcards, pinsSubject := true, false
 	for _, name := range names {
 		pattern := conditions[name]
 		if strings.TrimSpace(name) == "" {
@@ -116,10 +126,16 @@ func CheckConditions(conditions map[string]string) error {
 		}
 		if !isWildcard(pattern) {
 			onlyWildcards = false
+			if !unpinningClaims[name] {
+				pinsSubject = true
+			}
 		}
 	}
 	if onlyWildcards {
 		return fmt.Errorf("the conditions (%s) are all wildcards, so the rule would trust every token of the identity provider: pin at least one claim to a value, such as sub or repository", strings.Join(names, ", "))
+	}
+	if !pinsSubject {
+		return fmt.Errorf("the conditions (%s) pin only claims that every token of the identity provider can carry (iss, aud, times and ids), so the rule would trust every token it signs, anyone's: pin a claim that names the subject, such as sub, repository or email", strings.Join(names, ", "))
 	}
 	return nil
 }

@@ -88,6 +88,11 @@ func TestCheckConditions(t *testing.T) {
 		{"empty name", map[string]string{"": "x"}, "empty claim name"},
 		{"spaces around the name", map[string]string{" sub": "x"}, "without surrounding spaces"},
 		{"empty pattern", map[string]string{"sub": ""}, `condition "sub": the pattern is empty`},
+		// iss is the same in every token of the issuer and the requester picks aud: a rule pinned
+		// only by them trusts every GitHub workflow in the world.
+		{"only iss and aud", map[string]string{"iss": "https://token.actions.githubusercontent.com", "aud": "modelkeys"}, "pin only claims that every token"},
+		{"only aud and a wildcard sub", map[string]string{"aud": "modelkeys", "sub": "*"}, "pin only claims that every token"},
+		{"aud with a pinned claim", map[string]string{"aud": "modelkeys", "repository": "acme/infra"}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
