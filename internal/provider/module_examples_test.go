@@ -29,7 +29,7 @@ func TestAccModuleExamples_terraformTest(t *testing.T) {
 				t.Fatal(err)
 			}
 			tf.dir = filepath.Join(tf.dir, "modules", tc.module)
-			tf.run(true, "init")
+			tf.run(true, "init", "-test-directory="+tc.testDir) // also the modules the test files call
 			out := tf.run(true, "test", "-test-directory="+tc.testDir)
 			if want := fmt.Sprintf("Success! %d passed, 0 failed.", tc.wantRuns); !strings.Contains(out, want) {
 				t.Errorf("terraform test: want %q:\n%s", want, out)

@@ -2,7 +2,8 @@
 # so a module that reads a key ephemerally is tested without a server. Before
 # 1.17 a mock provider refuses every ephemeral block of a configuration, even
 # one with count = 0, which is why this module is apart from ../llm-project.
-# Run with: terraform test -test-directory=tests-1.17
+# Run with: terraform init -test-directory=tests-1.17, then
+# terraform test -test-directory=tests-1.17
 mock_provider "modelkeys" {
   mock_data "modelkeys_credential" {
     defaults = {
@@ -57,7 +58,7 @@ run "copied_into_a_project" {
   }
 
   assert {
-    condition     = modelkeys_credential.this.api_key_wo_version == 7
+    condition     = modelkeys_credential.this[0].api_key_wo_version == 7
     error_message = "The project's credential must follow the source's secret_version."
   }
 }
