@@ -32,6 +32,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
@@ -118,6 +119,8 @@ type Config struct {
 // Issuer signs assertions and serves the public documents. It is safe for concurrent use.
 type Issuer struct {
 	cfg Config
+
+	reloads singleflight.Group // one read of the keys at a time, whoever asks
 
 	mu         sync.Mutex
 	loadedAt   time.Time
@@ -251,7 +254,7 @@ func (i *Issuer) current(ctx context.Context) ([]store.SigningKey, error) {
 	stale := i.cfg.Now().Sub(i.loadedAt) >= ReloadInterval
 	i.mu.Unlock()
 	if stale {
-		if err := i.reload(ctx); err != nil {
+		if _, err, _ := i.reloads.Do("keys", func() (any, error) { return nil, i.reload(ctx) }); err != nil {
 			return nil, err
 		}
 	}
