@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -18,9 +19,13 @@ func TestConsoleAccessibleMarkup(t *testing.T) {
 	b := h.signedIn(api.RoleAdmin)
 	anon := h.browser()
 	pages := map[string]string{"/ui/login": anon.get("/ui/login").body}
-	for _, p := range h.pages() {
+	for _, p := range append(h.pages(), h.writePages()...) {
 		pages[p] = b.get(p).body
 	}
+	// A form sent back with its errors, and a permissions preview.
+	csrf := b.csrf()
+	pages["POST /ui/credentials/new"] = b.post("/ui/credentials/new", url.Values{"csrf": {csrf}, "provider": {"custom"}, "name": {"bad name!"}}).body
+	pages["POST /ui/permissions"] = b.post("/ui/permissions", url.Values{"csrf": {csrf}, "choice": {"selected"}, "publisher": {"openai"}, "action": {"preview"}}).body
 	for path, body := range pages {
 		doc, err := html.Parse(strings.NewReader(body))
 		if err != nil {

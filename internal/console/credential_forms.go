@@ -126,7 +126,7 @@ func (c *Console) newCredentialPage(w http.ResponseWriter, r *http.Request, req 
 		return
 	}
 	f.Limit = limit
-	c.render(w, r, http.StatusOK, "credential_form", c.newPage(req, "Add a "+prov.DisplayName+" key", "credentials", f))
+	c.render(w, r, http.StatusOK, "credential_form", c.newPage(req, "Add a key for "+prov.DisplayName, "credentials", f))
 }
 
 // limitText says how many credentials the organisation holds against its limit, when there is one.
@@ -273,9 +273,13 @@ func (f *credentialForm) showErrors(err error, secrets map[string]string) {
 		f.Other = append(f.Other, errorText(err, ""))
 		return
 	}
-	if e.Detail != "" {
-		f.Other = append(f.Other, redact(e.Detail))
-	}
+	placedAll := len(e.Fields) > 0
+	defer func() {
+		// The detail often repeats the field errors; it is shown only when some refusal has no place.
+		if e.Detail != "" && !placedAll {
+			f.Other = append([]string{redact(e.Detail)}, f.Other...)
+		}
+	}()
 	for _, fe := range e.Fields {
 		msg := redact(fe.Message)
 		placed := false
@@ -298,6 +302,7 @@ func (f *credentialForm) showErrors(err error, secrets map[string]string) {
 		}
 		if !placed {
 			f.Other = append(f.Other, fe.Field+": "+msg)
+			placedAll = false
 		}
 	}
 	if len(e.Fields) == 0 && e.Detail == "" {
@@ -336,7 +341,7 @@ func (c *Console) createCredential(w http.ResponseWriter, r *http.Request, req *
 	if labelErr != "" {
 		f.Errors["labels"] = labelErr
 		f.Limit = c.limitText(r, req)
-		c.render(w, r, http.StatusUnprocessableEntity, "credential_form", c.newPage(req, "Add a "+prov.DisplayName+" key", "credentials", f))
+		c.render(w, r, http.StatusUnprocessableEntity, "credential_form", c.newPage(req, "Add a key for "+prov.DisplayName, "credentials", f))
 		return
 	}
 	verify := f.Verify
@@ -356,7 +361,7 @@ func (c *Console) createCredential(w http.ResponseWriter, r *http.Request, req *
 		}
 		f.showErrors(err, secrets)
 		f.Limit = c.limitText(r, req)
-		c.render(w, r, http.StatusUnprocessableEntity, "credential_form", c.newPage(req, "Add a "+prov.DisplayName+" key", "credentials", f))
+		c.render(w, r, http.StatusUnprocessableEntity, "credential_form", c.newPage(req, "Add a key for "+prov.DisplayName, "credentials", f))
 		return
 	}
 	msg := fmt.Sprintf("Added %s: the key ends %s and is %s.", cr.Name, cr.SecretHint, cr.Status)
