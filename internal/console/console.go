@@ -94,7 +94,7 @@ func New(srv *server.Server, opts Options) *Console {
 	}
 	c := &Console{srv: srv, svc: srv.Service(), opts: opts, sessions: newSessionStore(), loginKey: newLoginKey(),
 		origin: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}}
-	for _, name := range []string{"login", "credentials", "credential", "connections", "models", "projects", "policies", "audit", "error", "sso_done", "sso_refused"} {
+	for _, name := range []string{"login", "credentials", "credential", "connections", "models", "projects", "policies", "audit", "error", "sso_done", "sso_refused", "sso_confirm"} {
 		c.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	c.sso = newSSO(opts.SSO, c.svc)

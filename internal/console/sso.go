@@ -107,6 +107,15 @@ func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, err)
 		return
 	}
+	if crossSite(r) {
+		// A link on another site would otherwise sign this browser in, without a click here, as
+		// whoever the provider's (perhaps another organisation's, perhaps hostile) identity
+		// provider says: login CSRF into someone else's organisation. Ask first; the link on this
+		// page is same-origin, so the flow starts from there.
+		c.render(w, r, http.StatusOK, "sso_confirm", c.newPage(nil, "Sign in with "+sp.Provider.Name, "login",
+			ssoConfirm{Provider: sp.Provider.Name, Issuer: sp.Provider.Issuer, Href: "/ui/login/oidc/" + url.PathEscape(sp.Provider.ID)}))
+		return
+	}
 	disc, ok := c.discover(w, r, sp)
 	if !ok {
 		return
@@ -116,11 +125,24 @@ func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, nil, http.StatusBadRequest, "Bad request", "The request's Host header is not a host name; open the console at its own address, or have the operator set --console-public-url.")
 		return
 	}
-	f := flow{ProviderID: sp.Provider.ID, State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(),
+	f := flow{ProviderID: sp.Provider.ID, Issuer: sp.Provider.Issuer, State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(),
 		Redirect: redirect, Created: c.opts.Now().Unix()}
 	http.SetCookie(w, c.flowCookieOf(r, c.sso.flows.seal(f), int(flowTTL/time.Second)))
 	to := oauthConfig(sp, disc, redirect).AuthCodeURL(f.State, oauth2.S256ChallengeOption(f.Verifier), oauth2.SetAuthURLParam("nonce", f.Nonce))
 	http.Redirect(w, r, to, http.StatusSeeOther) //nolint:gosec // G710: the provider's authorization endpoint, from its discovery document, checked https
+}
+
+type ssoConfirm struct{ Provider, Issuer, Href string }
+
+// crossSite tells whether the browser says the request comes from another site (a link or a
+// redirect elsewhere). A typed or bookmarked address ("none") and the console's own links
+// ("same-origin") are not; a browser that sends no Sec-Fetch-Site is let through.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	return false
 }
 
 // discover reads the provider's discovery document, or shows why it cannot.
@@ -224,6 +246,13 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		c.ssoRefuse(w, r, http.StatusForbidden, "Sign-in refused", "This sign-in was finished already; an answer of the identity provider is good for one sign-in. Start again from the sign-in page.")
 		return
 	}
+	if iss := q.Get("iss"); iss != "" && iss != f.Issuer {
+		// RFC 9207: the authorization server names itself. An answer naming another issuer than
+		// the one this flow went to is a mix-up (a hostile provider relaying another's code).
+		c.ssoRefuse(w, r, http.StatusForbidden, "Sign-in refused",
+			"The answer names another identity provider than the one this sign-in went to (its iss differs). Start again from the sign-in page.")
+		return
+	}
 	if e := q.Get("error"); e != "" {
 		c.ssoRefuse(w, r, http.StatusUnauthorized, "Sign-in refused by the identity provider",
 			"The identity provider answered "+short(e)+describe(q.Get("error_description"))+". Start again, or ask an admin of your organisation.")
@@ -237,6 +266,11 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	sp, err := c.svc.SignInIdentityProvider(ctx, f.ProviderID)
 	if err != nil {
 		c.fail(w, r, nil, err)
+		return
+	}
+	if sp.Provider.Issuer != f.Issuer {
+		c.ssoRefuse(w, r, http.StatusConflict, "Sign-in refused",
+			"The identity provider's issuer changed during this sign-in. Start again from the sign-in page.")
 		return
 	}
 	disc, ok := c.discover(w, r, sp)

@@ -27,6 +27,7 @@ const (
 
 type flow struct {
 	ProviderID string `json:"p"`
+	Issuer     string `json:"i"`
 	State      string `json:"s"`
 	Nonce      string `json:"n"`
 	Verifier   string `json:"v"`
