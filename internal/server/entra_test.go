@@ -97,7 +97,7 @@ func TestCreateAzureCredentialWithEntraID(t *testing.T) {
 				values = s.AllowedValues
 			}
 		}
-		if want := []string{"api_key", "entra_id"}; !slices.Equal(p.AuthMethods, want) || !slices.Equal(values, want) {
+		if want := []string{"api_key", "entra_id", "workload_identity"}; !slices.Equal(p.AuthMethods, want) || !slices.Equal(values, want) {
 			t.Errorf("azure_openai: auth_methods %v, auth_method values %v", p.AuthMethods, values)
 		}
 	}
