@@ -1,5 +1,7 @@
 package api
 
+import "time"
+
 // Managed rotation (issue 35): a credential of purpose "admin" holds a vendor's admin key (OpenAI's
 // admin key, OpenRouter's provisioning key, LiteLLM's master key); a credential whose rotation mode is
 // "managed" has its inference key minted, verified, switched and revoked by the server through that
@@ -72,6 +74,9 @@ type AdminKeyRequest struct {
 	// CurrentKeyID is the vendor's id of the credential's current key, for vendors whose keys are
 	// fixed slots (Azure's key1 and key2: Mint regenerates the other one).
 	CurrentKeyID string
+	// Since is when the rotation began: a vendor whose keys have no name (Bedrock) finds a lost key
+	// among those made since then that are not the current one.
+	Since time.Time
 }
 
 // MintedKey is a key the vendor made: its id at the vendor and the secret (shown once).

@@ -79,6 +79,8 @@ var settingRoles = map[string]settingRole{
 	"subscription_id": roleRequest,
 	"resource_group":  roleRequest,
 	"account_name":    roleRequest,
+	// Bedrock's managed rotation scope: the IAM user, named to IAM (a fixed host) with the admin key.
+	"iam_user_name": roleRequest,
 }
 
 // destinationAuthMethod is the key of the effective authentication method in a Destination.

@@ -41,6 +41,13 @@ var managedProviders = map[string]managedSupport{
 		adminKey: "the LiteLLM proxy's master key",
 		mint:     "a new virtual key (/key/generate), the old one deleted after the overlap",
 	},
+	"bedrock": {
+		adminKey:  "an IAM secret access key (auth_method sigv4 with access_key_id) allowed iam:CreateServiceSpecificCredential, iam:DeleteServiceSpecificCredential and iam:ListServiceSpecificCredentials on the user in iam_user_name",
+		scope:     []string{"iam_user_name"},
+		mint:      "a new Bedrock API key (an IAM service-specific credential for bedrock.amazonaws.com) of the IAM user",
+		apart:     true,
+		adminAuth: "sigv4",
+	},
 	"azure_openai":     azureManaged,
 	"azure_ai_foundry": azureManaged,
 }

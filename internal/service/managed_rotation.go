@@ -381,7 +381,7 @@ func (s *Service) adminRequest(ctx context.Context, r store.RotationEntry) (api.
 	if !ok {
 		return api.AdminKeyRequest{}, fmt.Errorf("provider %q is not in this server's catalog", r.Provider)
 	}
-	return api.AdminKeyRequest{Provider: prov, Settings: r.Settings, AdminSettings: admin.Settings, AdminSecrets: plain, Name: r.NewKeyName, CurrentKeyID: r.OldKeyID}, nil
+	return api.AdminKeyRequest{Provider: prov, Settings: r.Settings, AdminSettings: admin.Settings, AdminSecrets: plain, Name: r.NewKeyName, CurrentKeyID: r.OldKeyID, Since: r.CreatedAt}, nil
 }
 
 // rotationStep makes one step of r. wait is true when r must wait (the overlap) or a vendor call

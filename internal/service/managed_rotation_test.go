@@ -20,7 +20,7 @@ import (
 )
 
 // rotationVendors are the vendors managed rotation supports, each tested against its fake.
-var rotationVendors = []string{"openai", "openrouter", "litellm"}
+var rotationVendors = []string{"openai", "openrouter", "litellm", "bedrock"}
 
 type testClock struct {
 	mu  sync.Mutex
@@ -72,6 +72,7 @@ func newRotEnv(t testing.TB, vendor, backend string) *rotEnv {
 	fake := vendorfake.New(vendor, "admin-key-"+vendor+"-0123456789")
 	t.Cleanup(fake.Close)
 	e := &rotEnv{t: t, st: st, ring: ring, clock: &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, fake: fake, vendor: vendor}
+	fake.Now = e.clock.Now
 	e.svc = e.start()
 	var org store.Organization
 	if err := st.Tx(ctx, func(tx store.Tx) error {
@@ -87,7 +88,11 @@ func newRotEnv(t testing.TB, vendor, backend string) *rotEnv {
 // start opens a new Service on the environment's database, as a restarted server would.
 func (e *rotEnv) start() *Service {
 	e.t.Helper()
-	v := verify.New(verify.Options{Egress: verify.EmbeddedEgress(), BaseURLs: map[string]string{e.vendor: e.fake.URL()}})
+	bases := map[string]string{e.vendor: e.fake.URL()}
+	if e.vendor == "bedrock" {
+		bases[verify.AWSIAMBaseURLKey] = e.fake.URL()
+	}
+	v := verify.New(verify.Options{Egress: verify.EmbeddedEgress(), BaseURLs: bases})
 	svc, err := New(context.Background(), Config{Store: e.st, Keyring: e.ring, Verifier: v, Now: e.clock.Now, AllowReveal: true})
 	if err != nil {
 		e.t.Fatal(err)
@@ -97,6 +102,9 @@ func (e *rotEnv) start() *Service {
 }
 
 func (e *rotEnv) settings() map[string]string {
+	if e.vendor == "bedrock" {
+		return map[string]string{"region": "us-east-1", "iam_user_name": "bedrock-app"}
+	}
 	s := map[string]string{"base_url": e.fake.URL()}
 	if e.vendor == "openai" {
 		s["project"] = e.fake.Project
@@ -108,6 +116,9 @@ func (e *rotEnv) createAdmin() api.Credential {
 	e.t.Helper()
 	key := e.fake.AdminKey
 	settings := map[string]string{"base_url": e.fake.URL()}
+	if e.vendor == "bedrock" {
+		settings = map[string]string{"region": "us-east-1", "access_key_id": e.fake.AccessKeyID}
+	}
 	c, _, err := e.svc.CreateCredential(context.Background(), e.admin, api.CredentialCreate{Name: e.vendor + "-admin", Provider: e.vendor,
 		Purpose: api.PurposeAdmin, APIKey: &key, Settings: settings}, nil)
 	if err != nil {

@@ -125,6 +125,16 @@ func (v *Verifier) VerifyAdmin(ctx context.Context, p api.Provider, settings, se
 	if key == "" {
 		return api.VerifyResult{Refused: true, Message: "no api_key to check"}
 	}
+	if p.ID == "bedrock" {
+		if err := v.bedrockVerifyAdmin(ctx, settings, secrets); err != nil {
+			var ae *AdminError
+			if errors.As(err, &ae) {
+				return api.VerifyResult{Refused: ae.Refused, Blocked: ae.Blocked, Message: ae.Msg}
+			}
+			return api.VerifyResult{Message: red(err.Error())}
+		}
+		return api.VerifyResult{OK: true, Message: "IAM accepted the access key."}
+	}
 	if p.ID == "azure_openai" || p.ID == "azure_ai_foundry" {
 		if err := v.azureVerifyAdmin(ctx, settings, secrets); err != nil {
 			var ae *AdminError
@@ -164,6 +174,9 @@ func (v *Verifier) VerifyAdmin(ctx context.Context, p api.Provider, settings, se
 func (v *Verifier) MintKey(ctx context.Context, r api.AdminKeyRequest) (api.MintedKey, error) {
 	if r.Provider.ID == "azure_openai" || r.Provider.ID == "azure_ai_foundry" {
 		return v.azureMint(ctx, r)
+	}
+	if r.Provider.ID == "bedrock" {
+		return v.bedrockMint(ctx, r)
 	}
 	red := newRedactor(r.AdminSecrets)
 	base, err := v.adminBase(r.Provider, r.AdminSettings)
@@ -228,6 +241,9 @@ func (v *Verifier) MintKey(ctx context.Context, r api.AdminKeyRequest) (api.Mint
 func (v *Verifier) FindKey(ctx context.Context, r api.AdminKeyRequest) (string, bool, error) {
 	if r.Provider.ID == "azure_openai" || r.Provider.ID == "azure_ai_foundry" {
 		return "", false, nil // slots, not named keys: see admin_azure.go
+	}
+	if r.Provider.ID == "bedrock" {
+		return v.bedrockFind(ctx, r)
 	}
 	red := newRedactor(r.AdminSecrets)
 	base, err := v.adminBase(r.Provider, r.AdminSettings)
@@ -318,6 +334,12 @@ func (v *Verifier) RevokeKey(ctx context.Context, r api.AdminKeyRequest) error {
 		}
 		_, err := v.azureRegenerate(ctx, r, r.KeyID) // its old value stops working
 		return err
+	}
+	if r.Provider.ID == "bedrock" {
+		if r.KeyID == "" {
+			return nil
+		}
+		return v.bedrockRevoke(ctx, r)
 	}
 	red := newRedactor(r.AdminSecrets)
 	base, err := v.adminBase(r.Provider, r.AdminSettings)

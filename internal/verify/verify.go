@@ -186,8 +186,8 @@ func ParseBaseURLs(spec string) (map[string]string, error) {
 		if !ok || id == "" || raw == "" {
 			return nil, fmt.Errorf("provider base URL %q: write it as PROVIDER=URL, for example openai=https://api.openai.com/v1", part)
 		}
-		if _, known := catalog.Provider(id); !known && id != EntraBaseURLKey && id != GoogleIAMCredentialsBaseURLKey && id != AzureManagementBaseURLKey {
-			return nil, fmt.Errorf("provider base URL %q: %q is not a provider; use one of %s (or %s for the Microsoft Entra ID authority, %s for Azure Resource Manager)", part, id, strings.Join(catalog.ProviderIDs(), ", "), EntraBaseURLKey, AzureManagementBaseURLKey)
+		if _, known := catalog.Provider(id); !known && id != EntraBaseURLKey && id != GoogleIAMCredentialsBaseURLKey && id != AzureManagementBaseURLKey && id != AWSIAMBaseURLKey {
+			return nil, fmt.Errorf("provider base URL %q: %q is not a provider; use one of %s (or %s for the Microsoft Entra ID authority, %s for Azure Resource Manager, %s for AWS IAM)", part, id, strings.Join(catalog.ProviderIDs(), ", "), EntraBaseURLKey, AzureManagementBaseURLKey, AWSIAMBaseURLKey)
 		}
 		if err := checkURL(raw); err != nil {
 			return nil, fmt.Errorf("provider base URL for %s: %w", id, err)

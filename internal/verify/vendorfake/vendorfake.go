@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Key is one inference key the fake made.
@@ -26,10 +27,14 @@ type Key struct {
 
 // Fake is one vendor's admin API and inference endpoint.
 type Fake struct {
-	Vendor   string // openai, openrouter or litellm
+	Vendor   string // openai, openrouter, litellm, bedrock or azure_openai
 	AdminKey string
-	Project  string // openai: the project whose service accounts it serves
-	srv      *httptest.Server
+	// AccessKeyID is the admin's IAM access key id (bedrock); AdminKey is its secret access key.
+	AccessKeyID string
+	// Now is the fake's clock (IAM's CreateDate); nil is time.Now.
+	Now     func() time.Time
+	Project string // openai: the project whose service accounts it serves
+	srv     *httptest.Server
 
 	mu   sync.Mutex
 	keys []*Key
@@ -162,6 +167,62 @@ func New(vendor, adminKey string) *Fake {
 		}))
 		mux.HandleFunc("GET /models", f.inference)
 		mux.HandleFunc("GET /v1/models", f.inference)
+	case "bedrock":
+		// IAM's Query API (POST /) and Bedrock's ListFoundationModels (GET /foundation-models).
+		f.AccessKeyID = "AKIAFAKEADMIN0000001"
+		mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) {
+			f.Calls.Add(1)
+			if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential="+f.AccessKeyID+"/") || r.Header.Get("X-Amz-Date") == "" {
+				iamError(w, 403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+				return
+			}
+			_ = r.ParseForm()
+			form := r.PostForm
+			if form.Get("Version") != "2010-05-08" {
+				iamError(w, 400, "InvalidAction", "Version must be 2010-05-08")
+				return
+			}
+			user := form.Get("UserName")
+			switch form.Get("Action") {
+			case "GetUser":
+				writeXML(w, 200, `<GetUserResponse><GetUserResult><User><UserName>modelkeys-admin</UserName></User></GetUserResult></GetUserResponse>`)
+			case "CreateServiceSpecificCredential":
+				if user != "bedrock-app" || form.Get("ServiceName") != "bedrock.amazonaws.com" {
+					iamError(w, 404, "NoSuchEntity", "The user with name "+user+" cannot be found.")
+					return
+				}
+				if len(f.LiveSecrets()) >= 2 {
+					iamError(w, 409, "LimitExceeded", "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: 2")
+					return
+				}
+				k := f.mint("ACCA", "", "ABSK")
+				if f.dropMint.CompareAndSwap(true, false) {
+					panic(http.ErrAbortHandler)
+				}
+				writeXML(w, 200, `<CreateServiceSpecificCredentialResponse><CreateServiceSpecificCredentialResult><ServiceSpecificCredential>`+
+					`<CreateDate>`+f.now().Format(time.RFC3339)+`</CreateDate><ServiceName>bedrock.amazonaws.com</ServiceName>`+
+					`<ServiceCredentialAlias>bedrock-app-at-000000000000</ServiceCredentialAlias><ServiceCredentialSecret>`+k.Secret+`</ServiceCredentialSecret>`+
+					`<ServiceSpecificCredentialId>`+k.ID+`</ServiceSpecificCredentialId><UserName>bedrock-app</UserName><Status>Active</Status>`+
+					`</ServiceSpecificCredential></CreateServiceSpecificCredentialResult></CreateServiceSpecificCredentialResponse>`)
+			case "ListServiceSpecificCredentials":
+				var b strings.Builder
+				for _, k := range f.Keys() {
+					if k.Live && strings.HasPrefix(k.ID, "ACCA") {
+						b.WriteString(`<member><ServiceSpecificCredentialId>` + k.ID + `</ServiceSpecificCredentialId><ServiceName>bedrock.amazonaws.com</ServiceName><Status>Active</Status><CreateDate>` + f.now().Format(time.RFC3339) + `</CreateDate><UserName>bedrock-app</UserName></member>`)
+					}
+				}
+				writeXML(w, 200, `<ListServiceSpecificCredentialsResponse><ListServiceSpecificCredentialsResult><ServiceSpecificCredentials>`+b.String()+`</ServiceSpecificCredentials></ListServiceSpecificCredentialsResult></ListServiceSpecificCredentialsResponse>`)
+			case "DeleteServiceSpecificCredential":
+				if !f.revoke(form.Get("ServiceSpecificCredentialId")) {
+					iamError(w, 404, "NoSuchEntity", "No such credential.")
+					return
+				}
+				writeXML(w, 200, `<DeleteServiceSpecificCredentialResponse><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></DeleteServiceSpecificCredentialResponse>`)
+			default:
+				iamError(w, 400, "InvalidAction", "unknown action")
+			}
+		})
+		mux.HandleFunc("GET /foundation-models", f.inference)
 	case "azure_openai":
 		// One server is Microsoft Entra ID, Azure Resource Manager and the resource's endpoint.
 		f.keys = []*Key{{ID: "key1", Name: "key1", Secret: "azure-key1-" + random(16), Live: true}, {ID: "key2", Name: "key2", Secret: "azure-key2-" + random(16), Live: true}}
@@ -345,6 +406,23 @@ func (f *Fake) inference(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, map[string]any{"object": "list", "data": []any{map[string]any{"id": "gpt-4o", "object": "model"}}})
+}
+
+func (f *Fake) now() time.Time {
+	if f.Now != nil {
+		return f.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func writeXML(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + body))
+}
+
+func iamError(w http.ResponseWriter, status int, code, msg string) {
+	writeXML(w, status, `<ErrorResponse><Error><Type>Sender</Type><Code>`+code+`</Code><Message>`+msg+`</Message></Error><RequestId>0</RequestId></ErrorResponse>`)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
