@@ -118,3 +118,18 @@ func regexpAll(expr, s string) []string {
 	}
 	return out
 }
+
+// The policies page shows each scope's credential policy beside its model policy.
+func TestConsoleShowsCredentialPolicies(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if _, err := h.srv.Service().PutCredentialPolicy(context.Background(), h.admin, h.project.ID, api.CredentialPolicyPut{AllowedProviders: []string{"anthropic"}, MaxRotationPeriod: "30d", RequireVerification: true}, 0); err != nil {
+		t.Fatal(err)
+	}
+	a := h.signedIn(api.RoleViewer).get("/ui/policies")
+	for _, want := range []string{"Credential policies", "<code>anthropic</code>", "<code>30d</code>", "required", "violations=yes"} {
+		if !strings.Contains(a.body, want) {
+			t.Errorf("the policies page has no %q", want)
+		}
+	}
+}

@@ -353,6 +353,8 @@ func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, req *reques
 type policyRow struct {
 	Scope  string
 	Policy api.ModelPolicy
+	// Credentials is the scope's credential policy as written (its rules, not the effective ones).
+	Credentials api.CredentialPolicy
 }
 
 func (c *Console) policiesPage(w http.ResponseWriter, r *http.Request, req *request) {
@@ -376,7 +378,21 @@ func (c *Console) policiesPage(w http.ResponseWriter, r *http.Request, req *requ
 		}
 		rows = append(rows, policyRow{Scope: "Project " + pr.Name, Policy: pol})
 	}
+	for i, pid := range append([]string{""}, projectIDs(projects)...) {
+		if rows[i].Credentials, err = c.svc.GetCredentialPolicy(ctx, p, pid); err != nil {
+			c.fail(w, r, req, err)
+			return
+		}
+	}
 	c.render(w, r, http.StatusOK, "policies", c.newPage(req, "Model policies", "policies", rows))
+}
+
+func projectIDs(ps []api.Project) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.ID)
+	}
+	return out
 }
 
 // The audit log is audit_page.go.
