@@ -31,7 +31,8 @@ func credentialRotationAttributes() map[string]schema.Attribute {
 	return map[string]schema.Attribute{
 		"purpose": schema.StringAttribute{
 			MarkdownDescription: "`inference` (the default): a key that connections use. `admin`: a vendor admin key that mints and revokes the keys of managed credentials " +
-				"(an OpenAI admin key, an OpenRouter management key, a LiteLLM master key), checked with a cheap admin read; it is never usable by connections, never revealed, " +
+				"(an OpenAI admin key, an OpenRouter management key, a LiteLLM master key, the client secret of an Azure service principal with `auth_method = \"entra_id\"`, " +
+				"an IAM secret access key with `auth_method = \"sigv4\"` for Bedrock), checked with a cheap admin read; it is never usable by connections, never revealed, " +
 				"and only admin tokens may create or change it. Changing it replaces the credential.",
 			Optional:      true,
 			Computed:      true,
@@ -44,7 +45,7 @@ func credentialRotationAttributes() map[string]schema.Attribute {
 				"On create it mints the first key; when `rotation_due_at` passes (see `rotation_period`), or when asked (the `modelkeys_credential_rotate` action, " +
 				"`POST /v1/credentials/{id}/rotate`, the console), it mints a new key, verifies it, switches to it and revokes the old one at the vendor when `overlap` ends. " +
 				"A managed rotation moves `secret_version`, `secret_fingerprint`, `secret_hint` and `rotated_at`; the refresh takes that in without a drift warning. " +
-				"Supported providers: " + quotedList(catalog.ManagedRotationProviders()) + " (OpenAI needs `settings.project`). " +
+				"Supported providers: " + quotedList(catalog.ManagedRotationProviders()) + " (OpenAI needs `settings.project`; Azure `subscription_id`, `resource_group` and `account_name`; Bedrock `iam_user_name`, an IAM user dedicated to this credential). " +
 				"Anthropic has no API that creates keys: use a keyless credential (`settings.auth_method = \"workload_identity\"`) instead.",
 			Optional: true,
 			Attributes: map[string]schema.Attribute{
