@@ -168,6 +168,44 @@ func (i *Issuer) Mint(claims map[string]any) string {
 	return i.sign(jose.SigningKey{Algorithm: jose.RS256, Key: k.key}, k.kid, i.Claims(claims))
 }
 
+// MintWithHeaders signs with the current key (RS256, kid set) and adds headers to the protected
+// header (crit, jku, x5u, jwk, ...), to test that none of them changes what verifies.
+func (i *Issuer) MintWithHeaders(claims map[string]any, headers map[string]any) string {
+	i.mu.Lock()
+	k := i.current
+	i.mu.Unlock()
+	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", k.kid)
+	for name, v := range headers {
+		opts = opts.WithHeader(jose.HeaderKey(name), v)
+	}
+	return i.signWith(jose.SigningKey{Algorithm: jose.RS256, Key: k.key}, opts, i.Claims(claims))
+}
+
+// MintPayload signs payload as it is (not necessarily a JSON object of claims) with the current
+// key, with extra protected headers.
+func (i *Issuer) MintPayload(payload []byte, headers map[string]any) string {
+	i.mu.Lock()
+	k := i.current
+	i.mu.Unlock()
+	opts := (&jose.SignerOptions{}).WithHeader("kid", k.kid)
+	for name, v := range headers {
+		opts = opts.WithHeader(jose.HeaderKey(name), v)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k.key}, opts)
+	if err != nil {
+		i.t.Fatalf("federationtest: signer: %v", err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		i.t.Fatalf("federationtest: signing: %v", err)
+	}
+	s, err := jws.CompactSerialize()
+	if err != nil {
+		i.t.Fatalf("federationtest: %v", err)
+	}
+	return s
+}
+
 // MintWithUnknownKid signs with a key the issuer never published, under a new kid nobody knows.
 func (i *Issuer) MintWithUnknownKid(claims map[string]any) string {
 	i.mu.Lock()
@@ -205,7 +243,10 @@ func (i *Issuer) MintAlgNone(claims map[string]any) string {
 }
 
 func (i *Issuer) sign(key jose.SigningKey, kid string, claims map[string]any) string {
-	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid)
+	return i.signWith(key, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid), claims)
+}
+
+func (i *Issuer) signWith(key jose.SigningKey, opts *jose.SignerOptions, claims map[string]any) string {
 	signer, err := jose.NewSigner(key, opts)
 	if err != nil {
 		i.t.Fatalf("federationtest: signer: %v", err)
