@@ -476,8 +476,9 @@ data "modelkeys_providers" "self_hosted" {
 }
 `,
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("data.modelkeys_providers.gateways", tfjsonpath.New("providers"), knownvalue.ListSizeExact(2)),
+				statecheck.ExpectKnownValue("data.modelkeys_providers.gateways", tfjsonpath.New("providers"), knownvalue.ListSizeExact(3)),
 				statecheck.ExpectKnownValue("data.modelkeys_providers.gateways", tfjsonpath.New("providers").AtSliceIndex(0).AtMapKey("id"), knownvalue.StringExact("litellm")),
+				statecheck.ExpectKnownValue("data.modelkeys_providers.gateways", tfjsonpath.New("providers").AtSliceIndex(1).AtMapKey("id"), knownvalue.StringExact("openrouter")),
 				statecheck.ExpectKnownValue("data.modelkeys_providers.self_hosted", tfjsonpath.New("providers").AtSliceIndex(0).AtMapKey("category"), knownvalue.StringExact("self_hosted")),
 			},
 		}},

@@ -37,14 +37,17 @@ func TestAccProvidersDataSource_all(t *testing.T) {
 					"required_settings": knownvalue.ListExact([]knownvalue.Check{}),
 					"optional_settings": knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.StringExact("organization_id"), knownvalue.StringExact("project"), knownvalue.StringExact("base_url"),
+						// keyless credentials (auth_method = "workload_identity")
+						knownvalue.StringExact("auth_method"), knownvalue.StringExact("identity_provider_id"), knownvalue.StringExact("service_account_id"),
+						knownvalue.StringExact("audience"), knownvalue.StringExact("token_url"),
 					}),
-					"settings": knownvalue.ListSizeExact(3),
+					"settings": knownvalue.ListSizeExact(8),
 					"secret_fields": knownvalue.ListExact([]knownvalue.Check{knownvalue.ObjectExact(map[string]knownvalue.Check{
 						"name":        knownvalue.StringExact("api_key"),
 						"description": knownvalue.StringRegexp(regexp.MustCompile(`OpenAI API key`)),
 						"required":    knownvalue.Bool(true),
 					})}),
-					"auth_methods":     knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("bearer")}),
+					"auth_methods":     knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("bearer"), knownvalue.StringExact("workload_identity")}),
 					"default_base_url": knownvalue.StringExact("https://api.openai.com/v1"),
 					"docs_url":         knownvalue.StringExact("https://platform.openai.com/docs/api-reference/authentication"),
 					"any_model":        knownvalue.Bool(false),
@@ -75,9 +78,12 @@ data "modelkeys_providers" "azure" {
 					})),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("providers").AtSliceIndex(0).AtMapKey("optional_settings"), knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.StringExact("auth_method"), knownvalue.StringExact("tenant_id"), knownvalue.StringExact("client_id"),
+						knownvalue.StringExact("audience"), knownvalue.StringExact("token_url"),
+						// the scope of managed rotation through Azure Resource Manager
+						knownvalue.StringExact("subscription_id"), knownvalue.StringExact("resource_group"), knownvalue.StringExact("account_name"),
 					})),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("providers").AtSliceIndex(0).AtMapKey("auth_methods"), knownvalue.ListExact([]knownvalue.Check{
-						knownvalue.StringExact("api_key"), knownvalue.StringExact("entra_id"),
+						knownvalue.StringExact("api_key"), knownvalue.StringExact("entra_id"), knownvalue.StringExact("workload_identity"),
 					})),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("providers").AtSliceIndex(0).AtMapKey("settings").AtSliceIndex(1), knownvalue.ObjectExact(map[string]knownvalue.Check{
 						"name":        knownvalue.StringExact("deployment"),
