@@ -155,7 +155,7 @@ func (c *Console) discover(w http.ResponseWriter, r *http.Request, sp service.Si
 		c.svc.Logger().WarnContext(r.Context(), "console sign-in: identity provider discovery failed",
 			"identity_provider_id", sp.Provider.ID, "issuer", sp.Provider.Issuer, "error", err)
 		c.renderError(w, r, nil, http.StatusBadGateway, "Identity provider unavailable",
-			"The identity provider "+sp.Provider.Name+" could not be used for sign-in: "+reasonOf(err)+". Try again later, or tell an admin of your organisation.")
+			"The identity provider "+sp.Provider.Name+" could not be used for sign-in: "+publicReason(err)+". Try again later, or tell an admin of your organisation.")
 		return federation.Discovery{}, false
 	}
 	return disc, true
@@ -303,7 +303,7 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		c.svc.Logger().WarnContext(ctx, "console sign-in: ID token refused", "identity_provider_id", sp.Provider.ID, "reason", reasonOf(err))
-		c.ssoRefuse(w, r, http.StatusUnauthorized, "Sign-in refused", "The ID token of "+sp.Provider.Name+" was refused: "+reasonOf(err)+".")
+		c.ssoRefuse(w, r, http.StatusUnauthorized, "Sign-in refused", "The ID token of "+sp.Provider.Name+" was refused: "+publicReason(err)+".")
 		return
 	}
 	rule, ok, err := c.svc.PeopleRule(ctx, sp.OrgID, sp.Provider.ID, claims)
@@ -357,6 +357,17 @@ func reasonOf(err error) string {
 		return fe.Reason
 	}
 	return "an unexpected error (the server's log has it)"
+}
+
+// publicReason is reasonOf for a page anyone may open: a failure to reach the identity provider is
+// told without its URLs and network details (which address a name resolves to, what the egress
+// policy refused); the server's log has them.
+func publicReason(err error) string {
+	var fe *federation.Error
+	if errors.As(err, &fe) && fe.Fetch {
+		return "the server could not read its discovery document or keys (the server's log says why)"
+	}
+	return reasonOf(err)
 }
 
 // short quotes a value an identity provider sent, cut to a readable length.

@@ -1,10 +1,16 @@
 package console_test
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 // Login CSRF through a sign-in link: a page on another site links (or redirects) the victim's
@@ -68,5 +74,41 @@ func TestConsoleSSORefusesAnAnswerOfAnotherIssuer(t *testing.T) {
 	q.Set("iss", e.iss.URL())
 	if a := b.get(back.Path + "?" + q.Encode()); !signedInBy(a) {
 		t.Fatalf("an answer naming the right issuer: %d\n%s", a.status, a.body)
+	}
+}
+
+// The sign-in link is open to anyone: when the identity provider cannot be reached, its page says
+// so without the URLs and network details of the failure (which address a name resolves to, what
+// the egress policy refused), which go to the server's log for the operator.
+func TestConsoleSSOUnreachableProviderPageHidesNetworkDetails(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	e := newSSOEnv(t, func(o *harnessOptions) {
+		prev := o.config
+		o.config = func(c *service.Config) {
+			prev(c)
+			c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		}
+	})
+	closed := httptest.NewServer(http.NotFoundHandler())
+	issuer := closed.URL
+	closed.Close() // nothing listens there now
+	port := issuer[strings.LastIndex(issuer, ":")+1:]
+	ip, _, err := e.srv.Service().CreateIdentityProvider(context.Background(), e.admin, api.IdentityProviderCreate{
+		Name: "gone-sso", Issuer: issuer, Audiences: []string{"modelkeys"}, ClientID: "console"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := e.browser().get("/ui/login/oidc/" + ip.ID)
+	if a.status != http.StatusBadGateway || !strings.Contains(a.body, "could not read its discovery document") {
+		t.Fatalf("%d\n%s", a.status, a.body)
+	}
+	for _, detail := range []string{":" + port, "connection refused", "/.well-known/"} {
+		if strings.Contains(a.body, detail) {
+			t.Errorf("the page anyone may open shows %q:\n%s", detail, a.body)
+		}
+	}
+	if out := logs.String(); !strings.Contains(out, ":"+port) {
+		t.Errorf("the log does not say what failed:\n%s", out)
 	}
 }

@@ -60,12 +60,20 @@ func scalarText(v any) (string, bool) {
 // to log: it never holds the token, only short, quoted claim values.
 type Error struct {
 	Reason string
+	// Fetch marks a failure to reach the issuer (a refused or unreachable address, an HTTP error):
+	// its reason names URLs and network details for the operator's log, not for a sign-in page
+	// anyone can open.
+	Fetch bool
 }
 
 func (e *Error) Error() string { return "federation: " + e.Reason }
 
 func refuse(format string, args ...any) *Error {
 	return &Error{Reason: fmt.Sprintf(format, args...)}
+}
+
+func refuseFetch(format string, args ...any) *Error {
+	return &Error{Reason: fmt.Sprintf(format, args...), Fetch: true}
 }
 
 // quote renders a value from a token for a log line: quoted, and cut short so a hostile token

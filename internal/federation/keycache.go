@@ -139,29 +139,29 @@ func (c *keyCache) fetch(ctx context.Context, issuer string) ([]jose.JSONWebKey,
 func (v *Verifier) getJSON(ctx context.Context, u, what string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, refuse("the %s URL %s is not valid", what, quote(u))
+		return nil, refuseFetch("the %s URL %s is not valid", what, quote(u))
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := v.client.Do(req)
 	if err != nil {
-		return nil, refuse("fetching the %s at %s failed: %s", what, quote(u), fetchErr(err))
+		return nil, refuseFetch("fetching the %s at %s failed: %s", what, quote(u), fetchErr(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, refuse("fetching the %s at %s answered HTTP %d", what, quote(u), resp.StatusCode)
+		return nil, refuseFetch("fetching the %s at %s answered HTTP %d", what, quote(u), resp.StatusCode)
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
 		mt, _, _ := mime.ParseMediaType(ct)
 		if mt != "application/json" && mt != "application/jwk-set+json" && !strings.HasSuffix(mt, "+json") {
-			return nil, refuse("the %s at %s is %s, not JSON", what, quote(u), quote(mt))
+			return nil, refuseFetch("the %s at %s is %s, not JSON", what, quote(u), quote(mt))
 		}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocBytes+1))
 	if err != nil {
-		return nil, refuse("reading the %s at %s failed: %s", what, quote(u), fetchErr(err))
+		return nil, refuseFetch("reading the %s at %s failed: %s", what, quote(u), fetchErr(err))
 	}
 	if len(body) > maxDocBytes {
-		return nil, refuse("the %s at %s is larger than %d bytes", what, quote(u), maxDocBytes)
+		return nil, refuseFetch("the %s at %s is larger than %d bytes", what, quote(u), maxDocBytes)
 	}
 	return body, nil
 }
