@@ -27,7 +27,10 @@ func compress(w http.ResponseWriter, r *http.Request, body []byte) []byte {
 	}
 	var buf bytes.Buffer
 	buf.Grow(len(body) / 4)
-	zw := gzipPool.Get().(*gzip.Writer)
+	zw, ok := gzipPool.Get().(*gzip.Writer)
+	if !ok {
+		return body
+	}
 	defer gzipPool.Put(zw)
 	zw.Reset(&buf)
 	if _, err := zw.Write(body); err != nil {

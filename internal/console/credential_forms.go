@@ -131,16 +131,16 @@ func (c *Console) newCredentialPage(w http.ResponseWriter, r *http.Request, req 
 
 // limitText says how many credentials the organisation holds against its limit, when there is one.
 func (c *Console) limitText(r *http.Request, req *request) string {
-	max := c.svc.Limits().MaxCredentialsPerOrg
-	if max <= 0 {
+	limit := c.svc.Limits().MaxCredentialsPerOrg
+	if limit <= 0 {
 		return ""
 	}
 	n, err := c.svc.CountCredentials(r.Context(), req.p)
 	if err != nil {
 		return ""
 	}
-	s := fmt.Sprintf("The organisation holds %d of at most %d credentials.", n, max)
-	if n >= max {
+	s := fmt.Sprintf("The organisation holds %d of at most %d credentials.", n, limit)
+	if n >= limit {
 		s += " It is full: delete a credential before adding one."
 	}
 	return s

@@ -161,20 +161,20 @@ func (c *Console) savePermissions(w http.ResponseWriter, r *http.Request, req *r
 	again := func(status int) {
 		c.render(w, r, status, "permissions", c.newPage(req, "Model permissions", "policies", d))
 	}
-	refused := func(err error) bool {
+	// refused answers a refusal of the preview or the save: the form again with the service's words,
+	// or the error page.
+	refused := func(err error) {
 		var e *service.Error
-		if errors.As(err, &e) && e.Status == http.StatusPreconditionFailed {
+		switch {
+		case errors.As(err, &e) && e.Status == http.StatusPreconditionFailed:
 			d.Errors = append(d.Errors, "Someone changed this policy after you opened the page. Nothing was saved; reload the page to see their change.")
 			again(http.StatusConflict)
-			return true
-		}
-		if refusable(err) {
+		case refusable(err):
 			d.Errors = append(d.Errors, errorText(err, ""))
 			again(http.StatusUnprocessableEntity)
-			return true
+		default:
+			c.fail(w, r, req, err)
 		}
-		c.fail(w, r, req, err)
-		return true
 	}
 	if pf.Get("action") != "save" || pf.Get("previewed") != "yes" {
 		// Always preview first: the save button appears with the list of what it would block.
