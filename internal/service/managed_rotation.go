@@ -267,7 +267,9 @@ func (s *Service) driveRotation(ctx context.Context, id string, fresh bool) (sto
 			return r, err
 		}
 		r.LeaseOwner = owner
-		if !fresh && last.ID == "" && r.Kind == store.RotationKindRotate {
+		// Taken up where a stopped process (or an outage) left it; the revoke at the end of an overlap
+		// is the rotation's ordinary last step, not a resumption.
+		if !fresh && last.ID == "" && r.Kind == store.RotationKindRotate && r.Step != api.RotationSwitched {
 			s.rot.resumed.Add(1)
 			_ = s.auditRotation(ctx, nil, r, "rotation.resumed", nil)
 		}

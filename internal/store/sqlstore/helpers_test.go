@@ -132,5 +132,10 @@ func cid(prefix string, n int) string { return fmt.Sprintf("%s_%04d", prefix, n)
 
 // downgrade0007 undoes migration 0007, for tests that take the schema back to an older version and
 // migrate again.
-var downgrade0007 = []string{"ALTER TABLE credentials DROP COLUMN destination_set_by_token",
-	"ALTER TABLE credentials DROP COLUMN destination_set_by", "ALTER TABLE credentials DROP COLUMN destination_set_at"}
+var downgrade0007 = append(downgrade0010, "ALTER TABLE credentials DROP COLUMN destination_set_by_token",
+	"ALTER TABLE credentials DROP COLUMN destination_set_by", "ALTER TABLE credentials DROP COLUMN destination_set_at")
+
+// downgrade0010 undoes migration 0010 (managed rotation); downgrade0007 starts with it, since the tests
+// that take the schema back take it back past 0010 too.
+var downgrade0010 = []string{"DROP TABLE credential_rotations", "ALTER TABLE credentials DROP COLUMN purpose",
+	"ALTER TABLE credentials DROP COLUMN rotation"}
