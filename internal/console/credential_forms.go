@@ -74,6 +74,10 @@ type credentialForm struct {
 type pickerData struct {
 	Groups []categoryGroup
 	Limit  string
+	// Taken are the providers this server allows once per organisation (--one-per-provider) that
+	// already have their credential, by provider id, with that credential's name.
+	Taken map[string]string
+	Once  map[string]bool
 }
 
 var categoryHeadings = map[string]string{
@@ -100,7 +104,18 @@ func (c *Console) newCredentialPage(w http.ResponseWriter, r *http.Request, req 
 	limit := c.limitText(r, req)
 	id := r.URL.Query().Get("provider")
 	if id == "" {
-		d := pickerData{Limit: limit}
+		d := pickerData{Limit: limit, Taken: map[string]string{}, Once: map[string]bool{}}
+		for _, id := range c.svc.Limits().OnePerProvider {
+			d.Once[id] = true
+			got, err := c.svc.SearchCredentials(r.Context(), req.p, store.CredentialSearch{Provider: id, Limit: 1}, "", false)
+			if err != nil {
+				c.fail(w, r, req, err)
+				return
+			}
+			if len(got.Items) > 0 {
+				d.Taken[id] = got.Items[0].Name
+			}
+		}
 		for _, cat := range api.ProviderCategories {
 			g := categoryGroup{Heading: categoryHeadings[cat]}
 			for _, p := range catalog.Providers() {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
@@ -269,5 +270,29 @@ func TestConsoleDeleteKey(t *testing.T) {
 	}
 	if _, err := h.srv.Service().GetCredential(context.Background(), h.admin, pid); err == nil {
 		t.Error("the unused key is still there")
+	}
+}
+
+// A provider the server allows once per organisation says so in the picker, and on its form.
+func TestConsoleAddKeyShowsOnePerProvider(t *testing.T) {
+	t.Parallel()
+	limits := service.DefaultLimits()
+	limits.OnePerProvider = []string{"anthropic", "mistral"}
+	h := newHarness(t, func(o *harnessOptions) { o.limits = &limits })
+	b := h.signedIn(api.RoleEditor)
+	pick := b.get("/ui/credentials/new")
+	if !strings.Contains(pick.body, "One per organisation: the organisation has one (claude).") || !strings.Contains(pick.body, "One per organisation.</small>") {
+		t.Errorf("the picker does not show the one-per-provider limit:\n%s", pick.body)
+	}
+	if form := b.get("/ui/credentials/new?provider=mistral"); !strings.Contains(form.body, "allows one Mistral") {
+		t.Error("the form does not show the one-per-provider limit")
+	}
+	// The service's refusal of a second one appears on the form.
+	a := b.post("/ui/credentials/new", url.Values{"csrf": {csrfOf(t, pick.body)}, "provider": {"anthropic"}, "name": {"claude-2"}, "api_key": {keyRotated}, "verify": {"true"}})
+	if a.status != http.StatusUnprocessableEntity && a.status != http.StatusConflict {
+		t.Errorf("a second anthropic key: %d", a.status)
+	}
+	if !strings.Contains(a.body, "Not saved") {
+		t.Errorf("the refusal is not shown:\n%s", a.body)
 	}
 }
