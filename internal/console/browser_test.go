@@ -138,6 +138,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	do("rotate",
 		chromedp.SendKeys(chromedp.ID("secret"), keyRotated),
 		chromedp.Click(chromedp.ID("confirm-destination")),
+		chromedp.Click(chromedp.ID("confirm-drift")),
 		chromedp.Click(chromedp.ID("rotate")),
 		chromedp.WaitVisible(chromedp.CSS("p.flash.ok")),
 	)

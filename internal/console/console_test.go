@@ -304,7 +304,7 @@ func TestConsoleActionsCSRFAndRoles(t *testing.T) {
 	id := h.orgCred.ID
 	actions := map[string]url.Values{
 		"/ui/credentials/" + id + "/verify": {},
-		"/ui/credentials/" + id + "/rotate": {"api_key": {keyRotated}, "version": {"1"}, "confirm_destination": {"yes"}},
+		"/ui/credentials/" + id + "/rotate": {"api_key": {keyRotated}, "version": {"1"}, "confirm_destination": {"yes"}, "confirm_drift": {"yes"}},
 	}
 	// No session at all.
 	for path, form := range actions {
@@ -372,7 +372,7 @@ func TestConsoleRotateAndVerify(t *testing.T) {
 	}
 
 	// A key the provider refuses: the API's 422, shown on the page, without the key.
-	a = b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {keyRefused}, "version": {"1"}, "confirm_destination": {"yes"}})
+	a = b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {keyRefused}, "version": {"1"}, "confirm_destination": {"yes"}, "confirm_drift": {"yes"}})
 	if a.status != http.StatusSeeOther {
 		t.Fatalf("refused rotate: %d\n%s", a.status, a.body)
 	}
@@ -384,13 +384,13 @@ func TestConsoleRotateAndVerify(t *testing.T) {
 		t.Errorf("a refused key was stored (secret version %d)", cur.SecretVersion)
 	}
 	// The mask is refused too (the API's rule against echoing a hint back as a key).
-	b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {h.orgCred.SecretHint}, "version": {"1"}, "confirm_destination": {"yes"}})
+	b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {h.orgCred.SecretHint}, "version": {"1"}, "confirm_destination": {"yes"}, "confirm_drift": {"yes"}})
 	if page := b.get(path); !strings.Contains(page.body, "masked hint") {
 		t.Error("rotating to the hint is not refused")
 	}
 
 	// A good key.
-	a = b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {keyRotated}, "version": {"1"}, "confirm_destination": {"yes"}})
+	a = b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {keyRotated}, "version": {"1"}, "confirm_destination": {"yes"}, "confirm_drift": {"yes"}})
 	if a.status != http.StatusSeeOther || a.header.Get("Location") != path {
 		t.Fatalf("rotate: %d %q", a.status, a.header.Get("Location"))
 	}
@@ -622,7 +622,7 @@ func TestConsoleRotateIsBoundToTheDestinationShown(t *testing.T) {
 	if _, err := svc.UpdateCredential(ctx, h.admin, id, api.CredentialPatch{Description: ptr("moved on")}, 0); err != nil {
 		t.Fatal(err)
 	}
-	b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {keyRotated}, "version": {"1"}, "confirm_destination": {"yes"}})
+	b.post(path+"/rotate", url.Values{"csrf": {csrf}, "api_key": {keyRotated}, "version": {"1"}, "confirm_destination": {"yes"}, "confirm_drift": {"yes"}})
 	if page := b.get(path); !strings.Contains(page.body, "it changed since you read it") {
 		t.Error("a rotation for a version the credential no longer has is not refused as a conflict")
 	}
@@ -636,7 +636,7 @@ func TestConsoleRotateIsBoundToTheDestinationShown(t *testing.T) {
 	if strings.Contains(page.body, `id="confirm-destination"`) || strings.Contains(page.body, "not by you") {
 		t.Error("the admin who set the destination is asked to confirm it")
 	}
-	a.post(path+"/rotate", url.Values{"csrf": {csrfOf(t, page.body)}, "api_key": {keyRotated}, "version": {"2"}})
+	a.post(path+"/rotate", url.Values{"csrf": {csrfOf(t, page.body)}, "api_key": {keyRotated}, "version": {"2"}, "confirm_drift": {"yes"}})
 	if v := secretVersion(); v != 2 {
 		t.Fatalf("the admin's rotation did not apply (secret version %d)", v)
 	}

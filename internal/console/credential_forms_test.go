@@ -296,3 +296,25 @@ func TestConsoleAddKeyShowsOnePerProvider(t *testing.T) {
 		t.Errorf("the refusal is not shown:\n%s", a.body)
 	}
 }
+
+// Rotating a key Terraform manages needs the drift confirmation too; without it nothing is sent.
+func TestConsoleRotateTerraformNeedsConfirmation(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.signedIn(api.RoleAdmin)
+	path := "/ui/credentials/" + h.orgCred.ID
+	page := b.get(path)
+	if !strings.Contains(page.body, `id="confirm-drift" name="confirm_drift"`) {
+		t.Fatal("the rotate form of a Terraform credential has no drift confirmation")
+	}
+	b.post(path+"/rotate", url.Values{"csrf": {csrfOf(t, page.body)}, "api_key": {keyRotated}, "version": {itoa(h.orgCred.Version)}})
+	if p := b.get(path); !strings.Contains(p.body, "Terraform manages this credential, so its next plan will show a new key as drift") {
+		t.Error("no refusal without the confirmation")
+	}
+	if cur, _ := h.srv.Service().GetCredential(context.Background(), h.admin, h.orgCred.ID); cur.SecretVersion != 1 {
+		t.Error("rotated without the confirmation")
+	}
+	if p := b.get("/ui/credentials/" + h.prjCred.ID); strings.Contains(p.body, `id="confirm-drift"`) {
+		t.Error("a credential Terraform does not manage asks for the drift confirmation")
+	}
+}

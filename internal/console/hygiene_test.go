@@ -65,7 +65,7 @@ func TestConsoleRotateRefusesAKeyThatIsNotUTF8(t *testing.T) {
 	h := newHarness(t)
 	b := h.signedIn(api.RoleAdmin)
 	path := "/ui/credentials/" + h.orgCred.ID
-	b.post(path+"/rotate", url.Values{"csrf": {csrfOf(t, b.get(path).body)}, "api_key": {"sk-proj-\xff\xfe-0000000000000000"}, "version": {"1"}})
+	b.post(path+"/rotate", url.Values{"csrf": {csrfOf(t, b.get(path).body)}, "api_key": {"sk-proj-\xff\xfe-0000000000000000"}, "version": {"1"}, "confirm_drift": {"yes"}})
 	if page := b.get(path); !strings.Contains(page.body, "not UTF-8") {
 		t.Error("a key that is not UTF-8 is not refused on the page")
 	}

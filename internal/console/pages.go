@@ -244,6 +244,13 @@ func (c *Console) rotate(w http.ResponseWriter, r *http.Request, req *request) {
 		backToCredential(w, r, id)
 		return
 	}
+	// Last of the console's own checks, so the others (and the service's) answer first: a credential
+	// Terraform manages is changed here only when the person confirms the drift it makes.
+	if cur.ManagedBy == api.ManagedByTerraform && r.PostForm.Get("confirm_drift") != "yes" {
+		c.sessions.setFlash(req.id, "", "Not done: Terraform manages this credential, so its next plan will show a new key as drift. Tick “I understand…” beside the key and paste it again.")
+		backToCredential(w, r, id)
+		return
+	}
 	patch := api.CredentialPatch{}
 	if field == api.SecretAuthToken {
 		patch.AuthToken = &secret
