@@ -112,3 +112,25 @@ func TestConsoleSSOUnreachableProviderPageHidesNetworkDetails(t *testing.T) {
 		t.Errorf("the log does not say what failed:\n%s", out)
 	}
 }
+
+// An address the identity provider says it has not verified admits nobody: many providers let a
+// person type any email into their profile, and the people rule pins email = "*@acme.example".
+func TestConsoleSSOUnverifiedEmailMatchesNoRule(t *testing.T) {
+	t.Parallel()
+	e := newSSOEnv(t)
+	for _, tc := range []struct {
+		verified any
+		admitted bool
+	}{{false, false}, {"false", false}, {true, true}, {"true", true}} {
+		e.iss.SignInAs(map[string]any{"sub": "user-mallory", "email": "mallory@acme.example", "email_verified": tc.verified})
+		a := e.signIn(e.browser())
+		if signedInBy(a) != tc.admitted {
+			t.Errorf("email_verified %#v: signed in %v, want %v (%d)\n%s", tc.verified, signedInBy(a), tc.admitted, a.status, a.body)
+		}
+	}
+	// A provider that says nothing of verification is taken at its word (the env's default person).
+	e.iss.SignInAs(map[string]any{"sub": "user-dana", "email": ssoEmail})
+	if a := e.signIn(e.browser()); !signedInBy(a) {
+		t.Errorf("no email_verified: %d\n%s", a.status, a.body)
+	}
+}

@@ -79,6 +79,7 @@ func (s *Service) SignInIdentityProvider(ctx context.Context, id string) (SignIn
 // PeopleRule is the first `kind = "people"` rule of the provider (in creation order) whose conditions
 // the claims match; false when none does.
 func (s *Service) PeopleRule(ctx context.Context, orgID, providerID string, claims federation.Claims) (api.FederationRule, bool, error) {
+	claims = withoutUnverifiedEmail(claims)
 	after := ""
 	for {
 		var page []api.FederationRule
@@ -101,6 +102,23 @@ func (s *Service) PeopleRule(ctx context.Context, orgID, providerID string, clai
 		}
 		after = page[len(page)-1].ID
 	}
+}
+
+// withoutUnverifiedEmail drops the email claim when the identity provider says it is not verified
+// (email_verified present and not true): many providers let a person type any address into their
+// profile, and a rule such as email = "*@acme.example" must not admit someone who merely claims
+// one. Providers that send no email_verified are taken at their word.
+func withoutUnverifiedEmail(c federation.Claims) federation.Claims {
+	if _, ok := c["email_verified"]; !ok || c.String("email_verified") == "true" {
+		return c // true as a boolean or as the text some providers send
+	}
+	out := make(federation.Claims, len(c))
+	for k, x := range c {
+		if k != "email" {
+			out[k] = x
+		}
+	}
+	return out
 }
 
 // FederationVerifier is the verifier of identity providers' tokens the token exchange uses (nil when
