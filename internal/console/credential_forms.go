@@ -146,19 +146,26 @@ func (c *Console) newCredentialPage(w http.ResponseWriter, r *http.Request, req 
 
 // limitText says how many credentials the organisation holds against its limit, when there is one.
 func (c *Console) limitText(r *http.Request, req *request) string {
+	s, _ := c.limitNear(r, req)
+	return s
+}
+
+// limitNear is limitText and whether the organisation has used 80% of its limit or more (the list
+// shows the limit only then: where it bites).
+func (c *Console) limitNear(r *http.Request, req *request) (string, bool) {
 	limit := c.svc.Limits().MaxCredentialsPerOrg
 	if limit <= 0 {
-		return ""
+		return "", false
 	}
 	n, err := c.svc.CountCredentials(r.Context(), req.p)
 	if err != nil {
-		return ""
+		return "", false
 	}
 	s := fmt.Sprintf("The organisation holds %d of at most %d credentials.", n, limit)
 	if n >= limit {
 		s += " It is full: delete a credential before adding one."
 	}
-	return s
+	return s, n*10 >= limit*8
 }
 
 func (c *Console) blankForm(r *http.Request, req *request, prov api.Provider) (credentialForm, error) {

@@ -109,6 +109,8 @@ func (c *Console) credentialsPage(w http.ResponseWriter, r *http.Request, req *r
 		}
 		d.First = "/ui/credentials?" + first.Encode()
 	}
-	d.Limit = c.limitText(r, req)
+	if text, near := c.limitNear(r, req); near {
+		d.Limit = text
+	}
 	c.render(w, r, http.StatusOK, "credentials", c.newPage(req, "Credentials", "credentials", d))
 }

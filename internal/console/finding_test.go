@@ -9,14 +9,20 @@ import (
 	"testing"
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/service"
 )
 
 // The list searches names and labels, filters by lifecycle and policy violations, sorts, and pages
 // by keyset: every credential shows exactly once across the pages.
 func TestConsoleFindCredentials(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	limits := service.DefaultLimits()
+	limits.MaxCredentialsPerOrg = 70
+	h := newHarness(t, func(o *harnessOptions) { o.limits = &limits })
 	ctx, svc := context.Background(), h.srv.Service()
+	if a := h.signedIn(api.RoleViewer).get("/ui/credentials"); strings.Contains(a.body, "at most 70") {
+		t.Error("the limit shows before it bites")
+	}
 	for i := range 60 {
 		k := fmt.Sprintf("sk-console-bulk-%02d-aabbccddeeff00112233445566", i)
 		team := "alpha"
@@ -88,8 +94,8 @@ func TestConsoleFindCredentials(t *testing.T) {
 		t.Error("the credential page does not show its policy violations")
 	}
 	// The organisation's limit shows where it bites.
-	if !strings.Contains(a.body, "holds 62 of at most 200 credentials") {
-		t.Error("the limit is not shown")
+	if !strings.Contains(a.body, "holds 62 of at most 70 credentials") {
+		t.Error("the limit is not shown once it bites")
 	}
 }
 
