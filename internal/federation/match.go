@@ -84,14 +84,20 @@ func isWildcard(pattern string) bool {
 	return strings.Trim(pattern, "*") == ""
 }
 
-// unpinningClaims are claims that do not say who the subject is: every token of the issuer has the
+// unpinningClaims are claims that do not say whose token it is: every token of the issuer has the
 // same iss, the requester of a token picks its aud (any GitHub workflow may ask for any audience),
-// and the rest are times, ids and sign-in bookkeeping. A rule pinned only by these trusts every
-// token the issuer signs, which for a shared issuer (GitHub Actions, gitlab.com, HCP Terraform) is
-// everyone's.
+// and the rest are times, ids, sign-in bookkeeping, and what every repository or project of a
+// shared CI issuer has too (a main branch, a pull_request event, an environment named production,
+// a verified email). A rule pinned only by these trusts every token the issuer signs, which for a
+// shared issuer (GitHub Actions, gitlab.com, HCP Terraform, Google) is everyone's.
 var unpinningClaims = map[string]bool{
 	"iss": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true, "nonce": true,
-	"auth_time": true, "at_hash": true, "c_hash": true, "sid": true, "azp": true,
+	"auth_time": true, "at_hash": true, "c_hash": true, "sid": true, "azp": true, "email_verified": true,
+	"ref": true, "ref_type": true, "ref_protected": true, "base_ref": true, "head_ref": true, "sha": true,
+	"event_name": true, "pipeline_source": true, "runner_environment": true, "environment": true,
+	"environment_protected": true, "deployment_tier": true, "workflow": true, "run_id": true,
+	"run_number": true, "run_attempt": true, "pipeline_id": true, "job_id": true,
+	"terraform_run_phase": true, "terraform_run_id": true,
 }
 
 // CheckConditions refuses conditions a rule must not have: none at all, an empty claim name or
@@ -135,7 +141,7 @@ func CheckConditions(conditions map[string]string) error {
 		return fmt.Errorf("the conditions (%s) are all wildcards, so the rule would trust every token of the identity provider: pin at least one claim to a value, such as sub or repository", strings.Join(names, ", "))
 	}
 	if !pinsSubject {
-		return fmt.Errorf("the conditions (%s) pin only claims that every token of the identity provider can carry (iss, aud, times and ids), so the rule would trust every token it signs, anyone's: pin a claim that names the subject, such as sub, repository or email", strings.Join(names, ", "))
+		return fmt.Errorf("the conditions (%s) pin only claims that every token of the identity provider can carry (iss, aud, times, ids, branches, events, environments), so the rule would trust every token it signs, anyone's: pin a claim that names whose token it is, such as sub, repository, project_path, terraform_organization_name or email", strings.Join(names, ", "))
 	}
 	return nil
 }

@@ -93,6 +93,11 @@ func TestCheckConditions(t *testing.T) {
 		{"only iss and aud", map[string]string{"iss": "https://token.actions.githubusercontent.com", "aud": "modelkeys"}, "pin only claims that every token"},
 		{"only aud and a wildcard sub", map[string]string{"aud": "modelkeys", "sub": "*"}, "pin only claims that every token"},
 		{"aud with a pinned claim", map[string]string{"aud": "modelkeys", "repository": "acme/infra"}, ""},
+		// Every repository on GitHub has a main branch and pull requests: these say nothing of whose.
+		{"only a branch and an event", map[string]string{"ref": "refs/heads/main", "event_name": "push"}, "pin only claims that every token"},
+		{"only a verified email", map[string]string{"email_verified": "true"}, "pin only claims that every token"},
+		{"only an environment", map[string]string{"environment": "production"}, "pin only claims that every token"},
+		{"a branch with the repository", map[string]string{"ref": "refs/heads/main", "repository": "acme/infra"}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
