@@ -132,8 +132,18 @@ func cid(prefix string, n int) string { return fmt.Sprintf("%s_%04d", prefix, n)
 
 // downgrade0007 undoes migration 0007, for tests that take the schema back to an older version and
 // migrate again.
-var downgrade0007 = append(downgrade0010, "ALTER TABLE credentials DROP COLUMN destination_set_by_token",
+var downgrade0007 = append(append(append(append([]string{}, downgrade0010...), downgrade0009...), downgrade0008...),
+	"ALTER TABLE credentials DROP COLUMN destination_set_by_token",
 	"ALTER TABLE credentials DROP COLUMN destination_set_by", "ALTER TABLE credentials DROP COLUMN destination_set_at")
+
+// downgrade0008 undoes migration 0008 (identity providers, federation rules, exchanged tokens, and
+// the audit event's federation actor and detail).
+var downgrade0008 = []string{"DROP TABLE exchanged_tokens", "DROP TABLE federation_rules", "DROP TABLE identity_provider_secrets",
+	"DROP TABLE identity_providers", "ALTER TABLE audit_events DROP COLUMN actor_federation_rule",
+	"ALTER TABLE audit_events DROP COLUMN actor_claims", "ALTER TABLE audit_events DROP COLUMN detail"}
+
+// downgrade0009 undoes migration 0009 (the issuer's signing keys).
+var downgrade0009 = []string{"DROP TABLE signing_keys"}
 
 // downgrade0010 undoes migration 0010 (managed rotation); downgrade0007 starts with it, since the tests
 // that take the schema back take it back past 0010 too.
