@@ -450,6 +450,13 @@ func (c *Console) updateCredential(w http.ResponseWriter, r *http.Request, req *
 		return
 	}
 	settings, secrets := f.read(r)
+	// Settings the form has no input for (the catalog no longer lists them) are kept as they are: the
+	// patch replaces the whole map.
+	for k, v := range cur.Settings {
+		if !slices.ContainsFunc(f.Provider.Settings, func(s api.ProviderSetting) bool { return s.Name == k }) {
+			settings[k] = v
+		}
+	}
 	shown, _ := strconv.ParseInt(r.PostForm.Get("version"), 10, 64)
 	again := func(status int) {
 		f.Version = shown
