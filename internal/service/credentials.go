@@ -65,7 +65,7 @@ func (s *Service) CreateCredential(ctx context.Context, p Principal, in api.Cred
 			return api.Credential{}, false, rotationUnavailable()
 		}
 		want := api.Credential{Name: in.Name, Provider: in.Provider, ProjectID: in.ProjectID, Settings: in.Settings, Rotation: rotation}
-		if err := s.checkManagedCredential(ctx, p.OrgID, want); err != nil {
+		if err := s.checkManagedCredential(ctx, p, want, ""); err != nil {
 			return api.Credential{}, false, err
 		}
 	}
@@ -385,7 +385,7 @@ func (s *Service) updateCredentialOnce(ctx context.Context, p Principal, id stri
 		return api.Credential{}, invalid(fields...)
 	}
 	if len(rotChanged) > 0 {
-		if err := s.checkManagedCredential(ctx, p.OrgID, next); err != nil {
+		if err := s.checkManagedCredential(ctx, p, next, adminIDOf(cur)); err != nil {
 			return api.Credential{}, err
 		}
 	}

@@ -126,33 +126,56 @@ func rotationUnavailable() *Error {
 		Detail: "This server has no verifier, so it cannot reach the vendors' admin APIs; managed rotation needs modelkeys-server (or the embedded provider) with verification."}
 }
 
-// checkManagedCredential checks, for a create or change, that a managed credential's admin credential
-// exists, is an admin credential of the same provider, and sends its key to the same destination.
-func (s *Service) checkManagedCredential(ctx context.Context, orgID string, c api.Credential) error {
+// checkManagedCredential checks, for p's create or change, that a managed credential's admin
+// credential exists, is an admin credential of the same provider, and sends its key to the same
+// destination. prevAdminID is the admin credential the credential already used ("" on a create).
+//
+// Which admin credentials a managed credential may use: one of its own project, or one of the
+// organisation. A principal confined to a project may newly bind only an admin credential of its
+// project: the organisation's admin credentials are out of its reach, as everything of the
+// organisation is (project_scope.go), so to it one is "does not exist", named only by the id it
+// sent, and no check after that one describes it. Otherwise a token of a project could have keys
+// minted with the organisation's admin key. A binding someone of the organisation made (an
+// unconfined editor or admin, who sees the admin credential) stays usable by the project: rotating
+// it mints where the organisation chose, and a confined principal keeping it (a patch of the
+// overlap) learns nothing of it either.
+func (s *Service) checkManagedCredential(ctx context.Context, p Principal, c api.Credential, prevAdminID string) error {
 	if !catalog.IsManaged(c.Rotation) {
 		return nil
 	}
+	id := c.Rotation.AdminCredentialID
 	var admin api.Credential
 	err := s.readOne(ctx, func(tx store.Tx) error {
 		var err error
-		admin, err = tx.GetCredential(ctx, orgID, c.Rotation.AdminCredentialID)
+		admin, err = tx.GetCredential(ctx, p.OrgID, id)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return InvalidField("rotation.admin_credential_id", "credential %q does not exist in this organisation; set rotation.admin_credential_id to the id of a %s credential of purpose \"admin\".", c.Rotation.AdminCredentialID, c.Provider)
-	} else if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	visible := err == nil && p.sees(admin.ProjectID)
+	if errors.Is(err, store.ErrNotFound) || (!visible && id != prevAdminID) {
+		// The same words whether it is missing or hidden from p.
+		return InvalidField("rotation.admin_credential_id", "credential %q does not exist; set rotation.admin_credential_id to the id of a %s credential of purpose \"admin\" in the credential's project or, for a token of the whole organisation, of the organisation.", id, c.Provider)
+	}
+	name := admin.Name
+	if !visible {
+		name = id
 	}
 	switch {
 	case admin.Purpose != api.PurposeAdmin:
-		return InvalidField("rotation.admin_credential_id", "credential %q has purpose %q; managed rotation needs a credential of purpose \"admin\" holding the vendor's admin key.", admin.Name, admin.Purpose)
+		return InvalidField("rotation.admin_credential_id", "credential %q has purpose %q; managed rotation needs a credential of purpose \"admin\" holding the vendor's admin key.", name, admin.Purpose)
 	case admin.Provider != c.Provider:
-		return InvalidField("rotation.admin_credential_id", "admin credential %q is for provider %q, not %q; use an admin credential of the same provider.", admin.Name, admin.Provider, c.Provider)
+		return InvalidField("rotation.admin_credential_id", "admin credential %q is for provider %q, not %q; use an admin credential of the same provider.", name, admin.Provider, c.Provider)
 	case admin.ProjectID != "" && admin.ProjectID != c.ProjectID:
-		return InvalidField("rotation.admin_credential_id", "admin credential %q belongs to project %s; a managed credential may use an admin credential of its own project or of the organisation.", admin.Name, admin.ProjectID)
+		return InvalidField("rotation.admin_credential_id", "admin credential %q belongs to project %s; a managed credential may use an admin credential of its own project or of the organisation.", name, admin.ProjectID)
 	}
 	prov, _ := catalog.Provider(c.Provider)
 	if !catalog.ManagedAdminApart(c.Provider) && !maps.Equal(catalog.Destination(prov, admin.Settings), catalog.Destination(prov, c.Settings)) {
+		if !visible {
+			return InvalidField("settings", "credential %q would send its keys to %s, which is not where its admin credential %q sends its key: keys are minted where the admin key goes, so keep the destination settings as they are.",
+				c.Name, catalog.DescribeDestination(prov, c.Settings), id)
+		}
 		return InvalidField("settings", "credential %q sends its keys to %s but its admin credential %q to %s: keys are minted where the admin key goes, so the two must have the same destination settings.",
 			c.Name, catalog.DescribeDestination(prov, c.Settings), admin.Name, catalog.DescribeDestination(prov, admin.Settings))
 	}
@@ -653,4 +676,12 @@ func orDefault(v, d string) string {
 		return d
 	}
 	return v
+}
+
+// adminIDOf is the admin credential c's managed rotation uses ("" when it is not managed).
+func adminIDOf(c api.Credential) string {
+	if c.Rotation == nil {
+		return ""
+	}
+	return c.Rotation.AdminCredentialID
 }
