@@ -224,6 +224,9 @@ func (s *Server) exchange(r *http.Request) (api.TokenExchangeResponse, error) {
 }
 
 func writeOAuthError(w http.ResponseWriter, e *service.OAuthError) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(e.RetryAfter.Seconds())))))
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")

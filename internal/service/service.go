@@ -112,6 +112,7 @@ type Service struct {
 	keyless  keylessState   // see CredentialAccessToken
 	issuer   *issuer.Issuer // nil unless Config.IssuerURL is set (issuer.go)
 	rot      rotationState  // managed rotation (managed_rotation.go)
+	replays  replayLimiter  // exchanges of one subject token (token_exchange_limit.go)
 }
 
 const metaFingerprintKey = "fingerprint_key"

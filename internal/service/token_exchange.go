@@ -41,6 +41,7 @@ type OAuthError struct {
 	Status      int
 	Code        string
 	Description string
+	RetryAfter  time.Duration // of a 429: how long until the caller may try again
 }
 
 func (e *OAuthError) Error() string { return e.Code + ": " + e.Description }
@@ -158,6 +159,11 @@ func (s *Service) ExchangeToken(ctx context.Context, in TokenExchangeRequest) (a
 	kept := auditClaims(claims)
 	if !federation.Match(rule.Conditions, claims) {
 		return api.TokenExchangeResponse{}, s.refuseExchange(ctx, found, "conditions", "the token's claims do not meet the rule's conditions", kept)
+	}
+	if ok, wait := s.replays.take(rule.ID, in.SubjectToken, s.now()); !ok {
+		s.log.WarnContext(ctx, "token exchange refused", "org_id", found.OrgID, "federation_rule_id", rule.ID, "check", "replay",
+			"reason", "the subject token was exchanged too often under this rule", "sub", kept["sub"])
+		return api.TokenExchangeResponse{}, errTooManyExchanges(wait)
 	}
 	value, p, expires, err := s.issueFederatedToken(ctx, found.OrgID, rule, provider.Version, kept, "token_exchange")
 	if err != nil {
