@@ -89,7 +89,9 @@ resource "modelkeys_credential" "app" {
 // hand (management ended outside Terraform) is drift: the plan puts management back.
 func TestAccCredentialManaged_createRotateSchedule(t *testing.T) {
 	s, fake, clock := managedServer(t)
-	app := func(st *terraform.State) string { return st.RootModule().Resources["modelkeys_credential.app"].Primary.ID }
+	app := func(st *terraform.State) string {
+		return st.RootModule().Resources["modelkeys_credential.app"].Primary.ID
+	}
 	var appID string
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },

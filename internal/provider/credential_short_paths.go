@@ -122,6 +122,11 @@ func newCredentialShortPaths(p *modelkeysProvider) *credentialShortPaths {
 				return nil
 			}
 			continue
+		case schema.SingleNestedAttribute:
+			if !plainNestedObject(a) {
+				return nil
+			}
+			continue
 		default:
 			return nil
 		}
@@ -158,6 +163,23 @@ func (u *credentialShortPaths) configuredFor(typeName string, identity *tfprotov
 // needs no semantic equality on refresh and plans nothing of its own.
 func plainStringCollection(customType bool, elem attr.Type, hasDefault bool) bool {
 	return !customType && !hasDefault && elem == types.StringType
+}
+
+// plainNestedObject reports whether the framework plans a as it is configured: an optional object
+// (rotation) of plain optional or required strings, with no default, custom type or plan modifier at
+// either level, so that its planned value is its configured one, as the short paths assume of every
+// attribute without a default.
+func plainNestedObject(a schema.SingleNestedAttribute) bool {
+	if a.Computed || a.Default != nil || a.CustomType != nil || len(a.PlanModifiers) > 0 {
+		return false
+	}
+	for _, n := range a.Attributes {
+		s, ok := n.(schema.StringAttribute)
+		if !ok || s.Computed || s.Default != nil || s.CustomType != nil || len(s.PlanModifiers) > 0 || s.WriteOnly || s.Sensitive {
+			return false
+		}
+	}
+	return true
 }
 
 // identity is the identity the framework plans: the prior one, or a null one when Terraform sent none.

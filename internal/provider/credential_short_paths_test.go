@@ -129,6 +129,7 @@ func TestCredentialShortPathModifiers(t *testing.T) {
 		"expires_at: catalogtypes.semanticStateModifier",               // nothing when plan equals state or without a state
 		"id: stringplanmodifier.useStateForUnknownModifier",            // keeps a known plan as it is; nothing without a state
 		"model_provider: stringplanmodifier.requiresReplaceIfModifier", // nothing when plan equals state or without a state
+		"purpose: stringplanmodifier.requiresReplaceIfModifier",        // nothing when plan equals state or without a state
 		"rotation_period: catalogtypes.semanticStateModifier",          // nothing when plan equals state or without a state
 	}
 	sort.Strings(want)

@@ -33,6 +33,21 @@ func credentialValues(t *testing.T, obj tftypes.Object) []tftypes.Value {
 			full[name] = tftypes.NewValue(typ, map[string]tftypes.Value{"team": str("bench"), "a": str("b")})
 		case typ.Is(tftypes.Set{}), typ.Is(tftypes.List{}):
 			full[name] = tftypes.NewValue(typ, []tftypes.Value{str("x"), str("y")})
+		case typ.Is(tftypes.Object{}):
+			// rotation: an object of strings, one of them null
+			ot, _ := typ.(tftypes.Object)
+			attrs := map[string]tftypes.Value{}
+			for an, at := range ot.AttributeTypes {
+				if !at.Is(tftypes.String) {
+					t.Fatalf("attribute %s.%s: type %s not covered by this test", name, an, at)
+				}
+				attrs[an] = str("v-" + an)
+			}
+			for an := range attrs {
+				attrs[an] = tftypes.NewValue(tftypes.String, nil)
+				break
+			}
+			full[name] = tftypes.NewValue(typ, attrs)
 		default:
 			t.Fatalf("attribute %s: type %s not covered by this test", name, typ)
 		}
