@@ -93,7 +93,7 @@ func (r *identityProviderResource) Schema(_ context.Context, _ resource.SchemaRe
 			"audiences": schema.ListAttribute{
 				MarkdownDescription: "The `aud` values a workload's token may carry (one must match), such as the `audience` the provider's `workload_identity` " +
 					"asks GitHub for, GitLab's `id_tokens: aud` or HCP Terraform's `TFC_WORKLOAD_IDENTITY_AUDIENCE`. Needed for `workload` rules; console sign-in " +
-					"checks `client_id` instead.",
+					"checks `client_id` instead, and no audience may equal `client_id` (people's ID tokens carry it, so they would pass as a workload's).",
 				ElementType: types.StringType,
 				Optional:    true,
 				Validators: []validator.List{

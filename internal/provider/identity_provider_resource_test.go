@@ -154,6 +154,7 @@ func TestAccIdentityProvider_planValidation(t *testing.T) {
 		"secret without client":    {`issuer = "https://idp.example.com"` + "\n" + `client_secret_wo = "x"` + "\n" + `client_secret_wo_version = 1`, `client_id`},
 		"empty audiences":          {`issuer = "https://idp.example.com"` + "\n" + `audiences = []`, `audiences list must contain at least 1`},
 		"audience twice":           {`issuer = "https://idp.example.com"` + "\n" + `audiences = ["a", "a"]`, `duplicate`},
+		"audience is client_id":    {`issuer = "https://idp.example.com"` + "\n" + `client_id = "console"` + "\n" + `audiences = ["ci", "console"]`, `Audience is the client_id(.|\n)*audience "console" is this provider.s client_id`},
 	})
 	if got, err := s.Client.ListAllIdentityProviders(context.Background(), client.IdentityProviderListOptions{}); err != nil || len(got) != 0 {
 		t.Fatalf("refused configurations reached the server: %v %v", got, err)

@@ -66,6 +66,7 @@ func (s *Service) CreateIdentityProvider(ctx context.Context, p Principal, in ap
 	fields = append(fields, checkJWKSJSON(in.JWKSJSON)...)
 	fields = append(fields, checkClientID(in.ClientID)...)
 	fields = append(fields, checkClientSecret(secret, in.ClientID)...)
+	fields = append(fields, checkAudiencesAreNotClientID(in.Audiences, in.ClientID)...)
 	if len(fields) > 0 {
 		return api.IdentityProvider{}, false, invalid(fields...)
 	}
@@ -183,6 +184,9 @@ func (s *Service) UpdateIdentityProvider(ctx context.Context, p Principal, id st
 		if in.ClientID != nil && *in.ClientID != cur.ClientID {
 			fields = append(fields, checkClientID(*in.ClientID)...)
 			next.ClientID, changed = *in.ClientID, append(changed, "client_id")
+		}
+		if slices.Contains(changed, "audiences") || slices.Contains(changed, "client_id") {
+			fields = append(fields, checkAudiencesAreNotClientID(next.Audiences, next.ClientID)...)
 		}
 		secretChange := in.ClientSecret != nil
 		if secretChange {
@@ -513,6 +517,22 @@ func checkClientID(id string) []api.FieldError {
 		return []api.FieldError{{Field: "client_id", Message: fmt.Sprintf("client_id is the console's OAuth client id at the issuer: at most %d characters, no spaces around it, no control characters.", maxClientIDLen)}}
 	}
 	return nil
+}
+
+// checkAudiencesAreNotClientID refuses a workload audience equal to the console's client_id: the
+// ID tokens the console's OAuth client gets for people carry that aud, and anyone can get one of
+// their own (a public PKCE client needs no secret), so they would pass the workload exchange.
+func checkAudiencesAreNotClientID(aud []string, clientID string) []api.FieldError {
+	if clientID == "" {
+		return nil
+	}
+	var out []api.FieldError
+	for i, a := range aud {
+		if a == clientID {
+			out = append(out, api.FieldError{Field: fmt.Sprintf("audiences[%d]", i), Message: fmt.Sprintf("audience %q is this provider's client_id: people's ID tokens for the console carry it as their aud, so any person with an account at the issuer could exchange one as a workload. Use an audience only workloads ask for (GitHub Actions: the audience input of the OIDC token request).", a)})
+		}
+	}
+	return out
 }
 
 func checkClientSecret(secret, clientID string) []api.FieldError {

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -147,7 +148,13 @@ func (s *Service) ExchangeToken(ctx context.Context, in TokenExchangeRequest) (a
 	if s.cfg.Federation == nil {
 		return api.TokenExchangeResponse{}, &Error{Status: StatusUnavailable, Title: "Token exchange unavailable", Detail: "This server has no token verifier configured."}
 	}
-	claims, err := s.cfg.Federation.Verify(ctx, federation.Issuer{URL: provider.Issuer, JWKSJSON: provider.JWKSJSON}, provider.Audiences, in.SubjectToken)
+	// A provider stored before its client_id was kept out of its audiences: people's ID tokens
+	// (aud = client_id) never pass as a workload's.
+	audiences := slices.DeleteFunc(slices.Clone(provider.Audiences), func(a string) bool { return a == provider.ClientID })
+	if len(audiences) == 0 {
+		return api.TokenExchangeResponse{}, s.refuseExchange(ctx, found, "subject_token", "the identity provider has no workload audience other than its client_id", nil)
+	}
+	claims, err := s.cfg.Federation.Verify(ctx, federation.Issuer{URL: provider.Issuer, JWKSJSON: provider.JWKSJSON}, audiences, in.SubjectToken)
 	if err != nil {
 		reason := "the token does not verify"
 		var fe *federation.Error
