@@ -318,3 +318,34 @@ func TestConsoleRotateTerraformNeedsConfirmation(t *testing.T) {
 		t.Error("a credential Terraform does not manage asks for the drift confirmation")
 	}
 }
+
+// A credential that holds both secrets has a rotate form for each; the auth token's replaces only it.
+func TestConsoleRotateEachSecret(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	svc := h.srv.Service()
+	key, tok := "sk-console-custom-0011223344556677889900aa", "tok-console-custom-99887766554433221100bb"
+	noVerify := false
+	cr, _, err := svc.CreateCredential(context.Background(), h.admin, api.CredentialCreate{Name: "gpu-box", Provider: "custom", APIKey: &key, AuthToken: &tok,
+		Verify: &noVerify, Settings: map[string]string{"base_url": "http://127.0.0.1:8000/v1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.signedIn(api.RoleAdmin)
+	path := "/ui/credentials/" + cr.ID
+	page := b.get(path)
+	if !strings.Contains(page.body, `id="secret" name="api_key"`) || !strings.Contains(page.body, `id="secret-auth-token" name="auth_token"`) {
+		t.Fatalf("not a form per secret:\n%s", page.body)
+	}
+	newTok := "tok-console-custom-rotated-0a0b0c0d0e0f1a1b"
+	a := b.post(path+"/rotate", url.Values{"csrf": {csrfOf(t, page.body)}, "field": {"auth_token"}, "auth_token": {newTok}, "version": {itoa(cr.Version)}})
+	if a.status != http.StatusSeeOther {
+		t.Fatalf("rotate the auth token: %d", a.status)
+	}
+	if e := h.lastAudit(); strings.Join(e.Fields, ",") != "auth_token" || e.ObjectID != cr.ID {
+		t.Errorf("audit of the token's rotation: %+v", e)
+	}
+	if p := b.get(path); strings.Contains(p.body, newTok) || strings.Contains(p.body, tok) || !strings.Contains(p.body, "Key rotated") {
+		t.Error("after rotating the token: a secret on the page, or no message")
+	}
+}

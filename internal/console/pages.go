@@ -130,9 +130,9 @@ type credentialData struct {
 	Connections  []api.Connection
 	History      []api.AuditEvent
 	KeySet       time.Time
-	SecretField  string
-	SecretLabel  string
-	Terraform    bool
+	// RotateForms are the rotate forms, one per secret the credential holds.
+	RotateForms []rotateForm
+	Terraform   bool
 	// HCL and ImportBlock adopt the credential into Terraform configuration (hcl.go).
 	HCL, ImportBlock string
 	// MoreHistory links to the audit log of this credential when it has more than historySize events.
@@ -175,7 +175,7 @@ func (c *Console) credentialPage(w http.ResponseWriter, r *http.Request, req *re
 	if prov, ok := catalog.Provider(cr.Provider); ok {
 		d.ProviderDocs = prov.DocsURL
 	}
-	d.SecretField, d.SecretLabel = secretFieldOf(cr)
+	d.RotateForms = rotateFormsOf(cr)
 	d.HCL, d.ImportBlock = credentialHCL(cr)
 	d.Destination, d.DestinationByOther = service.DescribeDestination(cr), service.DestinationSetByOther(cr, p)
 	c.render(w, r, http.StatusOK, "credential", c.newPage(req, cr.Name, "credentials", d))
@@ -188,6 +188,28 @@ func secretFieldOf(cr api.Credential) (field, label string) {
 		return api.SecretAuthToken, "New auth token"
 	}
 	return api.SecretAPIKey, "New API key"
+}
+
+// rotateForm is one rotate form: the secret it replaces and its elements' id suffix.
+type rotateForm struct {
+	Field, Label, Noun, Suffix string
+}
+
+// rotateFormsOf is a form per secret cr holds (the api_key first, as the one rotated most); a
+// credential that holds none gets the form of the secret it would take.
+func rotateFormsOf(cr api.Credential) []rotateForm {
+	var out []rotateForm
+	if cr.HasAPIKey || !cr.HasAuthToken {
+		out = append(out, rotateForm{Field: api.SecretAPIKey, Label: "New API key", Noun: "key"})
+	}
+	if cr.HasAuthToken {
+		f := rotateForm{Field: api.SecretAuthToken, Label: "New auth token", Noun: "auth token"}
+		if len(out) > 0 {
+			f.Suffix = "-auth-token"
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 func credentialURL(id string) string { return "/ui/credentials/" + url.PathEscape(id) }
@@ -224,6 +246,9 @@ func (c *Console) rotate(w http.ResponseWriter, r *http.Request, req *request) {
 		return
 	}
 	field, _ := secretFieldOf(cur)
+	if r.PostForm.Get("field") == api.SecretAuthToken && cur.HasAuthToken {
+		field = api.SecretAuthToken // the second form of a credential that holds both secrets
+	}
 	secret := r.PostForm.Get(field)
 	if secret == "" {
 		c.sessions.setFlash(req.id, "", "Paste the new key to rotate to; nothing was changed.")
