@@ -317,7 +317,7 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 			"You signed in at "+sp.Provider.Name+" as "+quoteSubject(claims.Subject())+", but no federation rule of kind \"people\" of this identity provider admits that account, so the console does not open. Ask an admin of your organisation to add or widen one.")
 		return
 	}
-	value, _, expiresAt, err := c.svc.IssueFederatedToken(ctx, sp.OrgID, rule, claims)
+	value, _, expiresAt, err := c.svc.IssueFederatedToken(ctx, sp.OrgID, rule, sp.Provider.Version, claims)
 	if err != nil {
 		c.fail(w, r, nil, err)
 		return

@@ -725,7 +725,7 @@ func TestFederatedSessionEndsWithItsRule(t *testing.T) {
 			t.Fatal(err)
 		}
 		claims := federation.Claims{"sub": "user-42", "email": "dev@example.com", "groups": []any{"platform"}}
-		value, pr, expires, err := svc.IssueFederatedToken(ctx, mustOrg(t, h), *rule, claims)
+		value, pr, expires, err := svc.IssueFederatedToken(ctx, mustOrg(t, h), *rule, p.Version, claims)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -200,9 +200,11 @@ func (s *Service) refuseExchange(ctx context.Context, found store.FederationRule
 
 // IssueFederatedToken issues a token under rule (of organisation orgID) for a subject whose claims
 // matched it: the console opens a session with it from a people rule, so the session ends with the
-// rule, as an exchanged token does. The caller has verified the subject's token and matched the
-// rule. value is shown once and never stored.
-func (s *Service) IssueFederatedToken(ctx context.Context, orgID string, rule api.FederationRule, claims federation.Claims) (value string, p Principal, expiresAt time.Time, err error) {
+// rule, as an exchanged token does. The caller has verified the subject's token with the identity
+// provider at providerVersion and matched the rule; the token is bound to that version, so a change
+// of the provider's trust while the caller verified (the console's code exchange) ends it, and a
+// change already made is refused here. value is shown once and never stored.
+func (s *Service) IssueFederatedToken(ctx context.Context, orgID string, rule api.FederationRule, providerVersion int64, claims federation.Claims) (value string, p Principal, expiresAt time.Time, err error) {
 	action := "sign_in"
 	if rule.Kind == api.FederationWorkload {
 		action = "token_exchange"
@@ -213,13 +215,13 @@ func (s *Service) IssueFederatedToken(ctx context.Context, orgID string, rule ap
 		provider, err = tx.GetIdentityProvider(ctx, orgID, rule.IdentityProviderID)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return "", Principal{}, time.Time{}, errGrantRefused
+	if errors.Is(err, store.ErrNotFound) || (err == nil && provider.Version != providerVersion) {
+		return "", Principal{}, time.Time{}, conflict("The identity provider changed during this sign-in (its keys, audiences or client were edited, or it was deleted). Start again from the sign-in page.")
 	}
 	if err != nil {
 		return "", Principal{}, time.Time{}, err
 	}
-	return s.issueFederatedToken(ctx, orgID, rule, provider.Version, auditClaims(claims), action)
+	return s.issueFederatedToken(ctx, orgID, rule, providerVersion, auditClaims(claims), action)
 }
 
 // issueFederatedToken issues a token under rule at its version, bound to providerVersion, the version
