@@ -402,7 +402,7 @@ func TestAccWorkloadIdentity_tokenSources(t *testing.T) {
 			t.Errorf("GitHub was asked for audience %q", a)
 		}
 	}
-	if len(asked) == 0 {
+	if len(asked) == 0 && os.Getenv(resource.EnvTfAcc) != "" { // without TF_ACC every case skipped
 		t.Error("GitHub's endpoint was never asked")
 	}
 }
