@@ -76,6 +76,22 @@ func TestConsoleWritesInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// waitFlash waits for the page after a form to show its message: the page the form was on may
+	// show another message, so waiting for any message could read the old page.
+	waitFlash := func(what, want string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			got, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(document.querySelector('p.flash.ok') || {}).textContent || ""`))
+			if err == nil && strings.Contains(got, want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no message %q (last %q, %v)", what, want, got, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	// checkPage runs axe-core (when given) and checks the page does not scroll sideways on a phone.
 	checkPage := func(what string) {
 		t.Helper()
@@ -137,11 +153,8 @@ func TestConsoleWritesInBrowser(t *testing.T) {
 	do("add with a good key",
 		chromedp.SendKeys(chromedp.ID("f-api-key"), keyRotated),
 		chromedp.Click(chromedp.ID("save")),
-		chromedp.WaitVisible(chromedp.CSS("p.flash.ok")),
 	)
-	if got := text("p.flash.ok"); !strings.Contains(got, "Added openai-batch") {
-		t.Errorf("after adding: %q", got)
-	}
+	waitFlash("add", "Added openai-batch")
 	list, _ := svc.ListCredentials(ctx, h.admin, store.CredentialFilter{Name: "openai-batch"})
 	if len(list.Items) != 1 {
 		t.Fatalf("the key was not added: %+v", list)
@@ -158,18 +171,16 @@ func TestConsoleWritesInBrowser(t *testing.T) {
 	)
 	shot("edit-key")
 	checkPage("the edit form")
-	do("save the edit",
-		chromedp.Click(chromedp.ID("save")),
-		chromedp.WaitVisible(chromedp.CSS("p.flash.ok")),
-	)
+	do("save the edit", chromedp.Click(chromedp.ID("save")))
+	waitFlash("edit", "Saved openai-batch")
 	if cur, _ := svc.GetCredential(ctx, h.admin, added.ID); cur.Description != "Nightly and weekly batch jobs" {
 		t.Errorf("the edit was not saved: %q", cur.Description)
 	}
 	do("rotate",
 		chromedp.SendKeys(chromedp.ID("secret"), "sk-console-browser-rotated-00112233445566778899"),
 		chromedp.Click(chromedp.ID("rotate")),
-		chromedp.WaitVisible(chromedp.CSS("p.flash.ok")),
 	)
+	waitFlash("rotate", "Key rotated")
 	if cur, _ := svc.GetCredential(ctx, h.admin, added.ID); cur.SecretVersion != 2 {
 		t.Errorf("not rotated: secret version %d", cur.SecretVersion)
 	}
@@ -178,10 +189,8 @@ func TestConsoleWritesInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("delete")),
 	)
 	checkPage("the delete page")
-	do("confirm the delete",
-		chromedp.Click(chromedp.ID("delete")),
-		chromedp.WaitVisible(chromedp.CSS("p.flash.ok")),
-	)
+	do("confirm the delete", chromedp.Click(chromedp.ID("delete")))
+	waitFlash("delete", "Deleted openai-batch")
 	if _, err := svc.GetCredential(ctx, h.admin, added.ID); err == nil {
 		t.Error("the key was not deleted")
 	}
@@ -202,10 +211,8 @@ func TestConsoleWritesInBrowser(t *testing.T) {
 	}
 	shot("permissions")
 	checkPage("the permissions preview")
-	do("save permissions",
-		chromedp.Click(chromedp.ID("save-permissions")),
-		chromedp.WaitVisible(chromedp.CSS("p.flash.ok")),
-	)
+	do("save permissions", chromedp.Click(chromedp.ID("save-permissions")))
+	waitFlash("save permissions", "Saved the model permissions")
 	if pol, _ := svc.GetModelPolicy(ctx, h.admin, ""); pol.Mode != api.PolicyAllowlist || strings.Join(pol.Publishers, ",") != "anthropic" {
 		t.Errorf("the permissions were not saved: %+v", pol)
 	}
@@ -218,10 +225,8 @@ func TestConsoleWritesInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("flip-inherit")),
 	)
 	checkPage("the project page")
-	do("flip inheritance",
-		chromedp.Click(chromedp.ID("flip-inherit")),
-		chromedp.WaitVisible(chromedp.CSS("p.flash.ok")),
-	)
+	do("flip inheritance", chromedp.Click(chromedp.ID("flip-inherit")))
+	waitFlash("flip inheritance", "no longer uses the organisation")
 	if pr, _ := svc.GetProject(ctx, h.admin, h.project.ID); pr.InheritOrganizationCredentials {
 		t.Error("the project still inherits")
 	}
