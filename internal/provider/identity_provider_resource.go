@@ -28,6 +28,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/jwkset"
 )
 
 var (
@@ -104,7 +105,8 @@ func (r *identityProviderResource) Schema(_ context.Context, _ resource.SchemaRe
 			},
 			"jwks_json": schema.StringAttribute{
 				MarkdownDescription: "The issuer's public keys as a JSON Web Key Set (`{\"keys\": [...]}`), for an issuer the server cannot reach: the server then " +
-					"verifies with these keys only and never fetches any. Omitted: discovery from `issuer`.",
+					"verifies with these keys only and never fetches any. It stores the public keys only, re-serialised (members that are not part of a public key " +
+					"are dropped, and a key with private members such as `d`, `p` or `q` is refused); the configuration's spelling is kept in state. Omitted: discovery from `issuer`.",
 				Optional:   true,
 				Validators: []validator.String{stringCheck{description: "a JSON Web Key Set", check: checkJWKSJSON}},
 			},
@@ -186,8 +188,10 @@ func checkJWKSJSON(s string) error {
 		if _, ok := k["kty"].(string); !ok {
 			return fmt.Errorf("key %d of jwks_json has no \"kty\"", i)
 		}
-		if _, ok := k["d"]; ok {
-			return fmt.Errorf("key %d of jwks_json is a private key (it has \"d\"): upload the public keys only", i)
+		for _, m := range []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"} {
+			if _, ok := k[m]; ok {
+				return fmt.Errorf("key %d of jwks_json is a private key (it has %q): upload the public keys only", i, m)
+			}
 		}
 	}
 	return nil
@@ -381,12 +385,13 @@ func identityProviderToModel(ctx context.Context, p *api.IdentityProvider, m *id
 }
 
 // jwksValue keeps the configuration's spelling of a key set the server holds unchanged in meaning
-// (it may store it compacted), so that whitespace is not drift.
+// (it stores the public keys only, re-serialised: jwkset.Normalize), so that whitespace, member
+// order and members it drops are not drift.
 func jwksValue(server string, prior types.String) types.String {
 	if server == "" {
 		return nullIfEmpty("", prior)
 	}
-	if !prior.IsNull() && !prior.IsUnknown() && jsonEqual(prior.ValueString(), server) {
+	if !prior.IsNull() && !prior.IsUnknown() && (jsonEqual(prior.ValueString(), server) || jwkset.Equal(prior.ValueString(), server)) {
 		return prior
 	}
 	return types.StringValue(server)

@@ -150,6 +150,7 @@ func TestAccIdentityProvider_planValidation(t *testing.T) {
 	}.run(t, errorCases{
 		"http issuer off loopback": {`issuer = "http://idp.example.com"`, `issuer must be https:// \(plain http only to a loopback address`},
 		"issuer with a query":      {`issuer = "https://idp.example.com/?tenant=1"`, `must not have a query`},
+		"p and q without d":        {`issuer = "https://idp.example.com"` + "\n" + `jwks_json = jsonencode({ keys = [{ kty = "RSA", p = "x", q = "z", n = "y", e = "AQAB" }] })`, `is a private key \(it has "p"\)`},
 		"private key in jwks":      {`issuer = "https://idp.example.com"` + "\n" + `jwks_json = jsonencode({ keys = [{ kty = "RSA", d = "x", n = "y", e = "AQAB" }] })`, `is a private key`},
 		"secret without client":    {`issuer = "https://idp.example.com"` + "\n" + `client_secret_wo = "x"` + "\n" + `client_secret_wo_version = 1`, `client_id`},
 		"empty audiences":          {`issuer = "https://idp.example.com"` + "\n" + `audiences = []`, `audiences list must contain at least 1`},

@@ -21,6 +21,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/idgen"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/jwkset"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
@@ -70,9 +71,13 @@ func (s *Service) CreateIdentityProvider(ctx context.Context, p Principal, in ap
 	if len(fields) > 0 {
 		return api.IdentityProvider{}, false, invalid(fields...)
 	}
+	jwks, err := storedJWKS(in.JWKSJSON)
+	if err != nil {
+		return api.IdentityProvider{}, false, err
+	}
 	now := s.now()
 	ip := api.IdentityProvider{ID: idgen.New("idp"), Name: in.Name, Issuer: in.Issuer, Audiences: nonNilList(in.Audiences),
-		JWKSJSON: in.JWKSJSON, ClientID: in.ClientID, HasClientSecret: secret != "", Version: 1, CreatedAt: now, UpdatedAt: now}
+		JWKSJSON: jwks, ClientID: in.ClientID, HasClientSecret: secret != "", Version: 1, CreatedAt: now, UpdatedAt: now}
 	id, replayed, err := s.createOnce(ctx, p, idem, "identity_provider", func(tx store.Tx) (string, error) {
 		if err := tx.InsertIdentityProvider(ctx, p.OrgID, ip); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {
@@ -178,8 +183,15 @@ func (s *Service) UpdateIdentityProvider(ctx context.Context, p Principal, id st
 			next.Audiences, changed = nonNilList(*in.Audiences), append(changed, "audiences")
 		}
 		if in.JWKSJSON != nil && *in.JWKSJSON != cur.JWKSJSON {
-			fields = append(fields, checkJWKSJSON(*in.JWKSJSON)...)
-			next.JWKSJSON, changed = *in.JWKSJSON, append(changed, "jwks_json")
+			// Compared in the stored form: a set that differs only in members that are not stored
+			// is no change (Terraform sends the configuration's spelling every time).
+			if f := checkJWKSJSON(*in.JWKSJSON); len(f) > 0 {
+				fields = append(fields, f...)
+			} else if jwks, err := storedJWKS(*in.JWKSJSON); err != nil {
+				return err
+			} else if jwks != cur.JWKSJSON {
+				next.JWKSJSON, changed = jwks, append(changed, "jwks_json")
+			}
 		}
 		if in.ClientID != nil && *in.ClientID != cur.ClientID {
 			fields = append(fields, checkClientID(*in.ClientID)...)
@@ -490,7 +502,7 @@ func checkJWKSJSON(doc string) []api.FieldError {
 		if err := k.UnmarshalJSON(raw); err != nil {
 			return bad("key %d of jwks_json is not a JSON Web Key: %s.", i, jwkError(err))
 		}
-		if !k.IsPublic() {
+		if !k.IsPublic() || hasPrivateMember(raw) {
 			return bad("key %d of jwks_json (kid %q) is a private or symmetric key; upload only the issuer's public keys.", i, k.KeyID)
 		}
 		if !k.Valid() {
@@ -501,6 +513,38 @@ func checkJWKSJSON(doc string) []api.FieldError {
 		}
 	}
 	return nil
+}
+
+// privateJWKMembers are the members of private and symmetric keys (RFC 7518 §6.2.2, §6.3.2, §6.4.1).
+// go-jose reads an RSA key with p and q but no d as a public key; such a key is refused all the same,
+// since whoever sent it holds (and was about to store) private material.
+var privateJWKMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+func hasPrivateMember(raw json.RawMessage) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	for _, name := range privateJWKMembers {
+		if _, ok := m[name]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// storedJWKS is the form of a checked jwks_json the server stores and shows: the public keys
+// re-serialised, nothing else of what was sent ("" stays "").
+func storedJWKS(doc string) (string, error) {
+	if doc == "" {
+		return "", nil
+	}
+	out, err := jwkset.Normalize(doc)
+	if err != nil {
+		// checkJWKSJSON accepted it, so this is a disagreement between the two, not the caller's fault.
+		return "", fmt.Errorf("normalising a checked jwks_json: %w", err)
+	}
+	return out, nil
 }
 
 // jwkError is go-jose's reason, without the key material it may quote.
