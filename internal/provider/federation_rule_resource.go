@@ -97,7 +97,11 @@ func (r *federationRuleResource) Schema(_ context.Context, _ resource.SchemaRequ
 			"conditions": schema.MapAttribute{
 				MarkdownDescription: "Claim name to pattern; a token is trusted only when every one matches. `*` matches any run of characters, everything else " +
 					"matches itself; a claim that is a list (such as `groups`) matches when one of its items does; a missing claim matches nothing. " +
-					"At least one condition, and not all of them wildcards: pin the repository, project or workspace, and usually the branch, such as " +
+					"At least one condition, and not all of them wildcards. A rule must name whose token it is: at least one condition pins, to a value that is not " +
+					"only wildcards, a claim other than those every token of the issuer can carry (`iss`, `aud`, times and ids, `ref` and other branch claims, " +
+					"`event_name`, `environment`, `workflow`, `run_id`, `email_verified`, ...), such as `sub`, `repository`, `project_path`, " +
+					"`terraform_organization_name` or `email`; a rule pinned only by the branch or environment would trust every repository of a shared issuer. " +
+					"Pin the repository, project or workspace, and usually the branch, such as " +
 					"`{ repository = \"acme/infra\", ref = \"refs/heads/main\" }` for GitHub Actions or " +
 					"`{ sub = \"organization:acme:project:*:workspace:prod:run_phase:apply\" }` for HCP Terraform.",
 				ElementType: types.StringType,
