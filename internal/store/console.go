@@ -8,7 +8,7 @@ import (
 
 // AuditQuery narrows SearchAudit: events with id below BeforeID (0: from the newest), newest first,
 // of one object, actor or action when those are set (exact matches; each has an index, migration
-// 0013), at most Limit of them.
+// 0011), at most Limit of them.
 type AuditQuery struct {
 	BeforeID   int64
 	ObjectID   string
@@ -46,7 +46,7 @@ type ConsoleReads interface {
 	// SearchAudit lists the organisation's events newest first, narrowed by q.
 	SearchAudit(ctx context.Context, orgID string, q AuditQuery) ([]api.AuditEvent, error)
 	// SearchCredentials is one page of credentials, narrowed and sorted (keyset paging on an index
-	// of the sort column, migration 0013).
+	// of the sort column, migration 0011).
 	SearchCredentials(ctx context.Context, orgID string, q CredentialSearch) ([]api.Credential, error)
 	// LatestEvents is the newest event of each object among ids.
 	LatestEvents(ctx context.Context, orgID string, ids []string) (map[string]api.AuditEvent, error)

@@ -12,7 +12,7 @@ import (
 )
 
 // SearchAudit lists events newest first, below q.BeforeID, narrowed by object, actor and action.
-// Each filter is an equality on an indexed column (org_id, column, id; migration 0013), so a page
+// Each filter is an equality on an indexed column (org_id, column, id; migration 0011), so a page
 // costs an index range scan of its own length however long the log is.
 func (t *tx) SearchAudit(ctx context.Context, orgID string, q store.AuditQuery) ([]api.AuditEvent, error) {
 	var where strings.Builder

@@ -117,19 +117,19 @@ func TestCredentialCount(t *testing.T) {
 			}
 
 			// Take the database back to schema version 1, as a server before this change left it.
-			downgrade := []string{
-				"DROP TRIGGER credentials_counted_on_insert", "DROP TRIGGER credentials_counted_on_delete",
-				"ALTER TABLE organizations DROP COLUMN credential_count",
-			}
+			// Newest first: migrations 0011 down to 0007, then the older ones.
+			downgrade := append([]string{}, downgrade0007...)
 			if b.name == DialectPostgres {
-				downgrade = []string{"DROP TRIGGER credentials_counted ON credentials", "DROP FUNCTION modelkeys_count_credentials",
-					"ALTER TABLE organizations DROP COLUMN credential_count"}
+				downgrade = append(downgrade, "DROP TRIGGER credentials_counted ON credentials", "DROP FUNCTION modelkeys_count_credentials",
+					"ALTER TABLE organizations DROP COLUMN credential_count")
+			} else {
+				downgrade = append(downgrade, "DROP TRIGGER credentials_counted_on_insert", "DROP TRIGGER credentials_counted_on_delete",
+					"ALTER TABLE organizations DROP COLUMN credential_count")
 			}
 			downgrade = append(downgrade, "ALTER TABLE audit_events DROP COLUMN changes")                                                          // migration 0003
 			downgrade = append(downgrade, "ALTER TABLE credentials DROP COLUMN managed_by")                                                        // migration 0004
 			downgrade = append(downgrade, "ALTER TABLE credentials DROP COLUMN rotation_period", "ALTER TABLE credentials DROP COLUMN expires_at", // migration 0005
 				"ALTER TABLE credentials DROP COLUMN rotated_at", "ALTER TABLE credentials DROP COLUMN lifecycle_status", "DROP TABLE credential_policies")
-			downgrade = append(downgrade, downgrade0007...)
 			for _, q := range append(downgrade, "DELETE FROM schema_migrations WHERE version > 1") {
 				if _, err := s.db.Exec(q); err != nil {
 					t.Fatalf("%s: %v", q, err)

@@ -132,7 +132,7 @@ func cid(prefix string, n int) string { return fmt.Sprintf("%s_%04d", prefix, n)
 
 // downgrade0007 undoes migration 0007, for tests that take the schema back to an older version and
 // migrate again.
-var downgrade0007 = append(append(append(append([]string{}, downgrade0010...), downgrade0009...), downgrade0008...),
+var downgrade0007 = append(append(append(append(append([]string{}, downgrade0011...), downgrade0010...), downgrade0009...), downgrade0008...),
 	"ALTER TABLE credentials DROP COLUMN destination_set_by_token",
 	"ALTER TABLE credentials DROP COLUMN destination_set_by", "ALTER TABLE credentials DROP COLUMN destination_set_at")
 
@@ -141,6 +141,10 @@ var downgrade0007 = append(append(append(append([]string{}, downgrade0010...), d
 var downgrade0008 = []string{"DROP TABLE exchanged_tokens", "DROP TABLE federation_rules", "DROP TABLE identity_provider_secrets",
 	"DROP TABLE identity_providers", "ALTER TABLE audit_events DROP COLUMN actor_federation_rule",
 	"ALTER TABLE audit_events DROP COLUMN actor_claims", "ALTER TABLE audit_events DROP COLUMN detail"}
+
+// downgrade0011 undoes migration 0011 (the console's indexes).
+var downgrade0011 = []string{"DROP INDEX audit_events_object", "DROP INDEX audit_events_actor", "DROP INDEX audit_events_action",
+	"DROP INDEX credentials_org_name", "DROP INDEX credentials_org_rotated"}
 
 // downgrade0009 undoes migration 0009 (the issuer's signing keys).
 var downgrade0009 = []string{"DROP TABLE signing_keys"}
