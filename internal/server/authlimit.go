@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,8 +46,11 @@ const (
 	// authGateSweepEvery is how often full buckets are forgotten, as for the per-token limiters.
 	authGateSweepEvery = time.Minute
 	// authGateMax bounds the addresses tracked: reaching it forces a sweep (at most once a second).
-	// Past it after a sweep, a new address goes untracked rather than pushing out one being limited.
+	// Past it after a sweep, a new address is refused (fail closed) rather than let through uncounted
+	// or pushing out one being limited: a flood of failures from that many addresses is an attack.
 	authGateMax = 100_000
+	// authGateFullWait is the Retry-After of a refusal because the table is full.
+	authGateFullWait = time.Second
 )
 
 // newAuthGate returns nil, the gate that lets everything through, when lim turns the limit off.
@@ -61,18 +65,34 @@ func newAuthGate(lim service.Limits) *authGate {
 	return &authGate{burst: float64(lim.AuthFailures), refill: refill, buckets: map[string]*failBucket{}}
 }
 
-// clientAddress is the host of the request's remote address (no port: a client opens a new port per
-// connection).
+// clientAddress is what the failure limit counts by: the host of the request's remote address (no
+// port: a client opens a new port per connection), and for IPv6 its /64, since one client commonly
+// holds a whole /64 and could otherwise use a fresh address for every guess.
 func clientAddress(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+	host := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		host = h
+	}
+	return limitKey(host)
+}
+
+// limitKey is host's key in the gate: an IPv4 address (IPv4-mapped IPv6 included) as itself, an
+// IPv6 address as its /64 prefix, anything else as it is.
+func limitKey(host string) string {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	return r.RemoteAddr
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
 }
 
 // take reserves one unit for an authentication attempt from addr. It reports false, with the wait
-// until a unit is back, when addr's failures have emptied its bucket. tracked is false when the
-// address could not be tracked (the map is full), in which case nothing must be given back.
+// until a unit is back, when addr's failures have emptied its bucket. tracked is false (and ok too)
+// when the address could not be tracked because the map is full: the attempt is refused.
 func (g *authGate) take(addr string, now time.Time) (ok, tracked bool, wait time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -85,7 +105,7 @@ func (g *authGate) take(addr string, now time.Time) (ok, tracked bool, wait time
 			g.sweepLocked(now)
 		}
 		if len(g.buckets) >= authGateMax {
-			return true, false, 0
+			return false, false, authGateFullWait
 		}
 		b = &failBucket{units: g.burst, at: now}
 		g.buckets[addr] = b
@@ -189,6 +209,9 @@ func (s *Server) gated(w http.ResponseWriter, r *http.Request, token string, aut
 	}
 	v, err, _ := g.flight.Do(addr+" "+hash, func() (any, error) {
 		ok, tracked, wait := g.take(addr, time.Now())
+		if !ok && !tracked {
+			return wait, errGateFull
+		}
 		if !ok {
 			return wait, errRefused
 		}
@@ -205,6 +228,11 @@ func (s *Server) gated(w http.ResponseWriter, r *http.Request, token string, aut
 		wait, _ := v.(time.Duration)
 		return service.Principal{}, g.refuse(w, addr, wait)
 	}
+	if errors.Is(err, errGateFull) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(authGateFullWait/time.Second)))
+		return service.Principal{}, &service.Error{Status: http.StatusTooManyRequests, Title: "Too many failed authentications",
+			Detail: "The server is refusing authentication from new addresses for a moment: too many addresses failed authentication at once. Retry after Retry-After."}
+	}
 	p, _ := v.(service.Principal)
 	return p, err
 }
@@ -215,6 +243,10 @@ const authCheckTimeout = 10 * time.Second
 
 // errRefused is what a check that found the bucket empty returns from the flight, with the wait.
 var errRefused = errors.New("refused")
+
+// errGateFull is what a check returns from the flight when the gate tracks as many addresses as it
+// may and addr is not one of them.
+var errGateFull = errors.New("gate full")
 
 // refuse is the 429 of an address whose failures used its bucket up, with Retry-After on w.
 func (g *authGate) refuse(w http.ResponseWriter, addr string, wait time.Duration) error {

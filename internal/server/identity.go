@@ -168,9 +168,11 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request, _ service.Pr
 	if g != nil {
 		ok, tr, wait := g.take(addr, time.Now())
 		if !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-			writeOAuthError(w, &service.OAuthError{Status: http.StatusTooManyRequests, Code: "invalid_request",
-				Description: "Too many failed authentications from this address; retry after Retry-After seconds."})
+			desc := "Too many failed authentications from this address; retry after Retry-After seconds."
+			if !tr {
+				desc = "Too many failed authentications reach the server at once; retry after Retry-After seconds."
+			}
+			writeOAuthError(w, &service.OAuthError{Status: http.StatusTooManyRequests, Code: "invalid_request", RetryAfter: wait, Description: desc})
 			return nil
 		}
 		tracked = tr
