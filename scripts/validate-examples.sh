@@ -47,7 +47,11 @@ if [ -n "$tf_minor" ] && [ "$tf_minor" -ge 14 ]; then
 elif [ "${EXAMPLES_SKIP_LATEST:-}" != 1 ]; then
   latest=$("$root/scripts/terraform.sh" path)
 fi
-needs_latest() { case "$1" in examples/list-resources/* | examples/actions/* | examples/ci/*) return 0 ;; esac; return 1; }
+needs_latest() {
+  case "$1" in examples/list-resources/* | examples/actions/* | examples/ci/*) return 0 ;; esac
+  # Any other example with an action block (a guide's) needs it too.
+  grep -qsE '^[[:space:]]*action "' "$root/$1"/*.tf
+}
 
 echo "==> $terraform fmt -check -recursive examples/"
 if [ -n "$latest" ]; then

@@ -12,7 +12,7 @@ resource "modelkeys_credential" "azure" {
     api_version = "2024-10-21"
     auth_method = "workload_identity"
     tenant_id   = var.tenant_id
-    client_id   = azuread_application.modelkeys.client_id
+    client_id   = var.client_id
   }
 }
 
@@ -21,16 +21,20 @@ data "modelkeys_issuer" "this" {
   credential_id = modelkeys_credential.azure.id
 }
 
-resource "azuread_application" "modelkeys" {
-  display_name = "modelkeys-azure-openai"
+# What the app registration's federated identity credential must say (with the
+# azuread provider: azuread_application_federated_identity_credential, with
+# issuer and subject from this data source; see the guide "Keyless Azure OpenAI").
+output "federated_identity_credential" {
+  value = {
+    issuer    = data.modelkeys_issuer.this.issuer
+    subject   = data.modelkeys_issuer.this.subject
+    audiences = ["api://AzureADTokenExchange"]
+  }
 }
 
-resource "azuread_application_federated_identity_credential" "modelkeys" {
-  application_id = azuread_application.modelkeys.id
-  display_name   = "modelkeys-azure-openai-keyless"
-  audiences      = ["api://AzureADTokenExchange"]
-  issuer         = data.modelkeys_issuer.this.issuer
-  subject        = data.modelkeys_issuer.this.subject
+variable "client_id" {
+  description = "The application (client) id of the app registration that Entra ID lets this credential act as."
+  type        = string
 }
 
 variable "tenant_id" {

@@ -1,3 +1,34 @@
+# The identity providers the rules trust (see modelkeys_identity_provider).
+resource "modelkeys_identity_provider" "github" {
+  name      = "github-actions"
+  issuer    = "https://token.actions.githubusercontent.com"
+  audiences = ["modelkeys"]
+}
+
+resource "modelkeys_identity_provider" "hcp_terraform" {
+  name      = "hcp-terraform"
+  issuer    = "https://app.terraform.io"
+  audiences = ["modelkeys"]
+}
+
+resource "modelkeys_identity_provider" "sso" {
+  name                     = "acme-sso"
+  issuer                   = "https://login.acme.example"
+  client_id                = "modelkeys-console"
+  client_secret_wo         = var.sso_client_secret
+  client_secret_wo_version = 1
+}
+
+resource "modelkeys_project" "search" {
+  name = "search"
+}
+
+variable "sso_client_secret" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
 # Pull requests of acme/infra may plan (viewer) ...
 resource "modelkeys_federation_rule" "plan" {
   name                 = "infra-plan"
