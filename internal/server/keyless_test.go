@@ -215,7 +215,9 @@ func auditText(l *api.List[api.AuditEvent]) string {
 
 // TestKeyedCredentialBecomesKeyless: a credential that keeps a key becomes keyless only when the same
 // change deletes the key (the refusal names api_key), and the stored key is gone after it.
-func TestKeyedCredentialBecomesKeyless(t *testing.T) { forEachBackend(t, testKeyedCredentialBecomesKeyless) }
+func TestKeyedCredentialBecomesKeyless(t *testing.T) {
+	forEachBackend(t, testKeyedCredentialBecomesKeyless)
+}
 
 func testKeyedCredentialBecomesKeyless(t *testing.T) {
 	ctx := context.Background()
