@@ -84,7 +84,8 @@ func build(t *testing.T) {
 	buildOnce.Do(func() {
 		_, file, _, _ := runtime.Caller(0)
 		repoRoot = filepath.Join(filepath.Dir(file), "..", "..")
-		binDir, buildErr = os.MkdirTemp("", "modelkeys-recipes-")
+		// Shared by every test of the package (built once), so not t.TempDir: TestMain removes it.
+		binDir, buildErr = os.MkdirTemp("", "modelkeys-recipes-") //nolint:usetesting // see above
 		if buildErr != nil {
 			return
 		}
