@@ -9,6 +9,7 @@ import (
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/client"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/federation/federationtest"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/store"
 )
 
 // TestIdentityProviderAudienceIsNotClientID: a workload audience equal to the provider's client_id
@@ -42,4 +43,34 @@ func TestIdentityProviderAudienceIsNotClientID(t *testing.T) {
 	cid := testAudience
 	_, err = h.admin.UpdateIdentityProvider(ctx, p.ID, api.IdentityProviderPatch{ClientID: &cid}, 0)
 	refused(err, "audiences[0]")
+}
+
+// TestExchangeIgnoresAnAudienceThatIsTheClientID: a provider stored before the rule above, with
+// client_id among its audiences, no longer lets a token for that audience (a person's console ID
+// token) through the workload exchange, while its other audiences still work.
+func TestExchangeIgnoresAnAudienceThatIsTheClientID(t *testing.T) {
+	h := newHarness(t, withFederationTest(), noAuthLimit())
+	ctx := context.Background()
+	f := setupFederation(t, h, api.FederationRuleCreate{})
+	cid := "console-client"
+	p, err := h.admin.UpdateIdentityProvider(ctx, f.provider.ID, api.IdentityProviderPatch{ClientID: &cid}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As an older server stored it: the client_id among the workload audiences.
+	legacy := *p
+	legacy.Audiences = []string{testAudience, cid}
+	legacy.Version = p.Version + 1
+	org := mustOrg(t, h)
+	if err := h.store.Tx(ctx, func(tx store.Tx) error {
+		return tx.UpdateIdentityProvider(ctx, org, legacy, p.Version)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	person := f.iss.Mint(ciClaims(map[string]any{"aud": cid}))
+	h.remember(person)
+	if r := h.exchange(f.rule.ID, person); r.Status != 400 {
+		t.Fatalf("a token for the client_id audience: %d %s, want the exchange's 400", r.Status, r.Body)
+	}
+	h.exchanged(f.rule.ID, f.iss.Mint(ciClaims(nil)))
 }
