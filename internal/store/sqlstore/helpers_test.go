@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -132,9 +133,11 @@ func cid(prefix string, n int) string { return fmt.Sprintf("%s_%04d", prefix, n)
 
 // downgrade0007 undoes migration 0007, for tests that take the schema back to an older version and
 // migrate again.
-var downgrade0007 = append(append(append(append(append([]string{}, downgrade0011...), downgrade0010...), downgrade0009...), downgrade0008...),
+// It is clipped (no spare capacity), so a test that appends to it gets a copy of its own: tests that run
+// in parallel must not write into one shared array.
+var downgrade0007 = slices.Clip(slices.Concat(downgrade0011, downgrade0010, downgrade0009, downgrade0008, []string{
 	"ALTER TABLE credentials DROP COLUMN destination_set_by_token",
-	"ALTER TABLE credentials DROP COLUMN destination_set_by", "ALTER TABLE credentials DROP COLUMN destination_set_at")
+	"ALTER TABLE credentials DROP COLUMN destination_set_by", "ALTER TABLE credentials DROP COLUMN destination_set_at"}))
 
 // downgrade0008 undoes migration 0008 (identity providers, federation rules, exchanged tokens, and
 // the audit event's federation actor and detail).
