@@ -47,6 +47,13 @@ var (
 	seq     atomic.Int64
 )
 
+// Available reports whether Start can give databases: PostgreSQL is installed (or
+// MODELKEYS_TEST_POSTGRES_URL names a server); why not, when it is not.
+func Available() (bool, string) {
+	once.Do(setup)
+	return skipMsg == "", skipMsg
+}
+
 // Start returns the URL of a new empty database, dropped when t ends. It skips t when PostgreSQL is
 // not installed.
 func Start(t testing.TB) string {
