@@ -126,7 +126,7 @@ func TestConsoleSSOInBrowser(t *testing.T) {
 	ctx := context.Background()
 	secret := clientSecret
 	idp, _, err := mk.svc.CreateIdentityProvider(ctx, mk.admin, api.IdentityProviderCreate{
-		Name: "zitadel-example", Issuer: issuer, Audiences: []string{clientID}, ClientID: clientID, ClientSecret: &secret}, nil)
+		Name: "zitadel-example", Issuer: issuer, ClientID: clientID, ClientSecret: &secret}, nil) // people only: no workload audience
 	if err != nil {
 		t.Fatalf("identity provider: %v", err)
 	}
