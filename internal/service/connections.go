@@ -160,10 +160,7 @@ func (s *Service) ListConnections(ctx context.Context, p Principal, f store.Conn
 		if err != nil {
 			return err
 		}
-		if len(items) > limit {
-			items = items[:limit]
-			out.NextPageToken = items[limit-1].ID
-		}
+		items, out.NextPageToken = pageOf(items, limit, func(x api.Connection) string { return x.ID })
 		cache := newStatusCache(s, tx, p.OrgID)
 		for i := range items {
 			if err := cache.fill(ctx, &items[i]); err != nil {

@@ -114,10 +114,7 @@ func (s *Service) ListFederationRules(ctx context.Context, p Principal, f store.
 		if err != nil {
 			return err
 		}
-		if len(items) > limit {
-			items = items[:limit]
-			out.NextPageToken = items[limit-1].ID
-		}
+		items, out.NextPageToken = pageOf(items, limit, func(x api.FederationRule) string { return x.ID })
 		out.Items = append(out.Items, items...)
 		return nil
 	})

@@ -145,10 +145,7 @@ func (s *Service) ListIdentityProviders(ctx context.Context, p Principal, name, 
 		if err != nil {
 			return err
 		}
-		if len(items) > limit {
-			items = items[:limit]
-			out.NextPageToken = items[limit-1].ID
-		}
+		items, out.NextPageToken = pageOf(items, limit, func(x api.IdentityProvider) string { return x.ID })
 		out.Items = append(out.Items, items...)
 		return nil
 	})

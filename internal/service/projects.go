@@ -100,10 +100,7 @@ func (s *Service) ListProjectsFiltered(ctx context.Context, p Principal, name, n
 		if err != nil {
 			return err
 		}
-		if len(items) > limit {
-			items = items[:limit]
-			out.NextPageToken = items[limit-1].ID
-		}
+		items, out.NextPageToken = pageOf(items, limit, func(x api.Project) string { return x.ID })
 		out.Items = append(out.Items, items...)
 		return nil
 	})

@@ -239,6 +239,15 @@ func requireAdmin(p Principal) error {
 }
 
 // tx runs fn in a store transaction.
+// pageOf trims items, read with limit+1, to one page of limit: the extra item, when there is one,
+// says another page follows, which starts after the id of this page's last item.
+func pageOf[T any](items []T, limit int, id func(T) string) (page []T, next string) {
+	if len(items) > limit {
+		return items[:limit], id(items[limit-1])
+	}
+	return items, ""
+}
+
 func (s *Service) tx(ctx context.Context, fn func(store.Tx) error) error {
 	return s.store.Tx(ctx, fn)
 }
