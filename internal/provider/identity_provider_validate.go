@@ -2,11 +2,12 @@ package provider
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/federation"
 )
 
 var _ resource.ResourceWithValidateConfig = (*identityProviderResource)(nil)
@@ -21,13 +22,15 @@ func (r *identityProviderResource) ValidateConfig(ctx context.Context, req resou
 	if resp.Diagnostics.HasError() || clientID.IsNull() || clientID.IsUnknown() || audiences.IsNull() || audiences.IsUnknown() {
 		return
 	}
-	for i, el := range audiences.Elements() {
+	var auds []string
+	for _, el := range audiences.Elements() {
 		a, ok := el.(types.String)
-		if !ok || a.IsNull() || a.IsUnknown() || a.ValueString() != clientID.ValueString() {
-			continue
+		if !ok || a.IsUnknown() {
+			return // checked at apply, when every audience is known
 		}
-		resp.Diagnostics.AddAttributeError(path.Root("audiences").AtListIndex(i), "Audience is the client_id",
-			fmt.Sprintf("audience %q is this provider's client_id: people's ID tokens for the console carry it as their aud, so any person with an account at the issuer "+
-				"could exchange one as a workload. Use an audience only workloads ask for (GitHub Actions: the audience input of the OIDC token request).", a.ValueString()))
+		auds = append(auds, a.ValueString())
+	}
+	for _, pr := range federation.CheckAudiencesNotClientID(auds, clientID.ValueString()) {
+		resp.Diagnostics.AddAttributeError(path.Root("audiences").AtListIndex(pr.Index), "Audience is the client_id", pr.Message)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/api"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/catalog"
+	"github.com/modelkeys/terraform-provider-modelkeys/internal/federation"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/idgen"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/jwkset"
 	"github.com/modelkeys/terraform-provider-modelkeys/internal/secrets"
@@ -560,18 +561,11 @@ func checkClientID(id string) []api.FieldError {
 	return nil
 }
 
-// checkAudiencesAreNotClientID refuses a workload audience equal to the console's client_id: the
-// ID tokens the console's OAuth client gets for people carry that aud, and anyone can get one of
-// their own (a public PKCE client needs no secret), so they would pass the workload exchange.
+// checkAudiencesAreNotClientID is federation.CheckAudiencesNotClientID as field errors.
 func checkAudiencesAreNotClientID(aud []string, clientID string) []api.FieldError {
-	if clientID == "" {
-		return nil
-	}
 	var out []api.FieldError
-	for i, a := range aud {
-		if a == clientID {
-			out = append(out, api.FieldError{Field: fmt.Sprintf("audiences[%d]", i), Message: fmt.Sprintf("audience %q is this provider's client_id: people's ID tokens for the console carry it as their aud, so any person with an account at the issuer could exchange one as a workload. Use an audience only workloads ask for (GitHub Actions: the audience input of the OIDC token request).", a)})
-		}
+	for _, pr := range federation.CheckAudiencesNotClientID(aud, clientID) {
+		out = append(out, api.FieldError{Field: fmt.Sprintf("audiences[%d]", pr.Index), Message: pr.Message})
 	}
 	return out
 }
