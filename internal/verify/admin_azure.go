@@ -94,6 +94,7 @@ func (v *Verifier) azureVerifyAdmin(ctx context.Context, settings, secrets map[s
 	if err != nil {
 		return err
 	}
+	red = redactorWith(red, tok)
 	base, err := v.armBase()
 	if err != nil {
 		return err
@@ -109,6 +110,7 @@ func (v *Verifier) azureRegenerate(ctx context.Context, r api.AdminKeyRequest, s
 	if err != nil {
 		return "", err
 	}
+	red = redactorWith(red, tok) // the management token, too, never in a message
 	base, err := v.armBase()
 	if err != nil {
 		return "", err

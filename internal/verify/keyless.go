@@ -587,6 +587,9 @@ func (v *Verifier) keylessProbe(ctx context.Context, p api.Provider, settings ma
 	if err != nil {
 		return nil, err
 	}
+	if err := v.checkVendorAPIHost(p, pr.req.URL); err != nil {
+		return nil, err
+	}
 	for _, h := range []string{"x-api-key", "api-key"} {
 		pr.req.Header.Del(h)
 	}
@@ -595,4 +598,33 @@ func (v *Verifier) keylessProbe(ctx context.Context, p api.Provider, settings ma
 		pr.req.Header.Set("anthropic-beta", AnthropicOAuthBeta)
 	}
 	return pr, nil
+}
+
+// azureAPIHostSuffixes are the hosts of Azure OpenAI and AI Foundry resources' endpoints.
+var azureAPIHostSuffixes = []string{".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"}
+
+// checkVendorAPIHost keeps a vendor token on the vendor: the read that checks a keyless credential
+// sends the token as a bearer, so it goes only to the provider's own API host (Azure: a resource's
+// endpoint host), over https, or to a host the operator trusts. A keyless credential holds no secret
+// for an editor to resend when moving base_url or endpoint, so without this an editor could point
+// them at a host of their own and be handed a live vendor token at the next verification.
+func (v *Verifier) checkVendorAPIHost(p api.Provider, u *url.URL) error {
+	if v.egress.trusted[hostPort(u.String())] {
+		return nil
+	}
+	host := strings.ToLower(u.Hostname())
+	if u.Scheme == "https" {
+		if d, err := url.Parse(p.DefaultBaseURL); err == nil && p.DefaultBaseURL != "" && host == strings.ToLower(d.Hostname()) {
+			return nil
+		}
+		if p.ID == "azure_openai" || p.ID == "azure_ai_foundry" {
+			for _, suffix := range azureAPIHostSuffixes {
+				if strings.HasSuffix(host, suffix) {
+					return nil
+				}
+			}
+		}
+	}
+	return refused("%s: a keyless credential's vendor token goes only to %s's own API host (or a host the server's operator trusts with --provider-base-url), since whoever receives it can use it",
+		redactURL(u.String()), p.DisplayName)
 }

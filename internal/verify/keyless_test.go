@@ -3,6 +3,8 @@ package verify
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +155,30 @@ func TestKeylessDefaultTokenURLs(t *testing.T) {
 		if err != nil || ex.tokenURL != url || ex.audience != vendortest.DefaultAudience(id) {
 			t.Errorf("%s: %+v, %v; want %s for audience %s", id, ex, err, url, vendortest.DefaultAudience(id))
 		}
+	}
+}
+
+// A keyless credential holds no secret to resend, so an editor may move its base_url freely: the
+// vendor token must still go only to the vendor's API host (or one the operator trusts), never to a
+// host of the editor's, even one the egress policy lets through.
+func TestKeylessVendorTokenStaysWithTheVendor(t *testing.T) {
+	for _, id := range []string{"openai", "azure_openai"} {
+		t.Run(id, func(t *testing.T) {
+			v, p, vendor, assert, _ := setupKeyless(t, id, trustedSubject)
+			got := make(chan string, 4)
+			editor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Get("Authorization") }))
+			defer editor.Close()
+			settings := vendor.Settings()
+			settings["base_url"], settings["endpoint"] = editor.URL+"/v1", editor.URL
+			r := v.VerifyKeyless(context.Background(), p, settings, assert)
+			if r.OK || !r.Refused || !strings.Contains(r.Message, "own API host") {
+				t.Errorf("a read on a host nobody trusted: %+v, want a refusal", r)
+			}
+			select {
+			case h := <-got:
+				t.Errorf("the editor's host received a request (Authorization %d bytes)", len(h))
+			default:
+			}
+		})
 	}
 }
